@@ -1,0 +1,42 @@
+"""Command line: `mcp-bigcommerce-segments` / `python -m mcp_bigcommerce_segments`."""
+
+import argparse
+import logging
+import os
+import sys
+
+from . import __version__
+from .config import Settings
+from .errors import ConfigError
+from .server import build_server
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mcp-bigcommerce-segments",
+        description="MCP server (stdio) that manages which shopper profiles belong to a BigCommerce customer "
+        "segment. Configure it with BIGCOMMERCE_STORE_HASH and BIGCOMMERCE_ACCESS_TOKEN.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--read-only", action="store_true", help="offer only the listing tool; never add or remove")
+    parser.add_argument("--sandbox", action="store_true", help="serve a built-in in-memory practice store; no token")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse arguments, configure logging to stderr, and serve MCP over stdio until stdin closes."""
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(os.environ, read_only=args.read_only or None, sandbox=args.sandbox or None)
+    except ConfigError as exc:
+        sys.stderr.write(f"mcp-bigcommerce-segments: {exc}\n")
+        return 2
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    build_server(settings).run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""Many IDs, one call: chunks of 50 sent by a few workers, every ID accounted for.
+
+Workers pull chunks from one iterator, so memory holds the IDs and the per-chunk results, never all requests at
+once. An error that every later chunk would meet too (bad token, missing scope, unknown segment, BigCommerce down
+past the retry budget) stops the call: chunks not yet sent are reported as not sent, with the reason.
+"""
+
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from itertools import islice
+from uuid import UUID
+
+import anyio
+
+from .client import CHUNK_SIZE, ChunkOutcome
+from .errors import (
+    APIConnectionError,
+    AuthenticationError,
+    BigCommerceError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+
+ChunkFn = Callable[[list[UUID]], Awaitable[ChunkOutcome]]
+ProgressFn = Callable[[int, int], Awaitable[None]]
+
+# Errors every later chunk would meet as well: stop instead of sending them.
+_STOPS_THE_CALL = (AuthenticationError, PermissionDeniedError, NotFoundError, RateLimitError, ServerError,
+                   APIConnectionError)
+
+
+def chunks(ids: Sequence[UUID], size: int = CHUNK_SIZE) -> Iterator[list[UUID]]:
+    """Full chunks of `size` (the last one may be shorter), never an empty one."""
+    it = iter(ids)
+    while batch := list(islice(it, size)):
+        yield batch
+
+
+def dedupe(ids: Sequence[UUID]) -> list[UUID]:
+    """The IDs in their first order, each once."""
+    return list(dict.fromkeys(ids))
+
+
+@dataclass
+class BulkOutcome:
+    """Every ID of the call in exactly one place."""
+
+    done: list[UUID] = field(default_factory=list)
+    already: list[UUID] = field(default_factory=list)
+    failed: dict[str, list[UUID]] = field(default_factory=dict)
+    stopped_by: BigCommerceError | None = None
+
+    def merge(self, chunk: ChunkOutcome) -> None:
+        self.done.extend(chunk.done)
+        self.already.extend(chunk.already)
+        for reason, ids in chunk.failed.items():
+            self.failed.setdefault(reason, []).extend(ids)
+
+    def fail(self, reason: str, ids: Sequence[UUID]) -> None:
+        if ids:
+            self.failed.setdefault(reason, []).extend(ids)
+
+    @property
+    def failed_count(self) -> int:
+        return sum(len(ids) for ids in self.failed.values())
+
+
+async def run_chunks(
+    ids: Sequence[UUID], send: ChunkFn, *, workers: int, progress: ProgressFn | None = None
+) -> BulkOutcome:
+    """Send `ids` in chunks of 50 with at most `workers` chunks in flight."""
+    outcome = BulkOutcome()
+    pending = chunks(ids)
+    total = len(ids)
+    finished = 0
+
+    async def worker() -> None:
+        nonlocal finished
+        for chunk in pending:
+            if outcome.stopped_by is not None:
+                outcome.fail(f"Not sent, because an earlier request failed: {outcome.stopped_by}", chunk)
+                continue
+            try:
+                result = await send(chunk)
+            except _STOPS_THE_CALL as exc:
+                outcome.stopped_by = outcome.stopped_by or exc
+                outcome.fail(str(exc), chunk)
+            except BigCommerceError as exc:
+                outcome.fail(str(exc), chunk)
+            else:
+                outcome.merge(result)
+            finished += len(chunk)
+            if progress is not None:
+                await progress(finished, total)
+
+    async with anyio.create_task_group() as tg:
+        for _ in range(max(1, min(workers, (total + CHUNK_SIZE - 1) // CHUNK_SIZE))):
+            tg.start_soon(worker)
+    return outcome

@@ -1,0 +1,59 @@
+"""The built-in sandbox store: fixed segments and a few hundred shopper profiles, no token needed."""
+
+import uuid
+
+import httpx2
+
+from .emulator import Customer, FakeBigCommerce
+
+_NAMESPACE = uuid.UUID("6f1c2a9e-5b7d-4c3e-9a21-0d8e4f6b7a10")
+
+#: (segment ID, name, description, how many of the first profiles are members)
+SEGMENTS = (
+    (uuid.UUID("5e9a1c00-0000-4000-8000-000000000001"), "VIP customers", "Top spenders of the last year", 12),
+    (uuid.UUID("5e9a1c00-0000-4000-8000-000000000002"), "Newsletter subscribers", "Opted in to the newsletter", 120),
+    (uuid.UUID("5e9a1c00-0000-4000-8000-000000000003"), "Black Friday 2026", "Early access to the sale", 0),
+    (uuid.UUID("5e9a1c00-0000-4000-8000-000000000004"), "Wholesale", "Trade accounts with net-30 terms", 30),
+)
+PROFILE_COUNT = 300
+# Customers 291-300 have no shopper profile yet, like guests who registered but never got one.
+CUSTOMERS_WITHOUT_PROFILE = range(291, 301)
+
+_FIRST = ("Ada", "Ben", "Chloe", "Dev", "Erin", "Farid", "Grace", "Hugo", "Iris", "Jonas", "Kemi", "Liam")
+_LAST = ("Smith", "Garcia", "Chen", "Okafor", "Novak", "Patel", "Jensen", "Rossi", "Kim", "Dubois")
+
+
+def profile_id(customer_id: int) -> uuid.UUID:
+    """The sandbox's fixed shopper profile ID for customer `customer_id`."""
+    return uuid.uuid5(_NAMESPACE, f"profile-{customer_id}")
+
+
+def build_store() -> FakeBigCommerce:
+    """A fresh sandbox store, the same every time."""
+    store = FakeBigCommerce(store_hash="sandbox", token=None, quota=450, window_seconds=30.0)
+    for n in range(1, PROFILE_COUNT + 1):
+        first, last = _FIRST[n % len(_FIRST)], _LAST[n % len(_LAST)]
+        store.customers[n] = Customer(n, first, last, f"{first.lower()}.{last.lower()}{n}@example.com")
+        if n not in CUSTOMERS_WITHOUT_PROFILE:
+            store.add_profile(customer_id=n, profile_id=profile_id(n))
+    for segment_id, name, description, members in SEGMENTS:
+        store.add_segment(name, description, segment_id)
+        store.add_members(segment_id, [profile_id(n) for n in range(1, members + 1)])
+    return store
+
+
+def transport() -> httpx2.AsyncBaseTransport:
+    """An httpx2 transport to a fresh sandbox store."""
+    return build_store().transport()
+
+
+def describe() -> str:
+    """The sandbox's segments, for the server's instructions."""
+    lines = [f"- {name}: segment_id {sid} ({members} profiles)" for sid, name, _, members in SEGMENTS]
+    example = ", ".join(str(profile_id(n)) for n in (201, 202))
+    return (
+        "SANDBOX MODE: this is a built-in practice store held in memory, not a real BigCommerce store; changes "
+        "vanish when the server stops. Its segments:\n" + "\n".join(lines) + "\n"
+        f"It has {PROFILE_COUNT - len(CUSTOMERS_WITHOUT_PROFILE)} shopper profiles; profiles of customers 201 and "
+        f"up are in no segment, e.g. {example}."
+    )

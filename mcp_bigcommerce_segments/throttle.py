@@ -1,0 +1,112 @@
+"""Staying inside BigCommerce's rate limit before it says no, and backing off when it does.
+
+BigCommerce counts requests per store in fixed windows (150 per 30 s on Standard and Plus, 450 on Pro) and reports
+the state on every response: `X-Rate-Limit-Requests-Left`, `X-Rate-Limit-Time-Reset-Ms`,
+`X-Rate-Limit-Requests-Quota`, `X-Rate-Limit-Time-Window-Ms`. The governor keeps its own count of what is left in
+the window, lowered by every request it lets through and corrected by every response, and holds requests back
+until the window resets once the count reaches zero. All workers of the process share one governor, so a 429 seen
+by one pauses them all: a retry loop per request (stamina and the like) cannot do that.
+"""
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .clock import Clock
+
+# Sent this long after the reported reset, so the request lands in the new window despite rounding to ms.
+RESET_MARGIN_SECONDS = 0.02
+
+
+def _header_number(headers: Mapping[str, str], name: str) -> float | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+class RateGovernor:
+    """Paces requests to the quota BigCommerce reports."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._left: float | None = None  # requests we may still send in this window; None: unknown
+        self._reset_at = 0.0
+        self._quota: float | None = None
+        self._window: float | None = None
+        self._paused_until = 0.0
+        self._in_flight = 0
+
+    async def acquire(self) -> None:
+        """Wait until one more request fits in the quota, then count it."""
+        while True:
+            now = self._clock.now()
+            if self._paused_until > now:
+                await self._clock.sleep(self._paused_until - now)
+                continue
+            if self._left is not None and self._left < 1:
+                if now < self._reset_at:
+                    await self._clock.sleep(self._reset_at - now)
+                    continue
+                # The window has turned over: assume the full quota until a response says otherwise.
+                self._left = self._quota
+                self._reset_at = now + (self._window or 0.0)
+            break
+        if self._left is not None:
+            self._left -= 1
+        self._in_flight += 1
+
+    def release(self, headers: Mapping[str, str] | None) -> None:
+        """Record a finished request and what its response said about the quota."""
+        self._in_flight -= 1
+        if headers is None:
+            return
+        left = _header_number(headers, "x-rate-limit-requests-left")
+        reset_ms = _header_number(headers, "x-rate-limit-time-reset-ms")
+        quota = _header_number(headers, "x-rate-limit-requests-quota")
+        window_ms = _header_number(headers, "x-rate-limit-time-window-ms")
+        if quota is not None:
+            self._quota = quota
+        if window_ms is not None:
+            self._window = window_ms / 1000.0
+        if left is None or reset_ms is None:
+            return
+        reset_at = self._clock.now() + reset_ms / 1000.0 + RESET_MARGIN_SECONDS
+        # Requests still in flight will spend quota the server has not counted yet.
+        available = left - self._in_flight
+        new_window = reset_at > self._reset_at + (self._window / 2 if self._window else 1.0)
+        if new_window or self._left is None:
+            self._left = available
+        else:
+            self._left = min(self._left, available)
+        self._reset_at = max(self._reset_at, reset_at) if not new_window else reset_at
+
+    def pause(self, seconds: float) -> None:
+        """Hold every request back for `seconds` (after a 429)."""
+        self._paused_until = max(self._paused_until, self._clock.now() + seconds)
+        self._left = 0
+        self._reset_at = max(self._reset_at, self._clock.now() + seconds)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how long a failed request is tried again.
+
+    429s wait as long as BigCommerce says (`X-Rate-Limit-Time-Reset-Ms`); without the header, and for 5xx, timeouts
+    and dropped connections, the wait grows exponentially with jitter. Both the attempts and the total time are
+    bounded; other 4xx are never retried.
+    """
+
+    max_attempts: int = 6
+    max_seconds: float = 60.0
+    initial_backoff: float = 0.5
+    max_backoff: float = 15.0
+    jitter: float = 0.25
+
+    def backoff(self, attempt: int) -> float:
+        """The wait before attempt `attempt + 1` when the server gave no delay."""
+        base = min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1))
+        return base * (1 + self.jitter * random.random())  # noqa: S311 - jitter, not cryptography
