@@ -27,8 +27,14 @@ ChunkFn = Callable[[list[UUID]], Awaitable[ChunkOutcome]]
 ProgressFn = Callable[[int, int], Awaitable[None]]
 
 # Errors every later chunk would meet as well: stop instead of sending them.
-_STOPS_THE_CALL = (AuthenticationError, PermissionDeniedError, NotFoundError, RateLimitError, ServerError,
-                   APIConnectionError)
+_STOPS_THE_CALL = (
+    AuthenticationError,
+    PermissionDeniedError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    APIConnectionError,
+)
 
 
 def chunks(ids: Sequence[UUID], size: int = CHUNK_SIZE) -> Iterator[list[UUID]]:

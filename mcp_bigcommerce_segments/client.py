@@ -161,9 +161,7 @@ class BigCommerceClient:
                         return response
                     error = error_from_response(status, response.content, response.headers, what=what)
                     error.args = (self._redact(str(error)),)
-            retryable = isinstance(error, APIConnectionError) or (
-                isinstance(error, APIStatusError) and error.retryable
-            )
+            retryable = isinstance(error, APIConnectionError) or (isinstance(error, APIStatusError) and error.retryable)
             delay = self._delay(error, attempt)
             spent = self._clock.now() - started
             if not retryable or attempt >= self._retry.max_attempts or spent + delay > self._retry.max_seconds:
@@ -227,7 +225,7 @@ class BigCommerceClient:
         if not ids or len(ids) > CHUNK_SIZE:  # BigCommerce: max 50 per POST; never an empty body
             raise ValueError("a POST takes 1 to 50 profile IDs")
         what = f"segment {segment_id}"
-        body = json.dumps([str(i) for i in ids]).encode()
+        body = json.dumps([str(i) for i in ids], separators=(",", ":")).encode()
         response = await self._request(
             "POST", f"segments/{segment_id}/shopper-profiles", what=what, body=body, accept=frozenset({409, 422})
         )
@@ -323,4 +321,3 @@ def _indexed_errors(payload: Any, ids: Sequence[UUID]) -> dict[int, tuple[int, s
             if position is not None:
                 found[position] = (code, text)
     return found
-

@@ -112,7 +112,7 @@ class Settings:
         token = environ.get(ACCESS_TOKEN, "").strip()
         if is_sandbox:
             store_hash = store_hash or "sandbox"
-            token = token or "sandbox-token"  # noqa: S105 - the sandbox accepts any token
+            token = token or "sandbox-token"
         if not store_hash:
             problems.append(f"{STORE_HASH} is not set (the store hash from your API path, e.g. 'abc123')")
         elif not _STORE_HASH_RE.fullmatch(store_hash):

@@ -14,14 +14,19 @@ What it does, from `segments.v3.yml` and CONTRACT.md:
 """
 
 import json
+import socket
+import threading
+import time
 import uuid
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx2
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
@@ -131,8 +136,11 @@ class FakeBigCommerce:
         self.app = Starlette(
             routes=[
                 Route(f"{base}/segments", self._segments, methods=["GET"]),
-                Route(f"{base}/segments/{{segment_id}}/shopper-profiles", self._segment_profiles,
-                      methods=["GET", "POST", "DELETE"]),
+                Route(
+                    f"{base}/segments/{{segment_id}}/shopper-profiles",
+                    self._segment_profiles,
+                    methods=["GET", "POST", "DELETE"],
+                ),
                 Route(f"{base}/shopper-profiles", self._all_profiles, methods=["GET"]),
                 Route(f"{base}/shopper-profiles/{{profile_id}}/segments", self._profile_segments, methods=["GET"]),
                 Route(f"{base}/customers", self._customers, methods=["GET"]),
@@ -162,6 +170,11 @@ class FakeBigCommerce:
 
     def members(self, segment_id: uuid.UUID) -> list[uuid.UUID]:
         return list(self.segments[segment_id].members)
+
+    def use_quota(self, requests: int) -> None:
+        """Spend quota in the current window as another app on the store would."""
+        self._spend()
+        self._used = min(self.quota or 0, self._used + requests - 1)
 
     def inject(self, *faults: Fault) -> None:
         self.faults.extend(faults)
@@ -212,15 +225,16 @@ class FakeBigCommerce:
     def _json(self, status: int, payload: Any, extra: dict[str, str] | None = None) -> Response:
         headers = self._rate_headers() | (extra or {})
         return Response(
-            json.dumps(payload, separators=(",", ":")), status_code=status, media_type="application/json",
+            json.dumps(payload, separators=(",", ":")),
+            status_code=status,
+            media_type="application/json",
             headers=headers,
         )
 
     def _error(self, status: int, title: str, errors: dict[str, str] | None = None) -> Response:
         return self._json(status, {"status": status, "title": title, "type": STATUS_DOC, "errors": errors or {}})
 
-    async def _handle(self, request: Request, needs: Literal["read", "modify"],
-                      body: Callable[[], Any]) -> Response:
+    async def _handle(self, request: Request, needs: Literal["read", "modify"], body: Callable[[], Any]) -> Response:
         """Everything that comes before and after an endpoint's own work."""
         stats = self.stats
         stats.requests.append((request.method, request.url.path, request.url.query))
@@ -251,11 +265,11 @@ class FakeBigCommerce:
             if needs == "modify" and self.scope != "modify":
                 return self._error(403, "You don't have a required scope to access the endpoint")
             if fault and fault.kind == "malformed-json":
-                return Response(b'{"data": [', status_code=200, media_type="application/json",
-                                headers=self._rate_headers())
+                return Response(
+                    b'{"data": [', status_code=200, media_type="application/json", headers=self._rate_headers()
+                )
             if fault and fault.kind == "html":
-                return Response(b"<html><body>502 Bad Gateway</body></html>", status_code=502,
-                                media_type="text/html")
+                return Response(b"<html><body>502 Bad Gateway</body></html>", status_code=502, media_type="text/html")
             request.state.body = raw
             result: Response = await body()
             return result
@@ -292,12 +306,21 @@ class FakeBigCommerce:
 
     def _profile_json(self, pid: uuid.UUID) -> dict[str, Any]:
         p = self.profiles[pid]
-        return {"id": str(p.id), "customer_id": p.customer_id, "created_at": _iso(p.created_at),
-                "updated_at": _iso(p.updated_at)}
+        return {
+            "id": str(p.id),
+            "customer_id": p.customer_id,
+            "created_at": _iso(p.created_at),
+            "updated_at": _iso(p.updated_at),
+        }
 
     def _segment_json(self, s: Segment) -> dict[str, Any]:
-        return {"id": str(s.id), "name": s.name, "description": s.description, "created_at": _iso(s.created_at),
-                "updated_at": _iso(s.updated_at)}
+        return {
+            "id": str(s.id),
+            "name": s.name,
+            "description": s.description,
+            "created_at": _iso(s.created_at),
+            "updated_at": _iso(s.updated_at),
+        }
 
     def _find_segment(self, raw: str) -> Segment | Response:
         try:
@@ -381,8 +404,14 @@ class FakeBigCommerce:
             409,
             {
                 "data": [self._profile_json(p) for p in added],
-                "errors": [{"status": 409, "title": "Unable to add shopper profiles to segment due to conflicts.",
-                            "type": STATUS_DOC, "errors": conflicts}],
+                "errors": [
+                    {
+                        "status": 409,
+                        "title": "Unable to add shopper profiles to segment due to conflicts.",
+                        "type": STATUS_DOC,
+                        "errors": conflicts,
+                    }
+                ],
                 "meta": {"total": len(parsed), "success": len(added), "failed": len(conflicts)},
             },
         )
@@ -444,8 +473,13 @@ class FakeBigCommerce:
             by_customer = {p.customer_id: p.id for p in self.profiles.values()}
             rows: list[dict[str, Any]] = []
             for c in customers:
-                row: dict[str, Any] = {"id": c.id, "first_name": c.first_name, "last_name": c.last_name,
-                                       "email": c.email, "company": c.company}
+                row: dict[str, Any] = {
+                    "id": c.id,
+                    "first_name": c.first_name,
+                    "last_name": c.last_name,
+                    "email": c.email,
+                    "company": c.company,
+                }
                 pid = by_customer.get(c.id)
                 if self.include_shopper_profile and "shopper_profile_id" in includes:
                     row["shopper_profile_id"] = str(pid) if pid else None
@@ -481,3 +515,23 @@ class _FaultingTransport(httpx2.AsyncBaseTransport):
             await response.aclose()
             raise httpx2.ReadTimeout("The read operation timed out", request=request)
         return response
+
+
+@contextmanager
+def serve(store: FakeBigCommerce, host: str = "127.0.0.1") -> Iterator[str]:
+    """Serve `store` over real HTTP on `host` (loopback) in a background thread; yields the API URL."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(store.app, log_level="warning", lifespan="off", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started and thread.is_alive():
+        time.sleep(0.005)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()

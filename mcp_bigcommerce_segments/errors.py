@@ -127,7 +127,7 @@ def body_detail(body: bytes) -> str:
                 collect(item)
 
     collect(parsed)
-    return _clip("; ".join(parts), 300)
+    return _clip("; ".join(parts), 300).rstrip(".")
 
 
 def _clip(text: str, limit: int) -> str:
@@ -162,7 +162,9 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
     detail = body_detail(body)
     said = f" BigCommerce said: {detail}." if detail else ""
     if status == 400:
-        return BadRequestError(f"BigCommerce rejected the request as malformed (400).{said}", status=status, detail=detail)
+        return BadRequestError(
+            f"BigCommerce rejected the request as malformed (400).{said}", status=status, detail=detail
+        )
     if status == 401:
         return AuthenticationError(
             "BigCommerce rejected the access token (401): it is wrong, revoked, or belongs to another store. "
@@ -192,9 +194,7 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
             detail=detail,
         )
     if status == 422:
-        return UnprocessableEntityError(
-            f"BigCommerce rejected the data (422).{said}", status=status, detail=detail
-        )
+        return UnprocessableEntityError(f"BigCommerce rejected the data (422).{said}", status=status, detail=detail)
     if status == 429:
         wait = retry_after_seconds(headers)
         when = f"in {wait:.1f} s" if wait is not None else "in a minute"

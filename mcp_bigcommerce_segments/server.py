@@ -253,23 +253,22 @@ async def add_profiles_to_segment(
     state = _state(ctx)
     ids = dedupe(profile_ids)
     try:
-        state.audit.write("intent", tool="add_profiles_to_segment", store=state.settings.store_hash,
-                          segment_id=segment_id, ids=ids)
+        state.audit.write(
+            "intent", tool="add_profiles_to_segment", store=state.settings.store_hash, segment_id=segment_id, ids=ids
+        )
     except BigCommerceError as exc:
         raise ToolError(str(exc)) from exc
 
     async def send(chunk: list[UUID]) -> ChunkOutcome:
         return await state.client.add_chunk(segment_id, chunk)
 
-    outcome = await run_chunks(ids, send, workers=state.settings.max_concurrency,
-                               progress=_progress(ctx, "Added"))
+    outcome = await run_chunks(ids, send, workers=state.settings.max_concurrency, progress=_progress(ctx, "Added"))
     failed = _failures(outcome)
-    _audit_outcome(state, "add_profiles_to_segment", segment_id, added=outcome.done,
-                   already_members=outcome.already, failed=failed)
+    _audit_outcome(
+        state, "add_profiles_to_segment", segment_id, added=outcome.done, already_members=outcome.already, failed=failed
+    )
     if not outcome.done and not outcome.already:
-        raise ToolError(
-            f"No profiles were added to segment {segment_id}: {_failure_sentence(outcome)}"
-        )
+        raise ToolError(f"No profiles were added to segment {segment_id}: {_failure_sentence(outcome)}")
     summary = (
         f"Added {_plural(len(outcome.done), 'profile')} to segment {segment_id}; "
         f"{len(outcome.already):,} were already members"
@@ -349,32 +348,55 @@ async def remove_profiles_from_segment(
     targets = ids if members is None else [i for i in ids if i in members]
     if not approved:
         if asked:
-            return _result(RemoveResult(
-                summary=f"{tag}The user declined: nothing was removed from segment {segment_id}.",
-                segment_id=segment_id, status="declined", requested=len(ids), would_remove=targets,
-                not_members=not_members, membership_checked=members is not None, sandbox=state.settings.sandbox,
-            ))
-        checked = (
-            f" {len(not_members):,} of the IDs are not members." if members is not None and not_members else ""
+            return _result(
+                RemoveResult(
+                    summary=f"{tag}The user declined: nothing was removed from segment {segment_id}.",
+                    segment_id=segment_id,
+                    status="declined",
+                    requested=len(ids),
+                    would_remove=targets,
+                    not_members=not_members,
+                    membership_checked=members is not None,
+                    sandbox=state.settings.sandbox,
+                )
+            )
+        checked = f" {len(not_members):,} of the IDs are not members." if members is not None and not_members else ""
+        return _result(
+            RemoveResult(
+                summary=(
+                    f"{tag}PREVIEW, nothing removed: {_plural(len(targets), 'profile')} would be removed from segment "
+                    f"{segment_id}.{checked} Show this to the user; if they approve, call remove_profiles_from_segment "
+                    "again with the same profile_ids and confirm=true."
+                ),
+                segment_id=segment_id,
+                status="preview",
+                requested=len(ids),
+                would_remove=targets,
+                not_members=not_members,
+                membership_checked=members is not None,
+                sandbox=state.settings.sandbox,
+            )
         )
-        return _result(RemoveResult(
-            summary=(
-                f"{tag}PREVIEW, nothing removed: {_plural(len(targets), 'profile')} would be removed from segment "
-                f"{segment_id}.{checked} Show this to the user; if they approve, call remove_profiles_from_segment "
-                "again with the same profile_ids and confirm=true."
-            ),
-            segment_id=segment_id, status="preview", requested=len(ids), would_remove=targets,
-            not_members=not_members, membership_checked=members is not None, sandbox=state.settings.sandbox,
-        ))
     if not targets:
-        return _result(RemoveResult(
-            summary=f"{tag}Nothing to remove: none of the {len(ids):,} profiles is a member of segment {segment_id}.",
-            segment_id=segment_id, status="removed", requested=len(ids), not_members=not_members,
-            membership_checked=True, sandbox=state.settings.sandbox,
-        ))
+        return _result(
+            RemoveResult(
+                summary=f"{tag}Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.",
+                segment_id=segment_id,
+                status="removed",
+                requested=len(ids),
+                not_members=not_members,
+                membership_checked=True,
+                sandbox=state.settings.sandbox,
+            )
+        )
     try:
-        state.audit.write("intent", tool="remove_profiles_from_segment", store=state.settings.store_hash,
-                          segment_id=segment_id, ids=targets)
+        state.audit.write(
+            "intent",
+            tool="remove_profiles_from_segment",
+            store=state.settings.store_hash,
+            segment_id=segment_id,
+            ids=targets,
+        )
     except BigCommerceError as exc:
         raise ToolError(str(exc)) from exc
 
@@ -382,8 +404,9 @@ async def remove_profiles_from_segment(
         await state.client.remove_chunk(segment_id, chunk)
         return ChunkOutcome(done=list(chunk))
 
-    outcome = await run_chunks(targets, send, workers=state.settings.max_concurrency,
-                               progress=_progress(ctx, "Removed"))
+    outcome = await run_chunks(
+        targets, send, workers=state.settings.max_concurrency, progress=_progress(ctx, "Removed")
+    )
     failed = _failures(outcome)
     _audit_outcome(state, "remove_profiles_from_segment", segment_id, removed=outcome.done, failed=failed)
     if not outcome.done:
@@ -397,11 +420,19 @@ async def remove_profiles_from_segment(
             "Call again with just the IDs in `failed` and confirm=true to retry them"
         )
     summary += ". To undo, add the removed IDs back with add_profiles_to_segment."
-    return _result(RemoveResult(
-        summary=summary, segment_id=segment_id, status="removed", requested=len(ids), removed=outcome.done,
-        not_members=not_members, membership_checked=members is not None, failed=failed,
-        sandbox=state.settings.sandbox,
-    ))
+    return _result(
+        RemoveResult(
+            summary=summary,
+            segment_id=segment_id,
+            status="removed",
+            requested=len(ids),
+            removed=outcome.done,
+            not_members=not_members,
+            membership_checked=members is not None,
+            failed=failed,
+            sandbox=state.settings.sandbox,
+        )
+    )
 
 
 async def _members_of(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> set[UUID] | None:

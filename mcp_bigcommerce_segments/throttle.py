@@ -108,5 +108,5 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """The wait before attempt `attempt + 1` when the server gave no delay."""
-        base = min(self.max_backoff, self.initial_backoff * 2 ** (attempt - 1))
+        base = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
         return base * (1 + self.jitter * random.random())  # noqa: S311 - jitter, not cryptography

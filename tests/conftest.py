@@ -1,0 +1,95 @@
+"""Shared fixtures: a virtual clock, a fake BigCommerce store, and an MCP client wired to both."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+from mcp.types import CallToolResult
+from pydantic import SecretStr
+
+from mcp_bigcommerce_segments.clock import VirtualClock
+from mcp_bigcommerce_segments.config import Settings
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce
+from mcp_bigcommerce_segments.server import build_server
+from mcp_bigcommerce_segments.throttle import RetryPolicy
+
+TOKEN = "test-token-5f2b9c"
+STORE = "abc123"
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+def clock() -> VirtualClock:
+    return VirtualClock()
+
+
+@pytest.fixture
+def store(clock: VirtualClock) -> FakeBigCommerce:
+    return FakeBigCommerce(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
+
+
+@pytest.fixture
+def segment(store: FakeBigCommerce) -> uuid.UUID:
+    return store.add_segment("VIP", "Top spenders")
+
+
+@pytest.fixture
+def audit_path(tmp_path: Path) -> Path:
+    return tmp_path / "state" / "audit.jsonl"
+
+
+@pytest.fixture
+def settings(audit_path: Path) -> Settings:
+    return Settings(store_hash=STORE, access_token=SecretStr(TOKEN), api_url="http://127.0.0.1:9", audit_log=audit_path)
+
+
+MakeClient = Callable[..., AbstractAsyncContextManager[Client]]
+
+
+@pytest.fixture
+def make_client(settings: Settings, store: FakeBigCommerce, clock: VirtualClock) -> MakeClient:
+    """An MCP client connected in process to our server, which talks to `store` through its transport."""
+
+    def make(*, mode: str = "auto", settings_: Settings | None = None, **client_kwargs: Any) -> Client:
+        server = build_server(
+            settings_ or settings,
+            transport=store.transport(),
+            clock=clock,
+            retry=RetryPolicy(max_seconds=120.0, jitter=0.0),
+        )
+        return Client(server, mode=mode, **client_kwargs)
+
+    return make
+
+
+@pytest.fixture(params=["auto", "legacy"])
+async def mcp(request: pytest.FixtureRequest, make_client: MakeClient) -> AsyncIterator[Client]:
+    """The client in both protocol eras: stateless 2026-07-28 and the 2025-11-25 handshake."""
+    async with make_client(mode=request.param) as client:
+        yield client
+
+
+def text_of(result: CallToolResult) -> str:
+    return "\n".join(block.text for block in result.content if block.type == "text")
+
+
+def structured(result: CallToolResult) -> dict[str, Any]:
+    assert not result.is_error, text_of(result)
+    content: dict[str, Any] | None = result.structured_content
+    assert content is not None
+    return content
+
+
+def audit_lines(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines()]

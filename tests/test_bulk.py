@@ -1,0 +1,202 @@
+"""Thousands of IDs per call: chunking, concurrency, rate limits, faults, progress, and every ID accounted for."""
+
+import json
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mcp_bigcommerce_segments.bulk import chunks, dedupe
+from mcp_bigcommerce_segments.clock import VirtualClock
+from mcp_bigcommerce_segments.config import Settings
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+
+from .conftest import MakeClient, audit_lines, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+def test_chunks_are_full_and_never_empty() -> None:
+    ids = [uuid.uuid4() for _ in range(101)]
+
+    sizes = [len(c) for c in chunks(ids)]
+
+    assert sizes == [50, 50, 1]
+    assert list(chunks([])) == []
+
+
+def test_dedupe_keeps_first_order() -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    assert dedupe([a, b, a, b, a]) == [a, b]
+
+
+async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, clock: VirtualClock
+) -> None:
+    store.latency = 0.05
+    store.quota, store.window_seconds = 150, 30.0
+    ids = store.add_profiles(10_000)
+
+    async with make_client() as mcp:
+        result = await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+        )
+
+    data = structured(result)
+    assert len(data["added"]) == 10_000
+    assert store.stats.count("POST") == 200
+    assert all(1 <= len(json.loads(body)) <= 50 for body in store.stats.bodies)
+    assert store.stats.peak_in_flight == 10
+    assert store.stats.rate_limited == 0  # throttled before the quota ran out
+    assert set(store.members(segment)) == set(ids)
+    assert 30.0 <= clock.now() - 1000.0 < 31.0  # one window wait: 150 in the first window, 50 in the second
+
+
+async def test_concurrency_setting_lowers_in_flight(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, settings: Settings
+) -> None:
+    store.latency = 0.05
+    ids = store.add_profiles(500)
+    async with make_client(settings_=replace(settings, max_concurrency=3)) as mcp:
+        await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+        )
+
+    assert store.stats.peak_in_flight == 3
+
+
+async def test_duplicates_are_sent_once(make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+    ids = store.add_profiles(60)
+    async with make_client() as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids + ids]}
+            )
+        )
+
+    assert data["requested"] == 60
+    assert store.stats.count("POST") == 2
+
+
+async def test_mixed_new_and_present_across_many_chunks(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(500)
+    present = ids[::3]
+    store.add_members(segment, present)
+
+    async with make_client() as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+            )
+        )
+
+    assert set(data["already_members"]) == {str(i) for i in present}
+    assert set(data["added"]) == {str(i) for i in ids} - {str(i) for i in present}
+    assert set(store.members(segment)) == set(ids)
+
+
+async def test_faults_in_the_middle_are_retried_and_the_final_state_is_exact(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(1_000)
+    store.inject(
+        Fault("500", method="POST", times=3),
+        Fault("drop", method="POST"),
+        Fault("drop-after", method="POST"),
+        Fault("429-no-headers", method="POST", times=2),
+    )
+
+    async with make_client() as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+            )
+        )
+
+    assert data["failed"] == []
+    assert len(data["added"]) + len(data["already_members"]) == 1_000
+    assert set(store.members(segment)) == set(ids)
+    assert store.faults == type(store.faults)()
+
+
+async def test_persistent_failure_names_exactly_the_failed_ids(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path
+) -> None:
+    good, ghosts = store.add_profiles(120), [uuid.uuid4() for _ in range(3)]
+
+    async with make_client() as mcp:
+        result = await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in good + ghosts]}
+        )
+
+    data = structured(result)
+    assert len(data["added"]) == 120
+    assert sorted(i for group in data["failed"] for i in group["ids"]) == sorted(str(g) for g in ghosts)
+    assert text_of(result).startswith("Added 120 profiles")
+    assert "3 FAILED" in data["summary"]
+    outcome = audit_lines(audit_path)[-1]
+    assert outcome["event"] == "outcome"
+    assert len(outcome["added"]) == 120
+
+
+async def test_server_down_stops_the_call_and_reports_every_id(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(1_000)
+    store.inject(Fault("503", times=10_000))
+
+    async with make_client() as mcp:
+        result = await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+        )
+
+    assert result.is_error
+    assert "No profiles were added" in text_of(result)
+    assert store.stats.count("POST") <= 10 * 6  # the workers in flight, each within its attempt budget
+
+
+async def test_progress_notifications_arrive_for_multi_chunk_calls(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(230)
+    seen: list[tuple[float, float | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        seen.append((progress, total))
+
+    await mcp.call_tool(
+        "add_profiles_to_segment",
+        {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]},
+        progress_callback=on_progress,
+    )
+
+    assert len(seen) == 5
+    assert seen[-1] == (230, 230)
+    assert all(total == 230 for _, total in seen)
+
+
+async def test_bulk_remove_chunks_deletes_and_never_drops_the_filter(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(2_000)
+    store.add_members(segment, ids)
+    keep = ids[:100]
+
+    async with make_client() as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment",
+                {"segment_id": str(segment), "profile_ids": [str(i) for i in ids[100:]], "confirm": True},
+            )
+        )
+
+    assert len(data["removed"]) == 1_900
+    assert store.members(segment) == keep
+    deletes = [q for m, _, q in store.stats.requests if m == "DELETE"]
+    assert len(deletes) == 38
+    assert all(q.startswith("id%3Ain=") for q in deletes)
+    assert store.stats.unfiltered_deletes == 0

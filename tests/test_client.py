@@ -1,0 +1,223 @@
+"""The HTTP client against the fake store: wire contract, error mapping, retries, rate limits."""
+
+import uuid
+
+import pytest
+from pydantic import SecretStr
+
+from mcp_bigcommerce_segments.client import BigCommerceClient
+from mcp_bigcommerce_segments.clock import VirtualClock
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+from mcp_bigcommerce_segments.errors import (
+    APIConnectionError,
+    APITimeoutError,
+    AuthenticationError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ResponseShapeError,
+    ServerError,
+)
+from mcp_bigcommerce_segments.throttle import RetryPolicy
+
+from .conftest import STORE, TOKEN
+
+pytestmark = pytest.mark.anyio
+
+
+def make(store: FakeBigCommerce, clock: VirtualClock, *, token: str = TOKEN, **retry: float) -> BigCommerceClient:
+    return BigCommerceClient(
+        base_url=f"http://127.0.0.1:9/stores/{STORE}/v3",
+        access_token=SecretStr(token),
+        user_agent="mcp-bigcommerce-segments/test",
+        transport=store.transport(),
+        clock=clock,
+        retry=RetryPolicy(jitter=0.0, **retry),  # type: ignore[arg-type]
+    )
+
+
+async def test_every_request_carries_auth_accept_and_user_agent(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    async with make(store, clock) as client:
+        await client.list_segment_profiles(segment)
+
+    headers = store.stats.headers[0]
+    assert headers["x-auth-token"] == TOKEN
+    assert headers["accept"] == "application/json"
+    assert headers["user-agent"] == "mcp-bigcommerce-segments/test"
+    assert store.stats.requests[0] == (
+        "GET",
+        f"/stores/{STORE}/v3/segments/{segment}/shopper-profiles",
+        "page=1&limit=50",
+    )
+
+
+async def test_wrong_token_is_authentication_error_without_the_token(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    async with make(store, clock, token="wrong-token-value") as client:
+        with pytest.raises(AuthenticationError) as caught:
+            await client.list_segment_profiles(segment)
+
+    assert "401" in str(caught.value)
+    assert "wrong-token-value" not in str(caught.value)
+    assert len(store.stats.requests) == 1  # 401 is not retried
+
+
+async def test_read_only_scope_is_permission_error_naming_the_modify_scope(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    store.scope = "read_only"
+    async with make(store, clock) as client:
+        with pytest.raises(PermissionDeniedError, match="modify"):
+            await client.list_segment_profiles(segment)
+
+
+async def test_unknown_segment_is_not_found(store: FakeBigCommerce, clock: VirtualClock) -> None:
+    missing = uuid.uuid4()
+    async with make(store, clock) as client:
+        with pytest.raises(NotFoundError, match=str(missing)):
+            await client.list_segment_profiles(missing)
+
+
+async def test_server_error_is_retried_then_succeeds(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    store.inject(Fault("500", times=2))
+    async with make(store, clock) as client:
+        page = await client.list_segment_profiles(segment)
+
+    assert page.pagination.total == 0
+    assert len(store.stats.requests) == 3
+    assert clock.slept == pytest.approx(0.5 + 1.0)  # exponential backoff, no real sleeping
+
+
+async def test_persistent_server_error_gives_up_within_the_attempt_budget(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    store.inject(Fault("503", times=100))
+    async with make(store, clock, max_attempts=4) as client:
+        with pytest.raises(ServerError, match="gave up after 4 attempts"):
+            await client.list_segment_profiles(segment)
+
+    assert len(store.stats.requests) == 4
+
+
+async def test_retry_time_budget_bounds_total_waiting(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    store.inject(Fault("503", times=100))
+    async with make(store, clock, max_attempts=100, max_seconds=10.0) as client:
+        with pytest.raises(ServerError):
+            await client.list_segment_profiles(segment)
+
+    assert clock.slept <= 10.0
+
+
+async def test_dropped_connection_is_retried(store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID) -> None:
+    store.inject(Fault("drop"))
+    async with make(store, clock) as client:
+        await client.list_segment_profiles(segment)
+
+    assert len(store.stats.requests) == 2
+
+
+async def test_timeouts_exhaust_into_a_timeout_error(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    store.inject(Fault("drop-after", times=10))
+    async with make(store, clock, max_attempts=3) as client:
+        with pytest.raises(APITimeoutError, match="in time"):
+            await client.list_segment_profiles(segment)
+
+
+async def test_unreachable_api_is_a_connection_error(clock: VirtualClock) -> None:
+    client = BigCommerceClient(
+        base_url="http://127.0.0.1:9/stores/x/v3",
+        access_token=SecretStr(TOKEN),
+        user_agent="t",
+        clock=clock,
+        retry=RetryPolicy(max_attempts=2, jitter=0.0),
+    )
+    async with client:
+        with pytest.raises(APIConnectionError, match="Could not reach BigCommerce"):
+            await client.list_segment_profiles(uuid.uuid4())
+
+
+async def test_429_waits_for_the_reset_header_then_succeeds(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    store.quota, store.window_seconds = 1, 30.0
+    async with make(store, clock) as client:
+        await client.list_segment_profiles(segment)
+        store.use_quota(1)  # another app on the store used up the window
+        await client.list_segment_profiles(segment)
+
+    assert clock.slept >= 29.9  # waited for the window, not a fixed backoff
+
+
+async def test_429_without_headers_backs_off_growing(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    store.inject(Fault("429-no-headers", times=3))
+    async with make(store, clock) as client:
+        await client.list_segment_profiles(segment)
+
+    assert clock.slept == pytest.approx(0.5 + 1.0 + 2.0)
+
+
+async def test_rate_limit_exhausted_is_rate_limit_error_saying_when(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    store.inject(Fault("429-no-headers", times=100))
+    async with make(store, clock, max_attempts=2) as client:
+        with pytest.raises(RateLimitError, match="Retry in"):
+            await client.list_segment_profiles(segment)
+
+
+async def test_malformed_json_is_a_shape_error(store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID) -> None:
+    store.inject(Fault("malformed-json"))
+    async with make(store, clock) as client:
+        with pytest.raises(ResponseShapeError, match="not JSON"):
+            await client.list_segment_profiles(segment)
+
+
+async def test_add_chunk_over_50_is_refused_locally(store: FakeBigCommerce, clock: VirtualClock) -> None:
+    async with make(store, clock) as client:
+        with pytest.raises(ValueError, match="1 to 50"):
+            await client.add_chunk(uuid.uuid4(), [uuid.uuid4() for _ in range(51)])
+        with pytest.raises(ValueError, match="1 to 50"):
+            await client.remove_chunk(uuid.uuid4(), [])
+
+    assert store.stats.requests == []
+
+
+@pytest.mark.parametrize("mode", ["partial", "atomic"])
+async def test_mixed_batch_ends_exact_whatever_the_409_semantics(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID, mode: str
+) -> None:
+    store.conflict_mode = mode  # type: ignore[assignment]
+    old, new = store.add_profiles(2), store.add_profiles(3)
+    store.add_members(segment, old)
+    async with make(store, clock) as client:
+        outcome = await client.add_chunk(segment, [new[0], old[0], new[1], old[1], new[2]])
+
+    assert sorted(outcome.done) == sorted(new)
+    assert sorted(outcome.already) == sorted(old)
+    assert outcome.failed == {}
+    assert set(store.members(segment)) == set(old + new)
+
+
+async def test_unknown_profile_fails_alone_and_the_rest_are_added(
+    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    good = store.add_profiles(2)
+    ghost = uuid.uuid4()
+    async with make(store, clock) as client:
+        outcome = await client.add_chunk(segment, [good[0], ghost, good[1]])
+
+    assert outcome.done == good
+    assert list(outcome.failed.values()) == [[ghost]]
+    assert "does not exist" in next(iter(outcome.failed))
+    assert store.members(segment) == good

@@ -1,0 +1,197 @@
+"""The three tools through a real MCP client, in both protocol eras, against the fake store."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce
+
+from .conftest import audit_lines, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+async def test_list_returns_one_page_with_totals_and_next_page(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    members = store.add_profiles(120)
+    store.add_members(segment, members)
+
+    result = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment), "page": 2, "limit": 50})
+
+    data = structured(result)
+    assert [p["id"] for p in data["profiles"]] == [str(m) for m in members[50:100]]
+    assert (data["total"], data["count"], data["per_page"], data["current_page"], data["total_pages"]) == (
+        120,
+        50,
+        50,
+        2,
+        3,
+    )
+    assert data["next_page"] == 3
+    assert "page=3" in data["summary"]
+    assert store.stats.requests[-1][2] == "page=2&limit=50"
+
+
+async def test_list_last_page_has_no_next_page(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+    store.add_members(segment, store.add_profiles(3))
+
+    data = structured(await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
+
+    assert data["next_page"] is None
+    assert data["total"] == 3
+    assert "last page" in data["summary"]
+
+
+async def test_list_text_content_is_summary_then_compact_json(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.add_members(segment, store.add_profiles(2))
+
+    text = text_of(await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
+
+    summary, body = text.split("\n", 1)
+    assert summary.startswith("Profiles 1-2 of 2")
+    assert "\n" not in body
+    assert ": " not in body
+
+
+async def test_add_reports_added_and_already_members(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+    old, new = store.add_profiles(2), store.add_profiles(3)
+    store.add_members(segment, old)
+
+    result = await mcp.call_tool(
+        "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in old + new]}
+    )
+
+    data = structured(result)
+    assert data["added"] == [str(i) for i in new]
+    assert data["already_members"] == [str(i) for i in old]
+    assert data["failed"] == []
+    assert set(store.members(segment)) == set(old + new)
+    assert data["summary"].startswith("Added 3 profiles")
+
+
+async def test_add_sends_a_bare_json_array(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+    ids = store.add_profiles(2)
+
+    await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]})
+
+    post = [n for n, r in enumerate(store.stats.requests) if r[0] == "POST"]
+    assert len(post) == 1
+    assert store.stats.bodies[post[0]] == f'["{ids[0]}","{ids[1]}"]'.encode()
+    assert store.stats.headers[post[0]]["content-type"] == "application/json"
+
+
+async def test_remove_without_confirm_sends_no_delete(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+    members = store.add_profiles(3)
+    store.add_members(segment, members)
+
+    result = await mcp.call_tool(
+        "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(members[0])]}
+    )
+
+    data = structured(result)
+    assert data["status"] == "preview"
+    assert data["would_remove"] == [str(members[0])]
+    assert "confirm=true" in data["summary"]
+    assert store.stats.count("DELETE") == 0
+    assert store.members(segment) == members
+
+
+async def test_remove_preview_names_non_members(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+    member, stranger = store.add_profiles(2)
+    store.add_members(segment, [member])
+
+    data = structured(
+        await mcp.call_tool(
+            "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(member), str(stranger)]}
+        )
+    )
+
+    assert data["would_remove"] == [str(member)]
+    assert data["not_members"] == [str(stranger)]
+    assert data["membership_checked"] is True
+
+
+async def test_remove_with_confirm_removes_exactly_those(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path
+) -> None:
+    members = store.add_profiles(4)
+    store.add_members(segment, members)
+
+    result = await mcp.call_tool(
+        "remove_profiles_from_segment",
+        {"segment_id": str(segment), "profile_ids": [str(members[1]), str(members[2])], "confirm": True},
+    )
+
+    data = structured(result)
+    assert data["status"] == "removed"
+    assert data["removed"] == [str(members[1]), str(members[2])]
+    assert store.members(segment) == [members[0], members[3]]
+    deletes = [r for r in store.stats.requests if r[0] == "DELETE"]
+    assert deletes == [
+        ("DELETE", f"/stores/abc123/v3/segments/{segment}/shopper-profiles", f"id%3Ain={members[1]}%2C{members[2]}")
+    ]
+    assert store.stats.unfiltered_deletes == 0
+    events = [(line["event"], line["tool"]) for line in audit_lines(audit_path)]
+    assert events == [("intent", "remove_profiles_from_segment"), ("outcome", "remove_profiles_from_segment")]
+
+
+async def test_remove_of_non_members_only_sends_nothing(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    stranger = store.add_profile()
+
+    data = structured(
+        await mcp.call_tool(
+            "remove_profiles_from_segment",
+            {"segment_id": str(segment), "profile_ids": [str(stranger)], "confirm": True},
+        )
+    )
+
+    assert data["removed"] == []
+    assert data["not_members"] == [str(stranger)]
+    assert store.stats.count("DELETE") == 0
+
+
+@pytest.mark.parametrize(
+    ("tool", "args"),
+    [
+        ("list_segment_profiles", {"segment_id": "not-a-uuid"}),
+        ("list_segment_profiles", {"segment_id": "5e9a1c00-0000-4000-8000-000000000001", "limit": 251}),
+        ("list_segment_profiles", {"segment_id": "5e9a1c00-0000-4000-8000-000000000001", "page": 0}),
+        ("add_profiles_to_segment", {"segment_id": "5e9a1c00-0000-4000-8000-000000000001", "profile_ids": []}),
+        ("add_profiles_to_segment", {"segment_id": "5e9a1c00-0000-4000-8000-000000000001", "profile_ids": ["a,b"]}),
+        ("add_profiles_to_segment", {"segment_id": "../x", "profile_ids": ["5e9a1c00-0000-4000-8000-000000000001"]}),
+        (
+            "remove_profiles_from_segment",
+            {"segment_id": "5e9a1c00-0000-4000-8000-000000000001", "profile_ids": [""], "confirm": True},
+        ),
+        (
+            "remove_profiles_from_segment",
+            {"segment_id": "5e9a1c00-0000-4000-8000-000000000001", "profile_ids": [], "confirm": True},
+        ),
+    ],
+)
+async def test_invalid_arguments_are_rejected_before_any_request(
+    mcp: Client, store: FakeBigCommerce, tool: str, args: dict[str, object]
+) -> None:
+    result = await mcp.call_tool(tool, args)
+
+    assert result.is_error
+    assert store.stats.requests == []
+
+
+async def test_oversize_id_list_is_rejected_before_any_request(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = [str(uuid.uuid4()) for _ in range(10_001)]
+
+    result = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": ids})
+
+    assert result.is_error
+    assert "10000" in text_of(result)
+    assert store.stats.requests == []

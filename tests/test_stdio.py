@@ -1,0 +1,98 @@
+"""End to end: the real `python -m mcp_bigcommerce_segments` subprocess over stdio, against the fake on 127.0.0.1."""
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from mcp_bigcommerce_segments import __version__
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
+
+from .conftest import STORE, TOKEN, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def live_store() -> FakeBigCommerce:
+    return FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=450)
+
+
+@pytest.fixture
+def api_url(live_store: FakeBigCommerce) -> Iterator[str]:
+    with serve(live_store) as url:
+        yield url
+
+
+def server_env(api_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        "BIGCOMMERCE_STORE_HASH": STORE,
+        "BIGCOMMERCE_ACCESS_TOKEN": TOKEN,
+        "BIGCOMMERCE_API_URL": api_url,
+        "BIGCOMMERCE_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        **extra,
+    }
+
+
+async def test_subprocess_lists_adds_and_removes_over_stdio(
+    live_store: FakeBigCommerce, api_url: str, tmp_path: Path
+) -> None:
+    segment = live_store.add_segment("VIP")
+    ids = live_store.add_profiles(3)
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "mcp_bigcommerce_segments"], env=server_env(api_url, tmp_path)
+    )
+
+    async with Client(params) as client:
+        assert client.server_info is not None
+        assert (client.server_info.name, client.server_info.version) == ("mcp-bigcommerce-segments", __version__)
+        names = {tool.name for tool in (await client.list_tools()).tools}
+        added = structured(
+            await client.call_tool(
+                "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+            )
+        )
+        page = structured(await client.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
+        removed = structured(
+            await client.call_tool(
+                "remove_profiles_from_segment",
+                {"segment_id": str(segment), "profile_ids": [str(ids[0])], "confirm": True},
+            )
+        )
+        missing = await client.call_tool("list_segment_profiles", {"segment_id": str(uuid.uuid4())})
+        after = structured(await client.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
+
+    assert names == {"list_segment_profiles", "add_profiles_to_segment", "remove_profiles_from_segment"}
+    assert len(added["added"]) == 3
+    assert page["total"] == 3
+    assert removed["removed"] == [str(ids[0])]
+    assert missing.is_error
+    assert "404" in text_of(missing)
+    assert after["total"] == 2
+    assert live_store.members(segment) == ids[1:]
+
+
+def test_missing_configuration_exits_nonzero_with_one_stderr_line(tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "mcp_bigcommerce_segments"],
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+    assert proc.returncode != 0
+    assert proc.stdout == ""
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "BIGCOMMERCE_STORE_HASH" in lines[0]
+    assert "BIGCOMMERCE_ACCESS_TOKEN" in lines[0]
+    assert "Traceback" not in proc.stderr
