@@ -1,0 +1,103 @@
+"""Settings.from_env: required variables, defaults, validation, and the secret kept out of reprs."""
+
+from pathlib import Path
+
+import pytest
+
+from mcp_bigcommerce_segments.config import ENV_VARS, Settings, default_audit_log
+from mcp_bigcommerce_segments.errors import ConfigError
+
+BASE = {"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": "tok-123"}
+
+
+def test_minimal_environment_gives_defaults() -> None:
+    settings = Settings.from_env(BASE)
+
+    assert settings.base_url == "https://api.bigcommerce.com/stores/abc123/v3"
+    assert settings.access_token.get_secret_value() == "tok-123"
+    assert (settings.read_only, settings.sandbox, settings.max_concurrency) == (False, False, 10)
+    assert settings.log_level == "WARNING"
+    assert settings.audit_log == default_audit_log()
+
+
+def test_missing_variables_are_all_named_at_once() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({})
+
+    assert "BIGCOMMERCE_STORE_HASH is not set" in str(caught.value)
+    assert "BIGCOMMERCE_ACCESS_TOKEN is not set" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "expected"),
+    [
+        ("BIGCOMMERCE_STORE_HASH", "abc/../x", "letters and digits"),
+        ("BIGCOMMERCE_API_URL", "ftp://example.com", "http(s) URL"),
+        ("BIGCOMMERCE_API_URL", "https://x.test/?a=1", "http(s) URL"),
+        ("BIGCOMMERCE_READ_ONLY", "maybe", "true or false"),
+        ("BIGCOMMERCE_MAX_CONCURRENCY", "11", "1 to 10"),
+        ("BIGCOMMERCE_MAX_CONCURRENCY", "2.5", "whole number"),
+        ("BIGCOMMERCE_MAX_RETRY_SECONDS", "soon", "number from 0"),
+        ("BIGCOMMERCE_LOG_LEVEL", "LOUD", "BIGCOMMERCE_LOG_LEVEL must be one of"),
+        ("BIGCOMMERCE_ACCESS_TOKEN", "two words", "spaces"),
+    ],
+)
+def test_malformed_values_name_the_variable(name: str, value: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=name) as caught:
+        Settings.from_env({**BASE, name: value})
+
+    assert expected in str(caught.value)
+
+
+def test_malformed_token_is_not_echoed() -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, "BIGCOMMERCE_ACCESS_TOKEN": "secret value"})
+
+    assert "secret value" not in str(caught.value)
+
+
+def test_flags_and_overrides() -> None:
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "BIGCOMMERCE_API_URL": "http://127.0.0.1:8080/",
+            "BIGCOMMERCE_READ_ONLY": "TRUE",
+            "BIGCOMMERCE_MAX_CONCURRENCY": "4",
+            "BIGCOMMERCE_AUDIT_LOG": "off",
+            "BIGCOMMERCE_LOG_LEVEL": "debug",
+        }
+    )
+
+    assert settings.base_url == "http://127.0.0.1:8080/stores/abc123/v3"
+    assert settings.read_only is True
+    assert settings.max_concurrency == 4
+    assert settings.audit_log is None
+    assert settings.log_level == "DEBUG"
+
+
+def test_command_line_flags_win(tmp_path: Path) -> None:
+    settings = Settings.from_env({**BASE, "BIGCOMMERCE_AUDIT_LOG": str(tmp_path / "a.jsonl")}, read_only=True)
+
+    assert settings.read_only is True
+    assert settings.audit_log == tmp_path / "a.jsonl"
+
+
+def test_sandbox_needs_no_credentials() -> None:
+    settings = Settings.from_env({"BIGCOMMERCE_SANDBOX": "1"})
+
+    assert settings.sandbox is True
+    assert settings.store_hash == "sandbox"
+
+
+def test_token_is_not_in_repr() -> None:
+    settings = Settings.from_env({**BASE, "BIGCOMMERCE_ACCESS_TOKEN": "canary-7d1e"})
+
+    assert "canary-7d1e" not in repr(settings)
+    assert "canary-7d1e" not in str(settings)
+
+
+def test_env_vars_lists_every_variable_read() -> None:
+    source = Path(__file__).parents[1].joinpath("mcp_bigcommerce_segments", "config.py").read_text()
+    declared = {line.split('"')[1] for line in source.splitlines() if '= "BIGCOMMERCE_' in line}
+
+    assert declared == set(ENV_VARS)

@@ -1,0 +1,148 @@
+"""The fake store itself follows the spec, hazards included, so the other tests can trust it."""
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+
+import httpx2
+import pytest
+
+from mcp_bigcommerce_segments.clock import VirtualClock
+from mcp_bigcommerce_segments.emulator import Customer, FakeBigCommerce
+
+from .conftest import STORE, TOKEN
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+async def http(store: FakeBigCommerce) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(
+        transport=store.transport(),
+        base_url=f"http://store.test/stores/{STORE}/v3/",
+        headers={"X-Auth-Token": TOKEN, "Accept": "application/json"},
+    ) as client:
+        yield client
+
+
+async def test_delete_without_id_filter_empties_the_segment(
+    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.add_members(segment, store.add_profiles(5))
+
+    response = await http.delete(f"segments/{segment}/shopper-profiles")
+
+    assert response.status_code == 204
+    assert store.members(segment) == []
+    assert store.stats.unfiltered_deletes == 1
+
+
+async def test_delete_by_comma_joined_ids_removes_only_those(
+    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(3)
+    store.add_members(segment, ids)
+
+    response = await http.delete(f"segments/{segment}/shopper-profiles", params={"id:in": f"{ids[0]},{ids[2]}"})
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert store.members(segment) == [ids[1]]
+
+
+async def test_post_conflict_uses_the_batch_envelope_keyed_by_index(
+    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    old, new = store.add_profile(), store.add_profile()
+    store.add_members(segment, [old])
+
+    response = await http.post(f"segments/{segment}/shopper-profiles", json=[str(new), str(old)])
+
+    body = response.json()
+    assert response.status_code == 409
+    assert set(body) == {"data", "errors", "meta"}
+    assert body["errors"][0]["status"] == 409
+    assert list(body["errors"][0]["errors"]) == ["1"]
+    assert str(old) in body["errors"][0]["errors"]["1"]
+    assert body["meta"] == {"total": 2, "success": 1, "failed": 1}
+
+
+async def test_post_created_returns_data_without_meta(
+    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    pid = store.add_profile(customer_id=7)
+
+    response = await http.post(f"segments/{segment}/shopper-profiles", json=[str(pid)])
+
+    assert response.status_code == 201
+    assert response.json() == {
+        "data": [
+            {
+                "id": str(pid),
+                "customer_id": 7,
+                "created_at": "2026-01-05T09:00:00Z",
+                "updated_at": "2026-01-05T09:00:00Z",
+            }
+        ]
+    }
+
+
+async def test_post_over_fifty_is_rejected(
+    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    response = await http.post(f"segments/{segment}/shopper-profiles", json=[str(i) for i in store.add_profiles(51)])
+
+    assert response.status_code == 422
+    assert store.members(segment) == []
+
+
+async def test_get_paginates_with_meta(http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+    store.add_members(segment, store.add_profiles(7))
+
+    body = (await http.get(f"segments/{segment}/shopper-profiles", params={"page": 3, "limit": 3})).json()
+
+    assert len(body["data"]) == 1
+    assert body["meta"]["pagination"] == {"total": 7, "count": 1, "per_page": 3, "current_page": 3, "total_pages": 3}
+
+
+async def test_wrong_token_is_401_and_unknown_segment_404(http: httpx2.AsyncClient, segment: uuid.UUID) -> None:
+    unknown = await http.get(f"segments/{uuid.uuid4()}/shopper-profiles")
+    wrong = await http.get(f"segments/{segment}/shopper-profiles", headers={"X-Auth-Token": "nope"})
+
+    assert unknown.status_code == 404
+    assert wrong.status_code == 401
+    assert set(wrong.json()) >= {"status", "title", "type"}
+
+
+async def test_rate_limit_headers_count_down_and_429_at_zero(
+    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID, clock: VirtualClock
+) -> None:
+    store.quota, store.window_seconds = 2, 30.0
+
+    first = await http.get(f"segments/{segment}/shopper-profiles")
+    clock.advance(10)
+    second = await http.get(f"segments/{segment}/shopper-profiles")
+    third = await http.get(f"segments/{segment}/shopper-profiles")
+    clock.advance(20)
+    fourth = await http.get(f"segments/{segment}/shopper-profiles")
+
+    assert first.headers["x-rate-limit-requests-left"] == "1"
+    assert first.headers["x-rate-limit-requests-quota"] == "2"
+    assert first.headers["x-rate-limit-time-window-ms"] == "30000"
+    assert second.headers["x-rate-limit-time-reset-ms"] == "20000"
+    assert third.status_code == 429
+    assert third.headers["x-rate-limit-requests-left"] == "0"
+    assert fourth.status_code == 200
+    assert store.stats.rate_limited == 1
+
+
+async def test_customers_include_shopper_profile(http: httpx2.AsyncClient, store: FakeBigCommerce) -> None:
+    store.customers[5] = Customer(5, "Ada", "Smith", "ada@example.com")
+    pid = store.add_profile(customer_id=5)
+
+    body = json.loads(
+        (await http.get("customers", params={"id:in": "5", "include": "shopper_profile_id,segment_ids"})).content
+    )
+
+    assert body["data"][0]["shopper_profile_id"] == str(pid)
+    assert body["data"][0]["segment_ids"] == []

@@ -1,0 +1,139 @@
+"""Every API failure reaches the model as an actionable tool error, and the server keeps serving."""
+
+import uuid
+
+import httpx2
+import pytest
+from mcp import Client
+
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+from mcp_bigcommerce_segments.errors import body_detail, error_from_response, retry_after_seconds
+
+from .conftest import MakeClient, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (400, "malformed"),
+        (401, "BIGCOMMERCE_ACCESS_TOKEN"),
+        (403, "modify"),
+        (404, "Check the ID"),
+        (409, "conflict"),
+        (413, "too large"),
+        (422, "rejected the data"),
+        (429, "Retry in 2.5 s"),
+        (500, "retry in a minute"),
+        (503, "retry in a minute"),
+    ],
+)
+def test_each_status_maps_to_an_actionable_sentence(status: int, expected: str) -> None:
+    body = b'{"status":0,"title":"Something specific","errors":{"0":"detail here"}}'
+
+    error = error_from_response(status, body, {"x-rate-limit-time-reset-ms": "2500"}, what="segment X")
+
+    assert error.status == status
+    assert expected in str(error)
+
+
+@pytest.mark.parametrize("status", [413, 422])
+def test_413_and_422_echo_bigcommerce_message(status: int) -> None:
+    body = b'{"status":422,"title":"The limit is too high","errors":{"limit":"max 250"}}'
+
+    assert "The limit is too high; limit: max 250" in str(error_from_response(status, body, {}, what="x"))
+
+
+def test_body_detail_survives_any_body() -> None:
+    assert body_detail(b"<html>oops</html>") == ""
+    assert body_detail(b"[1,2]") == ""
+    assert body_detail(b'{"errors":[{"title":"T","errors":{"0":"m"}}]}') == "T; 0: m"
+    assert len(body_detail(b'{"title":"' + b"x" * 5000 + b'"}')) <= 300
+
+
+def test_retry_after_reads_any_case_and_falls_back() -> None:
+    assert retry_after_seconds(httpx2.Headers({"X-Rate-Limit-Time-Reset-Ms": "1500"})) == 1.5
+    assert retry_after_seconds(httpx2.Headers({"x-retry-after": "3"})) == 3.0
+    assert retry_after_seconds(httpx2.Headers({"x-rate-limit-time-reset-ms": "soon"})) is None
+
+
+async def test_wrong_token_becomes_a_tool_error_and_the_server_keeps_serving(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.token = "another-token"
+    async with make_client() as mcp:
+        failed = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})
+        store.token = "test-token-5f2b9c"
+        worked = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})
+
+    assert failed.is_error
+    assert "401" in text_of(failed)
+    assert structured(worked)["total"] == 0
+
+
+async def test_missing_scope_names_the_scope_for_every_tool(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.scope = "read_only"
+    profile = store.add_profile()
+    calls = [
+        ("list_segment_profiles", {"segment_id": str(segment)}),
+        ("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(profile)]}),
+        ("remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(profile)], "confirm": True}),
+    ]
+    for name, args in calls:
+        result = await mcp.call_tool(name, args)
+        assert result.is_error, name
+        assert "store_v2_customers" in text_of(result), name
+
+
+async def test_unknown_segment_on_add_stops_after_the_first_chunks(mcp: Client, store: FakeBigCommerce) -> None:
+    ids = store.add_profiles(1_000)
+
+    result = await mcp.call_tool(
+        "add_profiles_to_segment", {"segment_id": str(uuid.uuid4()), "profile_ids": [str(i) for i in ids]}
+    )
+
+    assert result.is_error
+    assert "No profiles were added" in text_of(result)
+    assert "404" in text_of(result)
+    assert store.stats.count("POST") <= 10
+
+
+async def test_html_error_page_is_reported_not_crashed(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+    store.inject(Fault("html", times=10))
+
+    result = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})
+
+    assert result.is_error
+    assert "502" in text_of(result)
+
+
+async def test_malformed_answer_to_a_list_is_a_clear_error(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.inject(Fault("malformed-json"))
+
+    result = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})
+
+    assert result.is_error
+    assert "not JSON" in text_of(result)
+
+
+async def test_malformed_answer_to_an_add_is_failed_not_success(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(60)
+    store.inject(Fault("malformed-json", method="POST"))
+
+    data = structured(
+        await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+        )
+    )
+
+    failed = [i for group in data["failed"] for i in group["ids"]]
+    assert len(failed) == 50
+    assert len(data["added"]) == 10
+    assert "not JSON" in data["failed"][0]["reason"]

@@ -1,0 +1,82 @@
+"""Tool schemas, annotations and server identity: snapshot-tested so every change to them is deliberate.
+
+Regenerate the snapshot after an intended change with `UPDATE_SNAPSHOTS=1 bash scripts/check tests/test_schema.py`.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client
+
+from mcp_bigcommerce_segments import __version__
+
+from .conftest import MakeClient
+
+pytestmark = pytest.mark.anyio
+
+SNAPSHOT = Path(__file__).parent / "snapshots" / "tools.json"
+README = Path(__file__).parents[1] / "README.md"
+
+
+async def tools_json(mcp: Client) -> list[dict[str, Any]]:
+    tools = (await mcp.list_tools()).tools
+    return [tool.model_dump(mode="json", by_alias=True, exclude_none=True) for tool in tools]
+
+
+async def test_tools_match_the_snapshot(mcp: Client) -> None:
+    current = await tools_json(mcp)
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        SNAPSHOT.parent.mkdir(exist_ok=True)
+        SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
+
+    assert current == json.loads(SNAPSHOT.read_text())
+
+
+async def test_annotations_are_explicit_and_right(mcp: Client) -> None:
+    tools = {t.name: t for t in (await mcp.list_tools()).tools}
+
+    hints = {
+        name: (a.read_only_hint, a.destructive_hint, a.idempotent_hint, a.open_world_hint)
+        for name, t in tools.items()
+        if (a := t.annotations) is not None
+    }
+    assert hints == {
+        "list_segment_profiles": (True, False, True, True),
+        "add_profiles_to_segment": (False, False, True, True),
+        "remove_profiles_from_segment": (False, True, True, True),
+    }
+    assert all(t.title and t.output_schema and t.description for t in tools.values())
+
+
+async def test_input_schemas_use_uuid_and_bounds(mcp: Client) -> None:
+    tools = {t.name: t.input_schema for t in (await mcp.list_tools()).tools}
+
+    add = tools["add_profiles_to_segment"]["properties"]
+    assert tools["list_segment_profiles"]["properties"]["segment_id"]["format"] == "uuid"
+    assert add["profile_ids"]["items"]["format"] == "uuid"
+    assert (add["profile_ids"]["minItems"], add["profile_ids"]["maxItems"]) == (1, 10_000)
+    remove = tools["remove_profiles_from_segment"]
+    assert remove["properties"]["confirm"] == {
+        "default": False,
+        "description": remove["properties"]["confirm"]["description"],
+        "title": "Confirm",
+        "type": "boolean",
+    }
+    assert "approval" not in remove["properties"]
+    assert tools["list_segment_profiles"]["properties"]["limit"]["maximum"] == 250
+
+
+async def test_server_info_carries_name_and_package_version(make_client: MakeClient) -> None:
+    async with make_client(mode="legacy") as mcp:
+        assert mcp.server_info is not None
+        assert (mcp.server_info.name, mcp.server_info.version) == ("mcp-bigcommerce-segments", __version__)
+
+
+async def test_readme_tool_table_matches_the_server(mcp: Client) -> None:
+    table = re.findall(r"^\| `(\w+)\(", README.read_text(), flags=re.MULTILINE)
+
+    assert sorted(table) == sorted(t.name for t in (await mcp.list_tools()).tools)
