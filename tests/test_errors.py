@@ -1,6 +1,7 @@
 """Every API failure reaches the model as an actionable tool error, and the server keeps serving."""
 
 import uuid
+from typing import Any
 
 import httpx2
 import pytest
@@ -77,7 +78,7 @@ async def test_missing_scope_names_the_scope_for_every_tool(
 ) -> None:
     store.scope = "read_only"
     profile = store.add_profile()
-    calls = [
+    calls: list[tuple[str, dict[str, Any]]] = [
         ("list_segment_profiles", {"segment_id": str(segment)}),
         ("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(profile)]}),
         ("remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(profile)], "confirm": True}),
