@@ -9,7 +9,7 @@ import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 from uuid import UUID
 
 import anyio
@@ -26,10 +26,12 @@ from .errors import (
     ResponseShapeError,
     error_from_response,
 )
-from .models import ProfilePage, ShopperProfile
+from .models import ProfilePage, SegmentPage, ShopperProfile
 from .throttle import RateGovernor, RetryPolicy
 
 logger = logging.getLogger(__name__)
+
+PageT = TypeVar("PageT", ProfilePage, SegmentPage)
 
 # BigCommerce: "Limit of Shopper Profiles per request is 50." DELETE's `id:in` has no documented limit; the same
 # 50 keeps URLs short (50 UUIDs are about 1.9 kB).
@@ -191,24 +193,35 @@ class BigCommerceClient:
 
     # --- operations -----------------------------------------------------------------------------------------
 
-    async def list_segment_profiles(self, segment_id: UUID, *, page: int = 1, limit: int = 50) -> ProfilePage:
-        """GET one page of a segment's shopper profiles."""
-        what = f"segment {segment_id}"
-        response = await self._request(
-            "GET", f"segments/{segment_id}/shopper-profiles", what=what, params={"page": page, "limit": limit}
-        )
+    async def _get_page(self, path: str, model: type[PageT], *, what: str, params: Mapping[str, str | int]) -> PageT:
+        """GET a paginated collection and check it has the `{data, meta: {pagination}}` shape the spec promises."""
+        response = await self._request("GET", path, what=what, params=params)
         payload = self._json(response, what)
         try:
-            return ProfilePage.model_validate(
-                {"data": payload["data"], "pagination": payload["meta"]["pagination"]}
-                if isinstance(payload, dict) and isinstance(payload.get("meta"), dict)
-                else payload
-            )
+            return model.model_validate({"data": payload["data"], "pagination": payload["meta"]["pagination"]})
         except (ValidationError, KeyError, TypeError) as exc:
             raise ResponseShapeError(
-                f"BigCommerce's answer for {what} lacks the profiles or pagination the API promises; "
+                f"BigCommerce's answer for {what} lacks the data or pagination the API promises; "
                 "nothing was changed. Retry in a minute."
             ) from exc
+
+    async def list_segment_profiles(self, segment_id: UUID, *, page: int = 1, limit: int = 50) -> ProfilePage:
+        """GET one page of a segment's shopper profiles."""
+        return await self._get_page(
+            f"segments/{segment_id}/shopper-profiles",
+            ProfilePage,
+            what=f"segment {segment_id}",
+            params={"page": page, "limit": limit},
+        )
+
+    async def profile_segments(self, profile_id: UUID, *, page: int = 1, limit: int = 50) -> SegmentPage:
+        """GET one page of the segments a shopper profile belongs to."""
+        return await self._get_page(
+            f"shopper-profiles/{profile_id}/segments",
+            SegmentPage,
+            what=f"shopper profile {profile_id}",
+            params={"page": page, "limit": limit},
+        )
 
     async def add_chunk(self, segment_id: UUID, ids: Sequence[UUID]) -> ChunkOutcome:
         """POST up to 50 IDs; sort them into added, already members, failed.

@@ -37,6 +37,23 @@ class ProfilePage(_Model):
     pagination: Pagination
 
 
+class Segment(_Model):
+    """A customer segment as BigCommerce returns it."""
+
+    id: UUID
+    name: str = ""
+    description: str = ""
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+
+
+class SegmentPage(_Model):
+    """One page of segments, as the client returns it."""
+
+    data: list[Segment]
+    pagination: Pagination
+
+
 class FailedIds(_Model):
     """IDs that could not be processed, with the reason they share."""
 

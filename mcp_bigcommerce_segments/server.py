@@ -22,7 +22,7 @@ from .bulk import BulkOutcome, ProgressFn, dedupe, run_chunks
 from .client import CHUNK_SIZE, MAX_PAGE_SIZE, BigCommerceClient, ChunkOutcome
 from .clock import Clock
 from .config import Settings
-from .errors import BigCommerceError
+from .errors import BigCommerceError, NotFoundError
 from .models import AddResult, FailedIds, ListResult, RemoveResult
 from .throttle import RetryPolicy
 
@@ -32,6 +32,8 @@ SERVER_NAME = "mcp-bigcommerce-segments"
 MAX_IDS = 10_000
 # Membership is looked up before a removal when the segment fits in this many pages of 250.
 MEMBERSHIP_PAGES = 4
+# ...or, in a larger segment, by looking up at most this many profiles one by one.
+MEMBERSHIP_LOOKUPS = 5
 # Lists longer than this are cut in summaries (the structured result always holds them all).
 _SHOWN = 5
 
@@ -436,18 +438,38 @@ async def remove_profiles_from_segment(
 
 
 async def _members_of(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> set[UUID] | None:
-    """Which of `ids` are members, when the segment is small enough to read in a few pages; else None."""
+    """Which of `ids` are members, when a few requests can tell; else None.
+
+    A segment of up to 1,000 profiles is read whole (4 pages of 250); for a larger one, up to 5 IDs are looked up
+    one by one through the segments each profile belongs to.
+    """
     wanted = set(ids)
-    found: set[UUID] = set()
-    page = 1
-    while True:
-        result = await client.list_segment_profiles(segment_id, page=page, limit=MAX_PAGE_SIZE)
-        if page == 1 and result.pagination.total_pages > MEMBERSHIP_PAGES:
-            return None
-        found.update(p.id for p in result.data if p.id in wanted)
-        if not result.data or page >= result.pagination.total_pages or len(found) == len(wanted):
-            return found
-        page += 1
+    first = await client.list_segment_profiles(segment_id, page=1, limit=MAX_PAGE_SIZE)
+    total_pages = first.pagination.total_pages
+    if total_pages <= MEMBERSHIP_PAGES:
+        found = {p.id for p in first.data if p.id in wanted}
+        for page in range(2, total_pages + 1):
+            if len(found) == len(wanted):
+                break
+            result = await client.list_segment_profiles(segment_id, page=page, limit=MAX_PAGE_SIZE)
+            found.update(p.id for p in result.data if p.id in wanted)
+        return found
+    if len(wanted) > MEMBERSHIP_LOOKUPS:
+        return None
+    return {profile_id for profile_id in ids if await _is_member(client, segment_id, profile_id)}
+
+
+async def _is_member(client: BigCommerceClient, segment_id: UUID, profile_id: UUID) -> bool:
+    for page in range(1, MEMBERSHIP_PAGES + 1):
+        try:
+            result = await client.profile_segments(profile_id, page=page, limit=MAX_PAGE_SIZE)
+        except NotFoundError:
+            return False  # no such profile: certainly not a member
+        if any(s.id == segment_id for s in result.data):
+            return True
+        if page >= result.pagination.total_pages:
+            return False
+    return True  # a shopper in over 1,000 segments: assume member, so the removal is still sent
 
 
 __all__ = ["CHUNK_SIZE", "MAX_IDS", "AppState", "build_server"]

@@ -1,5 +1,6 @@
 """End to end: the real `python -m mcp_bigcommerce_segments` subprocess over stdio, against the fake on 127.0.0.1."""
 
+import json
 import os
 import subprocess
 import sys
@@ -96,3 +97,101 @@ def test_missing_configuration_exits_nonzero_with_one_stderr_line(tmp_path: Path
     assert "BIGCOMMERCE_STORE_HASH" in lines[0]
     assert "BIGCOMMERCE_ACCESS_TOKEN" in lines[0]
     assert "Traceback" not in proc.stderr
+
+
+def rpc(proc: "subprocess.Popen[str]", message: dict[str, object] | str) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write((message if isinstance(message, str) else json.dumps(message)) + "\n")
+    proc.stdin.flush()
+
+
+def read_until(proc: "subprocess.Popen[str]", want: set[int]) -> dict[int, dict[str, object]]:
+    """Read JSON-RPC lines from stdout until answers with all ids in `want` arrived; every line must be JSON."""
+    assert proc.stdout is not None
+    answers: dict[int, dict[str, object]] = {}
+    while not want <= answers.keys():
+        line = proc.stdout.readline()
+        assert line, "the server closed stdout"
+        message = json.loads(line)  # stdout carries only the protocol
+        if isinstance(message.get("id"), int):
+            answers[message["id"]] = message
+    return answers
+
+
+def test_server_survives_garbage_unknown_tools_and_concurrent_calls(
+    live_store: FakeBigCommerce, api_url: str, tmp_path: Path
+) -> None:
+    segment = live_store.add_segment("VIP")
+    live_store.add_members(segment, live_store.add_profiles(30))
+    with subprocess.Popen(
+        [sys.executable, "-m", "mcp_bigcommerce_segments"],
+        env=server_env(api_url, tmp_path, BIGCOMMERCE_LOG_LEVEL="DEBUG"),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        rpc(
+            proc,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "1"},
+                },
+            },
+        )
+        read_until(proc, {1})
+        rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        rpc(proc, "this is not json {")
+        rpc(
+            proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "drop_table", "arguments": {}}}
+        )
+        for n in range(10, 30):
+            rpc(
+                proc,
+                {
+                    "jsonrpc": "2.0",
+                    "id": n,
+                    "method": "tools/call",
+                    "params": {
+                        "name": "list_segment_profiles",
+                        "arguments": {"segment_id": str(segment), "limit": 5, "page": 1 + n % 6},
+                    },
+                },
+            )
+        rpc(proc, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
+        answers = read_until(proc, {2, 3, *range(10, 30)})
+        _, stderr = proc.communicate(timeout=20)
+
+    unknown = answers[2]
+    assert "error" in unknown or unknown["result"]["isError"]  # type: ignore[index]
+    assert all(answers[n]["result"]["structuredContent"]["total"] == 30 for n in range(10, 30))  # type: ignore[index]
+    assert len(answers[3]["result"]["tools"]) == 3  # type: ignore[index]
+    assert TOKEN not in stderr
+    assert "shopper-profiles" in stderr  # DEBUG logs every request, on stderr
+    assert proc.returncode == 0
+
+
+async def test_read_only_subprocess_offers_only_listing(
+    live_store: FakeBigCommerce, api_url: str, tmp_path: Path
+) -> None:
+    segment = live_store.add_segment("VIP")
+    for env_extra, args in (({"BIGCOMMERCE_READ_ONLY": "true"}, []), ({}, ["--read-only"])):
+        params = StdioServerParameters(
+            command=sys.executable,
+            args=["-m", "mcp_bigcommerce_segments", *args],
+            env=server_env(api_url, tmp_path, **env_extra),
+        )
+        async with Client(params) as client:
+            names = [tool.name for tool in (await client.list_tools()).tools]
+            refused = await client.call_tool(
+                "remove_profiles_from_segment",
+                {"segment_id": str(segment), "profile_ids": [str(uuid.uuid4())], "confirm": True},
+            )
+        assert names == ["list_segment_profiles"]
+        assert refused.is_error
+    assert live_store.stats.count("POST") == live_store.stats.count("DELETE") == 0

@@ -1,0 +1,382 @@
+"""Safety: confirmation and elicitation, read-only mode, the audit log, input hardening, and the token kept secret."""
+
+import logging
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx2
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+from mcp import Client
+from mcp.client.context import ClientRequestContext
+from mcp.types import ElicitRequestParams, ElicitResult
+from pydantic import SecretStr, TypeAdapter, ValidationError
+
+from mcp_bigcommerce_segments.client import BigCommerceClient
+from mcp_bigcommerce_segments.clock import VirtualClock
+from mcp_bigcommerce_segments.config import Settings
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+from mcp_bigcommerce_segments.server import build_server
+from mcp_bigcommerce_segments.throttle import RetryPolicy
+
+from .conftest import STORE, TOKEN, MakeClient, audit_lines, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+def answering(action: str, content: dict[str, Any] | None = None, seen: list[str] | None = None) -> Any:
+    async def callback(context: ClientRequestContext, params: ElicitRequestParams) -> ElicitResult:
+        if seen is not None:
+            seen.append(params.message)
+        return ElicitResult(action=action, content=content)
+
+    return callback
+
+
+# --- confirmation and elicitation -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_elicitation_accept_removes(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, mode: str
+) -> None:
+    ids = store.add_profiles(12)
+    store.add_members(segment, ids)
+    asked: list[str] = []
+
+    async with make_client(mode=mode, elicitation_callback=answering("accept", {"approve": True}, asked)) as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+            )
+        )
+
+    assert data["status"] == "removed"
+    assert store.members(segment) == []
+    assert len(asked) == 1
+    assert asked[0].startswith(f"Remove 12 shopper profiles from BigCommerce segment {segment}?")
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize(("action", "content"), [("decline", None), ("cancel", None), ("accept", {"approve": False})])
+async def test_elicitation_decline_cancel_or_unchecked_removes_nothing(
+    make_client: MakeClient,
+    store: FakeBigCommerce,
+    segment: uuid.UUID,
+    mode: str,
+    action: str,
+    content: dict[str, Any] | None,
+) -> None:
+    ids = store.add_profiles(2)
+    store.add_members(segment, ids)
+
+    async with make_client(mode=mode, elicitation_callback=answering(action, content)) as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+            )
+        )
+
+    assert data["status"] == "declined"
+    assert "nothing was removed" in data["summary"]
+    assert store.stats.count("DELETE") == 0
+    assert store.members(segment) == ids
+
+
+async def test_without_elicitation_capability_it_never_elicits_and_previews(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(2)
+    store.add_members(segment, ids)
+
+    result = await mcp.call_tool(
+        "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+    )
+
+    assert structured(result)["status"] == "preview"
+    assert store.stats.count("DELETE") == 0
+
+
+async def test_confirm_true_does_not_ask_again(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(1)
+    store.add_members(segment, ids)
+    asked: list[str] = []
+
+    async with make_client(elicitation_callback=answering("decline", seen=asked)) as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment",
+                {"segment_id": str(segment), "profile_ids": [str(ids[0])], "confirm": True},
+            )
+        )
+
+    assert data["status"] == "removed"
+    assert asked == []
+
+
+async def test_preview_in_a_large_segment_checks_few_ids_one_by_one(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    members = store.add_profiles(1_100)  # 5 pages of 250: too many to read whole
+    store.add_members(segment, members)
+    stranger = store.add_profile()
+
+    data = structured(
+        await mcp.call_tool(
+            "remove_profiles_from_segment",
+            {"segment_id": str(segment), "profile_ids": [str(members[-1]), str(stranger)]},
+        )
+    )
+
+    assert data["would_remove"] == [str(members[-1])]
+    assert data["not_members"] == [str(stranger)]
+    assert data["membership_checked"] is True
+    assert store.stats.count("GET") == 3
+
+
+async def test_preview_of_many_ids_in_a_large_segment_lists_them_all_unchecked(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    members = store.add_profiles(1_100)
+    store.add_members(segment, members)
+
+    data = structured(
+        await mcp.call_tool(
+            "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in members[:20]]}
+        )
+    )
+
+    assert len(data["would_remove"]) == 20
+    assert data["membership_checked"] is False
+    assert store.stats.count("GET") == 1
+
+
+# --- read-only --------------------------------------------------------------------------------------------------
+
+
+async def test_read_only_registers_only_the_read_tool(
+    make_client: MakeClient, settings: Settings, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    async with make_client(settings_=replace(settings, read_only=True)) as mcp:
+        names = [t.name for t in (await mcp.list_tools()).tools]
+        refused = await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(uuid.uuid4())]}
+        )
+
+    assert names == ["list_segment_profiles"]
+    assert refused.is_error
+    assert store.stats.requests == []
+
+
+# --- audit log --------------------------------------------------------------------------------------------------
+
+
+async def test_unwritable_audit_log_refuses_writes_before_sending(
+    make_client: MakeClient, settings: Settings, store: FakeBigCommerce, segment: uuid.UUID, tmp_path: Path
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    ids = store.add_profiles(2)
+    store.add_members(segment, ids[:1])
+
+    async with make_client(settings_=replace(settings, audit_log=blocker / "audit.jsonl")) as mcp:
+        add = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(ids[1])]})
+        remove = await mcp.call_tool(
+            "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(ids[0])], "confirm": True}
+        )
+
+    for result in (add, remove):
+        assert result.is_error
+        assert "audit log" in text_of(result)
+        assert "nothing was sent" in text_of(result)
+    assert store.stats.count("POST") == 0
+    assert store.stats.count("DELETE") == 0
+
+
+async def test_audit_log_records_intent_and_per_id_outcome(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path
+) -> None:
+    old, new = store.add_profile(), store.add_profile()
+    store.add_members(segment, [old])
+
+    await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(old), str(new)]})
+
+    intent, outcome = audit_lines(audit_path)
+    assert intent["event"] == "intent"
+    assert intent["ids"] == [str(old), str(new)]
+    assert intent["segment_id"] == str(segment)
+    assert intent["store"] == STORE
+    assert outcome["added"] == [str(new)]
+    assert outcome["already_members"] == [str(old)]
+    assert "time" in outcome
+
+
+class CrashOnDelete(httpx2.AsyncBaseTransport):
+    """The store's transport, except that a DELETE brings the process down mid-call."""
+
+    def __init__(self, inner: httpx2.AsyncBaseTransport) -> None:
+        self.inner = inner
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        if request.method == "DELETE":
+            raise RuntimeError("power cut")
+        return await self.inner.handle_async_request(request)
+
+
+async def test_crash_between_intent_and_delete_leaves_the_intent_line(
+    settings: Settings, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path, clock: VirtualClock
+) -> None:
+    ids = store.add_profiles(3)
+    store.add_members(segment, ids)
+    server = build_server(settings, transport=CrashOnDelete(store.transport()), clock=clock)
+
+    async with Client(server) as mcp:
+        result = await mcp.call_tool(
+            "remove_profiles_from_segment",
+            {"segment_id": str(segment), "profile_ids": [str(i) for i in ids], "confirm": True},
+        )
+
+    assert result.is_error
+    assert "power cut" not in text_of(result)  # an unexpected crash's details stay in the server's log
+    lines = audit_lines(audit_path)
+    assert [line["event"] for line in lines] == ["intent"]
+    assert lines[0]["ids"] == [str(i) for i in ids]
+
+
+# --- input hardening --------------------------------------------------------------------------------------------
+
+_UUID = TypeAdapter(uuid.UUID)
+
+
+def _is_uuid(text: str) -> bool:
+    try:
+        _UUID.validate_python(text)
+    except ValidationError:
+        return False
+    return True
+
+
+id_strings = st.one_of(
+    st.uuids().map(str),
+    st.text(max_size=60),
+    st.sampled_from(["", " ", "a,b", "../..", "?id:in=", "%2C", "/", "\x00", "x" * 300]),
+    st.uuids().map(lambda u: f"{u},{u}"),
+)
+
+
+@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=st.lists(id_strings, min_size=0, max_size=8), confirm=st.booleans(), tool=st.sampled_from(["add", "remove"]))
+async def test_only_valid_uuids_ever_reach_http_and_no_delete_lacks_its_filter(
+    ids: list[str], confirm: bool, tool: str, settings: Settings
+) -> None:
+    clock = VirtualClock()
+    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
+    segment = store.add_segment("S")
+    for raw in ids:
+        if _is_uuid(raw):
+            store.add_profile(profile_id=_UUID.validate_python(raw))
+    store.add_members(segment, list(store.profiles)[::2])
+    server = build_server(replace(settings, audit_log=None), transport=store.transport(), clock=clock)
+    name = "add_profiles_to_segment" if tool == "add" else "remove_profiles_from_segment"
+    args: dict[str, Any] = {"segment_id": str(segment), "profile_ids": ids}
+    if tool == "remove":
+        args["confirm"] = confirm
+
+    async with Client(server) as mcp:
+        result = await mcp.call_tool(name, args)
+
+    if not ids or not all(_is_uuid(i) for i in ids):
+        assert result.is_error
+        assert store.stats.requests == []
+    for method, _, query in store.stats.requests:
+        if method == "DELETE":
+            assert query.startswith("id%3Ain=")
+            assert len(query) > len("id%3Ain=")
+    assert store.stats.unfiltered_deletes == 0
+    for body in store.stats.bodies:
+        if body:
+            assert all(
+                _is_uuid(item) and str(uuid.UUID(item)) == item for item in httpx2.Response(200, content=body).json()
+            )
+
+
+async def test_redirects_are_not_followed_so_the_token_stays_home(clock: VirtualClock) -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        seen.append(str(request.url))
+        return httpx2.Response(302, headers={"Location": "https://evil.example/steal"})
+
+    client = BigCommerceClient(
+        base_url="https://api.bigcommerce.com/stores/abc/v3",
+        access_token=SecretStr(TOKEN),
+        user_agent="t",
+        transport=httpx2.MockTransport(handler),
+        clock=clock,
+    )
+    async with client:
+        with pytest.raises(Exception, match="302"):
+            await client.list_segment_profiles(uuid.uuid4())
+
+    assert len(seen) == 1
+    assert seen[0].startswith("https://api.bigcommerce.com/")
+
+
+# --- the token never leaks --------------------------------------------------------------------------------------
+
+CANARY = "canary-tok-3b9f1e7a"
+
+
+async def test_canary_token_appears_in_no_result_log_or_audit_line(
+    settings: Settings, clock: VirtualClock, caplog: pytest.LogCaptureFixture, audit_path: Path
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    store = FakeBigCommerce(store_hash=STORE, token=CANARY, clock=clock, quota=2, window_seconds=30.0)
+    segment = store.add_segment("S")
+    ids = store.add_profiles(3)
+    canary_settings = replace(settings, access_token=SecretStr(CANARY))
+    texts: list[str] = []
+
+    async def run(args: dict[str, Any], name: str = "list_segment_profiles") -> None:
+        async with Client(
+            build_server(
+                canary_settings, transport=store.transport(), clock=clock, retry=RetryPolicy(max_attempts=2, jitter=0.0)
+            )
+        ) as mcp:
+            result = await mcp.call_tool(name, args)
+            texts.append(text_of(result))
+            texts.append(str(result.structured_content))
+
+    seg = {"segment_id": str(segment)}
+    add = {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+    store.token = "different"
+    await run(seg)  # 401
+    store.token = CANARY
+    store.scope = "read_only"
+    await run(seg)  # 403
+    await run(add, "add_profiles_to_segment")  # 403 on a write
+    store.scope = "modify"
+    await run({"segment_id": str(uuid.uuid4())})  # 404
+    for kind in ("500", "429-no-headers", "drop", "drop-after", "malformed-json", "html"):
+        store.inject(Fault(kind, times=5))
+        await run(seg)
+        store.faults.clear()
+    store.use_quota(2)
+    await run(seg)  # 429 with headers, then a wait
+    await run({"segment_id": "not-a-uuid"})  # bad input
+    await run(add, "add_profiles_to_segment")
+    await run({**add, "confirm": True}, "remove_profiles_from_segment")
+
+    assert texts
+    assert len([t for t in texts if "Error" in t or "error" in t]) >= 8
+    assert all(CANARY not in t for t in texts)
+    assert "segments/" in caplog.text  # the log was captured at DEBUG, one line per request
+    assert CANARY not in caplog.text
+    assert CANARY not in await anyio.Path(audit_path).read_text()
