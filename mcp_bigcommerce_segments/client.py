@@ -26,7 +26,7 @@ from .errors import (
     ResponseShapeError,
     error_from_response,
 )
-from .models import ProfilePage, SegmentPage, ShopperProfile
+from .models import ProfilePage, SegmentPage
 from .throttle import RateGovernor, RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -291,14 +291,17 @@ class BigCommerceClient:
 
 
 def _ids_in_data(payload: Any) -> set[UUID]:
+    """The profile IDs listed in a batch answer's `data` (entries that are not profiles are skipped)."""
     found: set[UUID] = set()
     data = payload.get("data") if isinstance(payload, dict) else None
     if isinstance(data, list):
         for item in data:
-            try:
-                found.add(ShopperProfile.model_validate(item).id)
-            except ValidationError:
-                continue
+            raw = item.get("id") if isinstance(item, dict) else None
+            if isinstance(raw, str):
+                try:
+                    found.add(UUID(raw))
+                except ValueError:
+                    continue
     return found
 
 
@@ -319,6 +322,8 @@ def _indexed_errors(payload: Any, ids: Sequence[UUID]) -> dict[int, tuple[int, s
         groups = [(g.get("status"), g.get("errors")) for g in errors if isinstance(g, dict)]
     elif isinstance(errors, dict):
         groups = [(top_status, errors)]
+    if not groups:
+        return found
     positions = {str(profile_id): n for n, profile_id in enumerate(ids)}
     for status, items in groups:
         if not isinstance(items, dict):

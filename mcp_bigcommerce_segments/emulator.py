@@ -245,6 +245,7 @@ class FakeBigCommerce:
             raw = await request.body()
             stats.bodies.append(raw)
             fault = self.take_fault(request.method, _HTTP_FAULTS)
+            within_quota = self._spend()  # counted on arrival; the answer comes back after the latency
             if self.latency or (fault and fault.kind == "slow"):
                 await self.clock.sleep(self.latency + (fault.seconds if fault and fault.kind == "slow" else 0.0))
             if self.token is not None and request.headers.get("x-auth-token") != self.token:
@@ -254,7 +255,7 @@ class FakeBigCommerce:
             if fault and fault.kind == "429-no-headers":
                 stats.rate_limited += 1
                 return Response(b"", status_code=429)
-            if not self._spend():
+            if not within_quota:
                 stats.rate_limited += 1
                 reset = self._rate_headers()["X-Rate-Limit-Time-Reset-Ms"]
                 return self._json(
@@ -287,12 +288,14 @@ class FakeBigCommerce:
             return "page and limit must be positive"
         return page, limit
 
-    def _paged(self, items: list[dict[str, Any]], page: int, limit: int) -> dict[str, Any]:
+    def _paged(
+        self, items: list[Any], page: int, limit: int, render: Callable[[Any], dict[str, Any]]
+    ) -> dict[str, Any]:
         start = (page - 1) * limit
         chunk = items[start : start + limit]
         total = len(items)
         return {
-            "data": chunk,
+            "data": [render(item) for item in chunk],
             "meta": {
                 "pagination": {
                     "total": total,
@@ -349,7 +352,7 @@ class FakeBigCommerce:
             page, limit = args
             if limit > MAX_LIMIT:
                 return self._error(413, "The specified limit exceeds the maximum allowed.", {"limit": "max 250"})
-            return self._json(200, self._paged([self._profile_json(p) for p in segment.members], page, limit))
+            return self._json(200, self._paged(list(segment.members), page, limit, self._profile_json))
         if request.method == "DELETE":
             raw_ids = request.query_params.get("id:in")
             if raw_ids is None:
@@ -427,7 +430,7 @@ class FakeBigCommerce:
             if id_filter:
                 wanted = {part.strip() for part in id_filter.split(",")}
                 items = [s for s in items if str(s.id) in wanted]
-            return self._json(200, self._paged([self._segment_json(s) for s in items], page, limit))
+            return self._json(200, self._paged(items, page, limit, self._segment_json))
 
         return await self._handle(request, "read", _async(body))
 
@@ -436,7 +439,7 @@ class FakeBigCommerce:
             args = self._page_args(request)
             if isinstance(args, str):
                 return self._error(422, args)
-            return self._json(200, self._paged([self._profile_json(p) for p in self.profiles], *args))
+            return self._json(200, self._paged(list(self.profiles), *args, self._profile_json))
 
         return await self._handle(request, "read", _async(body))
 
@@ -451,8 +454,8 @@ class FakeBigCommerce:
             args = self._page_args(request)
             if isinstance(args, str):
                 return self._error(422, args)
-            items = [self._segment_json(s) for s in self.segments.values() if pid in s.members]
-            return self._json(200, self._paged(items, *args))
+            items = [s for s in self.segments.values() if pid in s.members]
+            return self._json(200, self._paged(items, *args, self._segment_json))
 
         return await self._handle(request, "read", _async(body))
 
@@ -486,7 +489,7 @@ class FakeBigCommerce:
                 if self.include_shopper_profile and "segment_ids" in includes:
                     row["segment_ids"] = [str(s.id) for s in self.segments.values() if pid in s.members]
                 rows.append(row)
-            return self._json(200, self._paged(rows, *args))
+            return self._json(200, self._paged(rows, *args, lambda row: row))
 
         return await self._handle(request, "read", _async(body))
 
@@ -520,7 +523,8 @@ class _FaultingTransport(httpx2.AsyncBaseTransport):
 @contextmanager
 def serve(store: FakeBigCommerce, host: str = "127.0.0.1") -> Iterator[str]:
     """Serve `store` over real HTTP on `host` (loopback) in a background thread; yields the API URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only for sockets that say they are TCP.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, 0))
     port = sock.getsockname()[1]

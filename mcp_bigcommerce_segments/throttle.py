@@ -6,6 +6,11 @@ the state on every response: `X-Rate-Limit-Requests-Left`, `X-Rate-Limit-Time-Re
 the window, lowered by every request it lets through and corrected by every response, and holds requests back
 until the window resets once the count reaches zero. All workers of the process share one governor, so a 429 seen
 by one pauses them all: a retry loop per request (stamina and the like) cannot do that.
+
+Before the first answer of a process the quota is unknown, and the first burst (up to the concurrency limit) goes
+out unpaced. Waiting for one answer first would cost a round trip on every start; a burst into a window that other
+apps have nearly used up earns 429s that are retried at the window's reset, which those requests would have had to
+wait for anyway.
 """
 
 import random
