@@ -5,16 +5,15 @@ Lower bound, for N requests of 50 IDs, quota Q per window W, C in flight, latenc
     T_min = max((windows - 1) * W + ceil(r / C) * L,  ceil(N / C) * L)
 """
 
+import asyncio
+import json
 import math
 import time
 from typing import Any
 
-import anyio
-from mcp import Client
-
 from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
 
-from .common import STORE, TOKEN, Figure, children_matching, memory_kb, our_server, ratio, reset_peak
+from .common import STORE, TOKEN, Figure, RawStdio, memory_kb, our_argv, ratio, reset_peak, server_env
 
 LATENCY = 0.05
 CONCURRENCY = 10
@@ -28,21 +27,26 @@ def lower_bound(requests: int, quota: int, window: float, concurrency: int, late
     )
 
 
-async def one_run(ids_count: int, quota: int, window: float) -> dict[str, float]:
+def one_run(ids_count: int, quota: int, window: float) -> dict[str, float]:
     store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=quota, window_seconds=window, latency=LATENCY)
     segment = store.add_segment("Black Friday")
     ids = [str(i) for i in store.add_profiles(ids_count)]
     with serve(store) as url:
-        async with Client(our_server(url)) as client:
-            await client.list_tools()
-            (pid,) = children_matching(["mcp_bigcommerce_segments"])
-            idle_kb = memory_kb(pid, "VmRSS")
-            reset_peak(pid)
-            started = time.perf_counter()
-            result = await client.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": ids})
-            wall = time.perf_counter() - started
-            peak_kb = memory_kb(pid, "VmHWM")
-    data: dict[str, Any] = result.structured_content or {}
+        client = RawStdio(our_argv(), server_env(url))
+        client.initialize()
+        client.call("tools/list")
+        pid = client.proc.pid
+        idle_kb = memory_kb(pid, "VmRSS")
+        reset_peak(pid)
+        started = time.perf_counter()
+        answer, _ = client.call(
+            "tools/call",
+            {"name": "add_profiles_to_segment", "arguments": {"segment_id": str(segment), "profile_ids": ids}},
+        )
+        wall = time.perf_counter() - started
+        peak_kb = memory_kb(pid, "VmHWM")
+        client.close()
+    data: dict[str, Any] = answer["result"].get("structuredContent") or {}
     lost = ids_count - len(set(store.members(segment)))
     return {
         "wall": wall,
@@ -54,6 +58,53 @@ async def one_run(ids_count: int, quota: int, window: float) -> dict[str, float]
         "idle_mb": idle_kb / 1024,
         "peak_mb": peak_kb / 1024,
     }
+
+
+async def _raw_posts(url: str, path: str, bodies: list[bytes], workers: int) -> None:
+    """The same POSTs over keep-alive sockets with nothing but asyncio: the fake's own floor."""
+    host, port = url.split("//")[1].split(":")
+    pending = iter(bodies)
+
+    async def worker() -> None:
+        reader, writer = await asyncio.open_connection(host, int(port))
+        for body in pending:
+            writer.write(
+                f"POST {path} HTTP/1.1\r\nHost: {host}\r\nX-Auth-Token: {TOKEN}\r\nAccept: application/json\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = next(
+                int(line.split(b":")[1]) for line in head.split(b"\r\n") if line.lower().startswith(b"content-length")
+            )
+            await reader.readexactly(length)
+        writer.close()
+
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+def floor_run(ids_count: int, quota: int, window: float) -> float:
+    """Wall time of the same requests sent by a bare asyncio client: what the fake itself costs."""
+    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=None, window_seconds=window, latency=LATENCY)
+    segment = store.add_segment("Black Friday")
+    ids = [str(i) for i in store.add_profiles(ids_count)]
+    bodies = [json.dumps(ids[n : n + 50], separators=(",", ":")).encode() for n in range(0, ids_count, 50)]
+    windows = math.ceil(len(bodies) / quota)
+    with serve(store) as url:
+        started = time.perf_counter()
+        for w in range(windows):
+            window_started = time.perf_counter()
+            asyncio.run(
+                _raw_posts(
+                    url,
+                    f"/stores/{STORE}/v3/segments/{segment}/shopper-profiles",
+                    bodies[w * quota : (w + 1) * quota],
+                    CONCURRENCY,
+                )
+            )
+            if w < windows - 1:
+                time.sleep(max(0.0, window - (time.perf_counter() - window_started)))
+        return time.perf_counter() - started
 
 
 def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
@@ -70,7 +121,8 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
     ]
     report: dict[str, Any] = {}
     for label, quota, window, repeats in plans:
-        runs = [anyio.run(one_run, ids_count, quota, window) for _ in range(repeats)]
+        runs = [one_run(ids_count, quota, window) for _ in range(repeats)]
+        floors = Figure(f"{label}: bare asyncio client, same requests", [floor_run(ids_count, quota, window)], "s")
         requests = math.ceil(ids_count / 50)
         bound = lower_bound(requests, quota, window, CONCURRENCY, LATENCY)
         wall = Figure(f"{label}: wall time", [r["wall"] for r in runs], "s")
@@ -78,12 +130,15 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
             f"{label}: N={requests} requests, Q={quota}, W={window:g} s, C={CONCURRENCY}, L={LATENCY} s "
             f"-> T_min = {bound:.3f} s",
             wall.row(),
+            floors.row(),
             ratio(f"{label}: wall / T_min", wall.median, bound, 1.05),
+            ratio(f"{label}: bare client / T_min (the fake's own cost)", floors.median, bound),
+            ratio(f"{label}: wall / bare client", wall.median, floors.median),
             f"{label}: 429s seen {sum(r['rate_limited'] for r in runs):.0f}, IDs lost "
             f"{sum(r['lost'] for r in runs):.0f}, POSTs per run {runs[0]['requests']:.0f}, "
             f"peak in flight {max(r['peak_in_flight'] for r in runs):.0f}",
             f"{label}: server RSS idle {runs[0]['idle_mb']:.1f} MB, peak during the call "
             f"{max(r['peak_mb'] for r in runs):.1f} MB (+{max(r['peak_mb'] - r['idle_mb'] for r in runs):.1f} MB)",
         ]
-        report[label] = {"lower_bound_s": bound, "wall": wall.as_json(), "runs": runs}
+        report[label] = {"lower_bound_s": bound, "wall": wall.as_json(), "bare_client": floors.as_json(), "runs": runs}
     return lines, report
