@@ -195,3 +195,47 @@ async def test_read_only_subprocess_offers_only_listing(
         assert names == ["list_segment_profiles"]
         assert refused.is_error
     assert live_store.stats.count("POST") == live_store.stats.count("DELETE") == 0
+
+
+def test_default_log_level_writes_nothing_per_request(
+    live_store: FakeBigCommerce, api_url: str, tmp_path: Path
+) -> None:
+    segment = live_store.add_segment("VIP")
+    with subprocess.Popen(
+        [sys.executable, "-m", "mcp_bigcommerce_segments"],
+        env=server_env(api_url, tmp_path),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        rpc(
+            proc,
+            {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "initialize",
+                "params": {
+                    "protocolVersion": "2025-06-18",
+                    "capabilities": {},
+                    "clientInfo": {"name": "raw", "version": "1"},
+                },
+            },
+        )
+        read_until(proc, {1})
+        rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+        for n, target in ((2, segment), (3, uuid.uuid4())):
+            rpc(
+                proc,
+                {
+                    "jsonrpc": "2.0",
+                    "id": n,
+                    "method": "tools/call",
+                    "params": {"name": "list_segment_profiles", "arguments": {"segment_id": str(target)}},
+                },
+            )
+        answers = read_until(proc, {2, 3})
+        _, stderr = proc.communicate(timeout=20)
+
+    assert answers[3]["result"]["isError"]  # type: ignore[index]
+    assert stderr == ""
