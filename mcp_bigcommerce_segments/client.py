@@ -214,6 +214,10 @@ class BigCommerceClient:
             params={"page": page, "limit": limit},
         )
 
+    async def list_segments(self, *, page: int = 1, limit: int = 50) -> SegmentPage:
+        """GET one page of the store's segments."""
+        return await self._get_page("segments", SegmentPage, what="segments", params={"page": page, "limit": limit})
+
     async def profile_segments(self, profile_id: UUID, *, page: int = 1, limit: int = 50) -> SegmentPage:
         """GET one page of the segments a shopper profile belongs to."""
         return await self._get_page(

@@ -82,6 +82,8 @@ class Settings:
             ConfigError: naming every missing or malformed variable at once.
         """
         problems: list[str] = []
+        # A host that substitutes nothing for an unset bundle option may pass "${user_config.x}" through.
+        environ = {k: ("" if v.startswith("${") else v) for k, v in environ.items() if k in ENV_VARS}
 
         def flag(name: str, override: bool | None) -> bool:
             if override:

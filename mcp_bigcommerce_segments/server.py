@@ -273,7 +273,8 @@ async def add_profiles_to_segment(
         raise ToolError(f"No profiles were added to segment {segment_id}: {_failure_sentence(outcome)}")
     summary = (
         f"Added {_plural(len(outcome.done), 'profile')} to segment {segment_id}; "
-        f"{len(outcome.already):,} were already members"
+        + (f"{len(outcome.already):,} was already a member" if len(outcome.already) == 1
+           else f"{len(outcome.already):,} were already members")
     )
     if outcome.failed_count:
         summary += (
@@ -415,7 +416,7 @@ async def remove_profiles_from_segment(
         raise ToolError(f"No profiles were removed from segment {segment_id}: {_failure_sentence(outcome)}")
     summary = f"{tag}Removed {_plural(len(outcome.done), 'profile')} from segment {segment_id}"
     if not_members:
-        summary += f"; {len(not_members):,} were not members"
+        summary += f"; {len(not_members):,} {'was not a member' if len(not_members) == 1 else 'were not members'}"
     if outcome.failed_count:
         summary += (
             f"; {outcome.failed_count:,} FAILED ({_failure_sentence(outcome)}). "

@@ -1,0 +1,257 @@
+"""How people install and try it: the MCP Bundle, the command line, the demo, and an independent client."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tomllib
+import uuid
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp import Client, StdioServerParameters
+
+from mcp_bigcommerce_segments import __version__
+from mcp_bigcommerce_segments.config import ENV_VARS
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
+from mcp_bigcommerce_segments.sandbox import SEGMENTS, profile_id
+
+from .conftest import MakeClient
+
+ROOT = Path(__file__).parents[1]
+MANIFEST = json.loads((ROOT / "manifest.json").read_text())
+MCPB = "@anthropic-ai/mcpb@2.1.2"
+INSPECTOR = "@modelcontextprotocol/inspector@2.12.0"
+VIP = str(SEGMENTS[0][0])
+
+
+def npx(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    exe = shutil.which("npx")
+    assert exe, "npx (Node.js) is needed for the bundle and Inspector tests"
+    return subprocess.run([exe, "--yes", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "mcp_bigcommerce_segments", *args],
+        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **(env or {})},
+        capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+    )
+
+
+# --- drift between the manifest, the package and the server ----------------------------------------------------
+
+
+@pytest.mark.anyio
+async def test_manifest_tools_are_the_server_tools(make_client: MakeClient) -> None:
+    async with make_client() as mcp:
+        served = {t.name for t in (await mcp.list_tools()).tools}
+
+    assert {t["name"] for t in MANIFEST["tools"]} == served
+    assert all(t["description"] for t in MANIFEST["tools"])
+
+
+def test_manifest_env_is_what_config_reads() -> None:
+    assert set(MANIFEST["server"]["mcp_config"]["env"]) == set(ENV_VARS)
+
+
+def test_manifest_version_is_the_package_version() -> None:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+    assert MANIFEST["version"] == project["version"] == __version__
+
+
+def test_manifest_passes_settings_through_env_and_keeps_the_token_secret() -> None:
+    config = MANIFEST["server"]["mcp_config"]
+    user = MANIFEST["user_config"]
+    referenced = set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(config["env"])))
+
+    assert referenced == set(user)
+    assert not re.search(r"user_config", json.dumps(config["args"]))
+    assert user["store_hash"]["required"] is True
+    assert user["access_token"] == {**user["access_token"], "required": True, "sensitive": True}
+    assert user["read_only"]["type"] == "boolean"
+    assert MANIFEST["server"]["type"] == "uv"
+    assert MANIFEST["manifest_version"] == "0.4"
+
+
+def test_mcpbignore_keeps_tests_and_caches_out() -> None:
+    ignored = (ROOT / ".mcpbignore").read_text().split()
+
+    assert {".venv/", "tests/", "bench/", "__pycache__/", ".pytest_cache/"} <= set(ignored)
+
+
+# --- the real MCPB CLI: validate, pack, and start the packed bundle with its own mcp_config ---------------------
+
+
+@pytest.fixture(scope="module")
+def packed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("bundle")
+    validate = npx(MCPB, "validate", "manifest.json")
+    assert validate.returncode == 0, validate.stdout + validate.stderr
+    pack = npx(MCPB, "pack", str(ROOT), str(out / "bundle.mcpb"), cwd=out)
+    assert pack.returncode == 0, pack.stdout + pack.stderr
+    return out / "bundle.mcpb"
+
+
+def test_bundle_holds_the_package_and_not_the_tests(packed: Path) -> None:
+    names = zipfile.ZipFile(packed).namelist()
+
+    assert "manifest.json" in names
+    assert "pyproject.toml" in names
+    assert "mcp_bigcommerce_segments/server.py" in names
+    assert not [n for n in names if n.startswith(("tests/", ".venv/", "bench/")) or "__pycache__" in n]
+
+
+@pytest.mark.anyio
+async def test_packed_bundle_starts_with_its_own_mcp_config(packed: Path, tmp_path: Path) -> None:
+    unpacked = tmp_path / "unpacked"
+    zipfile.ZipFile(packed).extractall(unpacked)
+    manifest = json.loads((unpacked / "manifest.json").read_text())
+    config = manifest["server"]["mcp_config"]
+    values = {"store_hash": "", "access_token": "", "api_url": "", "read_only": "true", "audit_log": "off"}
+
+    def fill(text: str) -> str:
+        text = text.replace("${__dirname}", str(unpacked))
+        return re.sub(r"\$\{user_config\.(\w+)\}", lambda m: values[m.group(1)], text)
+
+    # The machine's own environment (certificates, proxies, caches), then the bundle's.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BIGCOMMERCE_")}
+    env |= {key: fill(value) for key, value in config["env"].items()}
+    env |= {"BIGCOMMERCE_SANDBOX": "true", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    params = StdioServerParameters(command=config["command"], args=[fill(a) for a in config["args"]], env=env)
+
+    async with Client(params, read_timeout_seconds=300) as client:
+        names = [t.name for t in (await client.list_tools()).tools]
+
+    assert names == ["list_segment_profiles"]  # read_only from user_config reached the server
+
+
+# --- the MCP Inspector CLI, an independent client, against the sandbox -----------------------------------------
+
+
+def inspector(*args: str) -> tuple[int, Any]:
+    result = npx(
+        INSPECTOR, "--cli", "-e", "BIGCOMMERCE_SANDBOX=true", "-e", "BIGCOMMERCE_AUDIT_LOG=off",
+        sys.executable, "-m", "mcp_bigcommerce_segments", *args, "--format", "json",
+    )
+    try:
+        return result.returncode, json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return result.returncode, result.stdout + result.stderr
+
+
+def test_inspector_lists_tools_strictly() -> None:
+    code, output = inspector("--method", "tools/list", "--strict")
+
+    assert code == 0, output
+    assert sorted(t["name"] for t in output["result"]["tools"]) == [
+        "add_profiles_to_segment", "list_segment_profiles", "remove_profiles_from_segment",
+    ]
+
+
+def test_inspector_calls_each_tool() -> None:
+    newcomer = str(profile_id(250))
+    calls = [
+        ("list_segment_profiles", {"segment_id": VIP, "limit": 3}),
+        ("add_profiles_to_segment", {"segment_id": VIP, "profile_ids": [newcomer]}),
+        ("remove_profiles_from_segment", {"segment_id": VIP, "profile_ids": [str(profile_id(1))]}),
+    ]
+    outputs = []
+    for name, args in calls:
+        code, output = inspector("--method", "tools/call", "--tool-name", name, "--tool-args-json", json.dumps(args))
+        assert code == 0, output
+        outputs.append(output["result"]["structuredContent"])
+
+    assert [p["customer_id"] for p in outputs[0]["profiles"]] == [1, 2, 3]
+    assert outputs[0]["total"] == 12
+    assert outputs[1]["added"] == [newcomer]
+    assert outputs[2]["status"] == "preview"
+    assert all(o["sandbox"] is True for o in outputs)
+
+
+def test_inspector_sees_a_tool_error_as_exit_5() -> None:
+    code, output = inspector(
+        "--method", "tools/call", "--tool-name", "list_segment_profiles",
+        "--tool-args-json", json.dumps({"segment_id": str(uuid.uuid4())}),
+    )
+
+    assert code == 5
+    assert "404" in json.dumps(output)
+
+
+# --- command line -----------------------------------------------------------------------------------------------
+
+
+def test_help_and_version() -> None:
+    helped, version = cli("--help"), cli("--version")
+
+    assert helped.returncode == 0
+    for flag in ("--read-only", "--sandbox", "--check", "demo"):
+        assert flag in helped.stdout
+    assert version.stdout.strip() == f"mcp-bigcommerce-segments {__version__}"
+
+
+def test_demo_prints_a_transcript_of_a_real_session() -> None:
+    result = cli("demo")
+
+    assert result.returncode == 0, result.stderr
+    text = result.stdout
+    assert "> tools/list" in text
+    assert "Added 3 profiles" in text
+    assert "PREVIEW, nothing removed" in text
+    assert "Removed 2 profiles" in text
+    assert "Profiles 11-13 of 13" in text
+    assert "outcome remove_profiles_from_segment" in text
+
+
+def test_check_passes_on_the_sandbox() -> None:
+    result = cli("--check", "--sandbox")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Customers modify scope: granted" in result.stdout
+
+
+@pytest.fixture
+def live() -> Iterator[tuple[FakeBigCommerce, str]]:
+    store = FakeBigCommerce(store_hash="abc123", token="right-token", quota=None)
+    with serve(store) as url:
+        yield store, url
+
+
+@pytest.mark.parametrize(
+    ("token", "scope", "segments", "code", "expected"),
+    [
+        ("wrong-token", "modify", 1, 1, "Token: REJECTED (401)"),
+        ("right-token", "read_only", 1, 1, "Customers modify scope: MISSING"),
+        ("right-token", "modify", 0, 0, "NOT VERIFIED"),
+        ("right-token", "modify", 1, 0, "All set."),
+    ],
+)
+def test_check_reports_token_and_scope(
+    live: tuple[FakeBigCommerce, str], token: str, scope: str, segments: int, code: int, expected: str
+) -> None:
+    store, url = live
+    store.scope = scope  # type: ignore[assignment]
+    for n in range(segments):
+        store.add_segment(f"S{n}")
+
+    result = cli("--check", env={"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": token,
+                                 "BIGCOMMERCE_API_URL": url})
+
+    assert result.returncode == code, result.stdout
+    assert expected in result.stdout
+    assert token not in result.stdout + result.stderr
+
+
+def test_check_reports_an_unreachable_store() -> None:
+    result = cli("--check", env={"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": "t0k",
+                                 "BIGCOMMERCE_API_URL": "http://127.0.0.1:9", "BIGCOMMERCE_MAX_RETRY_SECONDS": "1"})
+
+    assert result.returncode == 1
+    assert "NOT REACHABLE" in result.stdout
