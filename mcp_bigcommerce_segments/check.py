@@ -12,7 +12,9 @@ from .errors import AuthenticationError, BigCommerceError, PermissionDeniedError
 from .throttle import RetryPolicy
 
 
-async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: httpx2.AsyncBaseTransport | None = None) -> int:
+async def run_check(
+    settings: Settings, out: TextIO = sys.stdout, transport: httpx2.AsyncBaseTransport | None = None
+) -> int:
     """Make two cheap read requests and say in plain words what works; 0 when all is well, else 1."""
     where = "the built-in sandbox store" if settings.sandbox else f"store {settings.store_hash} at {settings.api_url}"
     out.write(f"Configuration: OK ({where}, read-only: {'yes' if settings.read_only else 'no'}).\n")

@@ -44,8 +44,10 @@ async def run_demo(out: TextIO) -> int:
             _say(out, "\n> tools/list")
             for tool in tools:
                 hints = tool.annotations
-                kind = "read-only" if hints and hints.read_only_hint else (
-                    "destructive" if hints and hints.destructive_hint else "additive"
+                kind = (
+                    "read-only"
+                    if hints and hints.read_only_hint
+                    else ("destructive" if hints and hints.destructive_hint else "additive")
                 )
                 _say(out, f"  - {tool.name} ({kind}): {tool.title}")
 

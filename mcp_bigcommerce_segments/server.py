@@ -271,10 +271,10 @@ async def add_profiles_to_segment(
     )
     if not outcome.done and not outcome.already:
         raise ToolError(f"No profiles were added to segment {segment_id}: {_failure_sentence(outcome)}")
-    summary = (
-        f"Added {_plural(len(outcome.done), 'profile')} to segment {segment_id}; "
-        + (f"{len(outcome.already):,} was already a member" if len(outcome.already) == 1
-           else f"{len(outcome.already):,} were already members")
+    summary = f"Added {_plural(len(outcome.done), 'profile')} to segment {segment_id}; " + (
+        f"{len(outcome.already):,} was already a member"
+        if len(outcome.already) == 1
+        else f"{len(outcome.already):,} were already members"
     )
     if outcome.failed_count:
         summary += (

@@ -39,8 +39,12 @@ def npx(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.Comple
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mcp_bigcommerce_segments", *args],
-        env={"PATH": os.environ.get("PATH", ""), "HOME": os.environ.get("HOME", "/tmp"), **(env or {})},
-        capture_output=True, text=True, timeout=120, check=False, stdin=subprocess.DEVNULL,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(Path.home()), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -137,8 +141,18 @@ async def test_packed_bundle_starts_with_its_own_mcp_config(packed: Path, tmp_pa
 
 def inspector(*args: str) -> tuple[int, Any]:
     result = npx(
-        INSPECTOR, "--cli", "-e", "BIGCOMMERCE_SANDBOX=true", "-e", "BIGCOMMERCE_AUDIT_LOG=off",
-        sys.executable, "-m", "mcp_bigcommerce_segments", *args, "--format", "json",
+        INSPECTOR,
+        "--cli",
+        "-e",
+        "BIGCOMMERCE_SANDBOX=true",
+        "-e",
+        "BIGCOMMERCE_AUDIT_LOG=off",
+        sys.executable,
+        "-m",
+        "mcp_bigcommerce_segments",
+        *args,
+        "--format",
+        "json",
     )
     try:
         return result.returncode, json.loads(result.stdout)
@@ -151,7 +165,9 @@ def test_inspector_lists_tools_strictly() -> None:
 
     assert code == 0, output
     assert sorted(t["name"] for t in output["result"]["tools"]) == [
-        "add_profiles_to_segment", "list_segment_profiles", "remove_profiles_from_segment",
+        "add_profiles_to_segment",
+        "list_segment_profiles",
+        "remove_profiles_from_segment",
     ]
 
 
@@ -177,8 +193,12 @@ def test_inspector_calls_each_tool() -> None:
 
 def test_inspector_sees_a_tool_error_as_exit_5() -> None:
     code, output = inspector(
-        "--method", "tools/call", "--tool-name", "list_segment_profiles",
-        "--tool-args-json", json.dumps({"segment_id": str(uuid.uuid4())}),
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "list_segment_profiles",
+        "--tool-args-json",
+        json.dumps({"segment_id": str(uuid.uuid4())}),
     )
 
     assert code == 5
@@ -241,8 +261,10 @@ def test_check_reports_token_and_scope(
     for n in range(segments):
         store.add_segment(f"S{n}")
 
-    result = cli("--check", env={"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": token,
-                                 "BIGCOMMERCE_API_URL": url})
+    result = cli(
+        "--check",
+        env={"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": token, "BIGCOMMERCE_API_URL": url},
+    )
 
     assert result.returncode == code, result.stdout
     assert expected in result.stdout
@@ -250,8 +272,15 @@ def test_check_reports_token_and_scope(
 
 
 def test_check_reports_an_unreachable_store() -> None:
-    result = cli("--check", env={"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": "t0k",
-                                 "BIGCOMMERCE_API_URL": "http://127.0.0.1:9", "BIGCOMMERCE_MAX_RETRY_SECONDS": "1"})
+    result = cli(
+        "--check",
+        env={
+            "BIGCOMMERCE_STORE_HASH": "abc123",
+            "BIGCOMMERCE_ACCESS_TOKEN": "t0k",
+            "BIGCOMMERCE_API_URL": "http://127.0.0.1:9",
+            "BIGCOMMERCE_MAX_RETRY_SECONDS": "1",
+        },
+    )
 
     assert result.returncode == 1
     assert "NOT REACHABLE" in result.stdout
