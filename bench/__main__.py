@@ -13,9 +13,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import bulk
+from . import bulk, imports, latency, size, startup
 
-SUITES: dict[str, Callable[[bool], tuple[list[str], dict[str, Any]]]] = {"bulk": bulk.run}
+SUITES: dict[str, Callable[[bool], tuple[list[str], dict[str, Any]]]] = {
+    "startup": startup.run,
+    "imports": imports.run,
+    "latency": latency.run,
+    "size": size.run,
+    "bulk": bulk.run,
+}
 
 
 def main() -> int:

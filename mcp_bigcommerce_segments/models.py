@@ -30,11 +30,19 @@ class Pagination(_Model):
     total_pages: int
 
 
+class CollectionMeta(_Model):
+    pagination: Pagination
+
+
 class ProfilePage(_Model):
-    """One page of a segment's profiles, as the client returns it."""
+    """One page of a segment's profiles: BigCommerce's `{data, meta: {pagination}}` envelope."""
 
     data: list[ShopperProfile]
-    pagination: Pagination
+    meta: CollectionMeta
+
+    @property
+    def pagination(self) -> Pagination:
+        return self.meta.pagination
 
 
 class Segment(_Model):
@@ -48,10 +56,14 @@ class Segment(_Model):
 
 
 class SegmentPage(_Model):
-    """One page of segments, as the client returns it."""
+    """One page of segments: BigCommerce's `{data, meta: {pagination}}` envelope."""
 
     data: list[Segment]
-    pagination: Pagination
+    meta: CollectionMeta
+
+    @property
+    def pagination(self) -> Pagination:
+        return self.meta.pagination
 
 
 class FailedIds(_Model):

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 import httpx2
+import pydantic_core
 from mcp.server import MCPServer
 from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
@@ -82,7 +83,8 @@ Ctx = Context[AppState, Any]
 def _result(model: BaseModel) -> CallToolResult:
     """Structured content plus a compact text copy: the summary line first, then the data without it."""
     structured = model.model_dump(mode="json")
-    text = structured.get("summary", "") + "\n" + model.model_dump_json(exclude={"summary"})
+    rest = {key: value for key, value in structured.items() if key != "summary"}
+    text = structured.get("summary", "") + "\n" + pydantic_core.to_json(rest).decode()
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 

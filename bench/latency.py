@@ -1,0 +1,98 @@
+"""Per-call latency of `list_segment_profiles` (limit 50) over stdio, against a direct GET and a naive proxy.
+
+Runs are interleaved (ours, naive, direct, SDK floor, ours, ...) so that drift on a shared machine hits all alike.
+"""
+
+import json
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any
+
+from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
+
+from .common import ROOT, STORE, TOKEN, Figure, RawStdio, our_argv, ratio, server_env
+
+BASELINES = ROOT / "bench" / "baselines"
+
+
+def _sequential(client: RawStdio, params: dict[str, Any], count: int) -> list[float]:
+    client.call("tools/call", params)  # warm: first use makes the HTTP client
+    timings = []
+    for _ in range(count):
+        started = time.perf_counter()
+        answer, _ = client.call("tools/call", params)
+        timings.append(time.perf_counter() - started)
+        assert not answer["result"].get("isError"), answer
+    return timings
+
+
+def _in_flight(client: RawStdio, params: dict[str, Any], count: int, window: int) -> float:
+    """Calls per second with `window` calls outstanding at any time."""
+    started = time.perf_counter()
+    sent = done = 0
+    waiting: list[int] = []
+    while done < count:
+        while sent < count and len(waiting) < window:
+            waiting.append(client.send("tools/call", params))
+            sent += 1
+        client.receive(waiting.pop(0))
+        done += 1
+    return count / (time.perf_counter() - started)
+
+
+def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
+    count, repeats = (50, 1) if quick else (500, 3)
+    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=None)
+    segment = store.add_segment("VIP")
+    store.add_members(segment, store.add_profiles(300))
+    list_call = {"name": "list_segment_profiles", "arguments": {"segment_id": str(segment), "limit": 50}}
+    figures: dict[str, list[float]] = {"ours": [], "naive": [], "direct": [], "floor": []}
+    throughput: dict[str, list[float]] = {"ours": [], "naive": []}
+    with serve(store) as url:
+        env = server_env(url)
+        page_url = f"{url}/stores/{STORE}/v3/segments/{segment}/shopper-profiles?page=1&limit=50"
+        for _ in range(repeats):
+            for name, argv in (("ours", our_argv()), ("naive", [sys.executable, str(BASELINES / "naive_proxy.py")])):
+                client = RawStdio(argv, env)
+                client.initialize()
+                figures[name].append(statistics.median(_sequential(client, list_call, count)))
+                throughput[name].append(_in_flight(client, list_call, count, 8))
+                client.close()
+            fetched = subprocess.run(
+                [sys.executable, str(BASELINES / "direct_get.py"), page_url, str(count)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            figures["direct"].append(statistics.median(json.loads(fetched.stdout)))
+            bare = RawStdio([sys.executable, str(BASELINES / "bare_server.py")], env)
+            bare.initialize()
+            figures["floor"].append(statistics.median(_sequential(bare, {"name": "ping", "arguments": {}}, count)))
+            bare.close()
+    ms = {
+        name: Figure(label, [v * 1000 for v in values], "ms")
+        for name, values, label in (
+            ("ours", figures["ours"], "ours: list_segment_profiles over stdio"),
+            ("naive", figures["naive"], "naive MCPServer proxy (GET, pydantic model, return it)"),
+            ("direct", figures["direct"], "direct httpx2 GET of the same page"),
+            ("floor", figures["floor"], "SDK floor: bare MCPServer, trivial tool"),
+        )
+    }
+    ours, naive, direct, floor = (ms[k].median for k in ("ours", "naive", "direct", "floor"))
+    rps = {k: Figure(f"{k}: calls per second, 8 in flight", v, "1/s") for k, v in throughput.items()}
+    lines = [
+        f"{count} sequential calls per run, {repeats} runs interleaved; medians of the per-run medians",
+        *(figure.row() for figure in ms.values()),
+        f"{'overhead over the direct GET: ours':<66} {ours - direct:>12.3f} ms",
+        f"{'overhead over the direct GET: naive':<66} {naive - direct:>12.3f} ms",
+        f"{'ours beyond SDK floor + direct GET (our own work)':<66} {ours - floor - direct:>12.3f} ms",
+        ratio("ours / naive proxy", ours, naive, 0.85),
+        ratio("ours / direct GET", ours, direct),
+        *(figure.row() for figure in rps.values()),
+        ratio("throughput ours / naive (higher is better)", rps["ours"].median, rps["naive"].median),
+    ]
+    report = {k: f.as_json() for k, f in ms.items()} | {f"{k}_per_s": f.as_json() for k, f in rps.items()}
+    return lines, report
