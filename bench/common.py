@@ -96,6 +96,12 @@ def memory_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def reset_peak(pid: int) -> None:
     """Make VmHWM start again from the current RSS (Linux: clear_refs 5)."""
     Path(f"/proc/{pid}/clear_refs").write_text("5")
@@ -117,6 +123,7 @@ class RawStdio:
             stderr=subprocess.DEVNULL,
         )
         self._next = 0
+        self._early: dict[int, tuple[dict[str, Any], int]] = {}  # answers that arrived before they were asked for
 
     def send(self, method: str, params: dict[str, Any] | None = None, *, notify: bool = False) -> int:
         assert self.proc.stdin is not None
@@ -133,6 +140,8 @@ class RawStdio:
     def receive(self, wanted: int) -> tuple[dict[str, Any], int]:
         """The answer to request `wanted`, and the size of its line in bytes."""
         assert self.proc.stdout is not None
+        if wanted in self._early:
+            return self._early.pop(wanted)
         while True:
             line = self.proc.stdout.readline()
             if not line:
@@ -140,6 +149,8 @@ class RawStdio:
             message = json.loads(line)
             if message.get("id") == wanted:
                 return message, len(line)
+            if isinstance(message.get("id"), int):
+                self._early[message["id"]] = (message, len(line))
 
     def call(self, method: str, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
         return self.receive(self.send(method, params))

@@ -12,20 +12,22 @@ from typing import Any
 
 from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
 
-from .common import ROOT, STORE, TOKEN, Figure, RawStdio, our_argv, ratio, server_env
+from .common import ROOT, STORE, TOKEN, Figure, RawStdio, cpu_seconds, our_argv, ratio, server_env
 
 BASELINES = ROOT / "bench" / "baselines"
 
 
-def _sequential(client: RawStdio, params: dict[str, Any], count: int) -> list[float]:
+def _sequential(client: RawStdio, params: dict[str, Any], count: int) -> tuple[list[float], float]:
+    """Wall time of each call, and the server's CPU time per call."""
     client.call("tools/call", params)  # warm: first use makes the HTTP client
     timings = []
+    cpu_before = cpu_seconds(client.proc.pid)
     for _ in range(count):
         started = time.perf_counter()
         answer, _ = client.call("tools/call", params)
         timings.append(time.perf_counter() - started)
         assert not answer["result"].get("isError"), answer
-    return timings
+    return timings, (cpu_seconds(client.proc.pid) - cpu_before) / count
 
 
 def _in_flight(client: RawStdio, params: dict[str, Any], count: int, window: int) -> float:
@@ -43,12 +45,13 @@ def _in_flight(client: RawStdio, params: dict[str, Any], count: int, window: int
 
 
 def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
-    count, repeats = (50, 1) if quick else (500, 3)
+    count, repeats = (50, 1) if quick else (500, 5)
     store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=None)
     segment = store.add_segment("VIP")
     store.add_members(segment, store.add_profiles(300))
     list_call = {"name": "list_segment_profiles", "arguments": {"segment_id": str(segment), "limit": 50}}
     figures: dict[str, list[float]] = {"ours": [], "naive": [], "direct": [], "floor": []}
+    cpu: dict[str, list[float]] = {"ours": [], "naive": [], "floor": []}
     throughput: dict[str, list[float]] = {"ours": [], "naive": []}
     with serve(store) as url:
         env = server_env(url)
@@ -57,7 +60,9 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
             for name, argv in (("ours", our_argv()), ("naive", [sys.executable, str(BASELINES / "naive_proxy.py")])):
                 client = RawStdio(argv, env)
                 client.initialize()
-                figures[name].append(statistics.median(_sequential(client, list_call, count)))
+                timings, cpu_per_call = _sequential(client, list_call, count)
+                figures[name].append(statistics.median(timings))
+                cpu[name].append(cpu_per_call)
                 throughput[name].append(_in_flight(client, list_call, count, 8))
                 client.close()
             fetched = subprocess.run(
@@ -70,7 +75,9 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
             figures["direct"].append(statistics.median(json.loads(fetched.stdout)))
             bare = RawStdio([sys.executable, str(BASELINES / "bare_server.py")], env)
             bare.initialize()
-            figures["floor"].append(statistics.median(_sequential(bare, {"name": "ping", "arguments": {}}, count)))
+            timings, cpu_per_call = _sequential(bare, {"name": "ping", "arguments": {}}, count)
+            figures["floor"].append(statistics.median(timings))
+            cpu["floor"].append(cpu_per_call)
             bare.close()
     ms = {
         name: Figure(label, [v * 1000 for v in values], "ms")
@@ -82,6 +89,9 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
         )
     }
     ours, naive, direct, floor = (ms[k].median for k in ("ours", "naive", "direct", "floor"))
+    cpu_ms = {
+        k: Figure(f"{k}: server CPU time per call", [v * 1000 for v in values], "ms") for k, values in cpu.items()
+    }
     rps = {k: Figure(f"{k}: calls per second, 8 in flight", v, "1/s") for k, v in throughput.items()}
     lines = [
         f"{count} sequential calls per run, {repeats} runs interleaved; medians of the per-run medians",
@@ -91,8 +101,11 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
         f"{'ours beyond SDK floor + direct GET (our own work)':<66} {ours - floor - direct:>12.3f} ms",
         ratio("ours / naive proxy", ours, naive, 0.85),
         ratio("ours / direct GET", ours, direct),
+        *(figure.row() for figure in cpu_ms.values()),
+        ratio("server CPU per call: ours / naive", cpu_ms["ours"].median, cpu_ms["naive"].median, 0.85),
         *(figure.row() for figure in rps.values()),
         ratio("throughput ours / naive (higher is better)", rps["ours"].median, rps["naive"].median),
     ]
     report = {k: f.as_json() for k, f in ms.items()} | {f"{k}_per_s": f.as_json() for k, f in rps.items()}
+    report |= {f"{k}_cpu_ms": f.as_json() for k, f in cpu_ms.items()}
     return lines, report

@@ -1,7 +1,7 @@
 """Data as BigCommerce sends it, and the results our tools return."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -11,13 +11,18 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+# Timestamps are passed through as BigCommerce wrote them (they are only shown, never computed with): exact, and
+# not parsed and re-formatted on every page.
+Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None
+
+
 class ShopperProfile(_Model):
     """A shopper profile as BigCommerce returns it."""
 
     id: UUID = Field(description="The shopper profile ID.")
     customer_id: int = Field(description="The registered customer this profile belongs to.")
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
 
 
 class Pagination(_Model):
