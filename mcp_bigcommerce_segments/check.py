@@ -19,7 +19,7 @@ async def run_check(
     where = "the built-in sandbox store" if settings.sandbox else f"store {settings.store_hash} at {settings.api_url}"
     out.write(f"Configuration: OK ({where}, read-only: {'yes' if settings.read_only else 'no'}).\n")
     if settings.sandbox and transport is None:
-        transport = sandbox.transport()
+        transport = sandbox.transport(settings.store_hash)
     client = BigCommerceClient(
         base_url=settings.base_url,
         access_token=settings.access_token,

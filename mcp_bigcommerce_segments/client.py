@@ -26,12 +26,12 @@ from .errors import (
     ResponseShapeError,
     error_from_response,
 )
-from .models import ProfilePage, SegmentPage
+from .models import CustomerPage, ProfilePage, SegmentPage
 from .throttle import RateGovernor, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-PageT = TypeVar("PageT", ProfilePage, SegmentPage)
+PageT = TypeVar("PageT", ProfilePage, SegmentPage, CustomerPage)
 
 # BigCommerce: "Limit of Shopper Profiles per request is 50." DELETE's `id:in` has no documented limit; the same
 # 50 keeps URLs short (50 UUIDs are about 1.9 kB).
@@ -227,6 +227,21 @@ class BigCommerceClient:
     async def list_segments(self, *, page: int = 1, limit: int = 50) -> SegmentPage:
         """GET one page of the store's segments."""
         return await self._get_page("segments", SegmentPage, what="segments", params={"page": page, "limit": limit})
+
+    async def customers(self, ids: Sequence[int]) -> CustomerPage:
+        """GET up to 250 customers by ID, with their shopper profile and segments (beta includes)."""
+        if not ids or len(ids) > MAX_PAGE_SIZE:
+            raise ValueError("customers() takes 1 to 250 IDs")
+        return await self._get_page(
+            "customers",
+            CustomerPage,
+            what="customers",
+            params={
+                "id:in": ",".join(str(i) for i in ids),
+                "include": "shopper_profile_id,segment_ids",
+                "limit": MAX_PAGE_SIZE,
+            },
+        )
 
     async def profile_segments(self, profile_id: UUID, *, page: int = 1, limit: int = 50) -> SegmentPage:
         """GET one page of the segments a shopper profile belongs to."""

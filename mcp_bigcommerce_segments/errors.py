@@ -181,7 +181,8 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
         )
     if status == 404:
         return NotFoundError(
-            f"BigCommerce found no {what} (404). Check the ID; the segment may have been deleted.{said}",
+            f"BigCommerce found no {what} (404). Check the ID (list_segments finds segments by name); it may have "
+            f"been deleted, or BIGCOMMERCE_STORE_HASH may name another store.{said}",
             status=status,
             detail=detail,
         )

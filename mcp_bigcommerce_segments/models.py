@@ -1,6 +1,5 @@
 """Data as BigCommerce sends it, and the results our tools return."""
 
-from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -56,8 +55,8 @@ class Segment(_Model):
     id: UUID
     name: str = ""
     description: str = ""
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
+    created_at: Timestamp = None
+    updated_at: Timestamp = None
 
 
 class SegmentPage(_Model):
@@ -69,6 +68,23 @@ class SegmentPage(_Model):
     @property
     def pagination(self) -> Pagination:
         return self.meta.pagination
+
+
+class Customer(_Model):
+    """A customer as `GET /v3/customers?include=shopper_profile_id,segment_ids` returns it (the fields used here)."""
+
+    id: int
+    first_name: str = ""
+    last_name: str = ""
+    company: str = ""
+    # Both are "(Beta)" includes: absent when the store does not return them, None when there is no profile.
+    shopper_profile_id: UUID | None = None
+    segment_ids: list[UUID] | None = None
+
+
+class CustomerPage(_Model):
+    data: list[Customer]
+    meta: CollectionMeta
 
 
 class FailedIds(_Model):
@@ -102,6 +118,10 @@ class AddResult(_Model):
     added: list[UUID] = Field(description="Profiles that are now members and were not before.")
     already_members: list[UUID] = Field(description="Profiles that were members already; nothing changed.")
     failed: list[FailedIds] = Field(description="Profiles not added, grouped by reason; safe to retry.")
+    customers_without_profile: list[int] = Field(
+        default=[], description="customer_ids given that have no shopper profile yet, so cannot be in a segment."
+    )
+    customers_not_found: list[int] = Field(default=[], description="customer_ids given that the store does not have.")
     sandbox: bool = False
 
 
@@ -124,4 +144,57 @@ class RemoveResult(_Model):
         default=False, description="True when membership was looked up, so not_members is complete."
     )
     failed: list[FailedIds] = Field(default=[], description="Profiles not removed, grouped by reason; safe to retry.")
+    sandbox: bool = False
+
+
+class SegmentsResult(_Model):
+    """Result of `list_segments`."""
+
+    summary: str = Field(description="One sentence: what this page holds and how to get the next.")
+    segments: list[Segment]
+    total: int = Field(description="Segments in the store, or matching `name_contains`.")
+    count: int
+    per_page: int
+    current_page: int
+    total_pages: int
+    next_page: int | None = Field(description="Pass as `page` to get the next page; null on the last page.")
+    name_contains: str | None = None
+    searched_all: bool = Field(
+        default=True, description="False when the name search stopped before reading every segment."
+    )
+    sandbox: bool = False
+
+
+class ProfileSegmentsResult(_Model):
+    """Result of `get_profile_segments`."""
+
+    summary: str
+    profile_id: UUID
+    segments: list[Segment]
+    total: int
+    count: int
+    per_page: int
+    current_page: int
+    total_pages: int
+    next_page: int | None = Field(description="Pass as `page` to get the next page; null on the last page.")
+    sandbox: bool = False
+
+
+class CustomerProfile(_Model):
+    """A customer resolved to its shopper profile."""
+
+    customer_id: int
+    shopper_profile_id: UUID = Field(description="Pass this to add_profiles_to_segment / remove_profiles_from_segment.")
+    name: str
+    company: str = ""
+    segment_ids: list[UUID] | None = Field(default=None, description="Segments the profile is in, when returned.")
+
+
+class FindProfilesResult(_Model):
+    """Result of `find_shopper_profiles`: every customer ID given is in exactly one list."""
+
+    summary: str
+    found: list[CustomerProfile]
+    without_profile: list[int] = Field(description="Customers that exist but have no shopper profile yet.")
+    not_found: list[int] = Field(description="Customer IDs the store does not have.")
     sandbox: bool = False

@@ -28,9 +28,9 @@ def profile_id(customer_id: int) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"profile-{customer_id}")
 
 
-def build_store() -> FakeBigCommerce:
-    """A fresh sandbox store, the same every time."""
-    store = FakeBigCommerce(store_hash="sandbox", token=None, quota=450, window_seconds=30.0)
+def build_store(store_hash: str = "sandbox") -> FakeBigCommerce:
+    """A fresh sandbox store, the same every time; it accepts any token."""
+    store = FakeBigCommerce(store_hash=store_hash, token=None, quota=450, window_seconds=30.0)
     for n in range(1, PROFILE_COUNT + 1):
         first, last = _FIRST[n % len(_FIRST)], _LAST[n % len(_LAST)]
         store.customers[n] = Customer(n, first, last, f"{first.lower()}.{last.lower()}{n}@example.com")
@@ -42,9 +42,9 @@ def build_store() -> FakeBigCommerce:
     return store
 
 
-def transport() -> httpx2.AsyncBaseTransport:
+def transport(store_hash: str = "sandbox") -> httpx2.AsyncBaseTransport:
     """An httpx2 transport to a fresh sandbox store."""
-    return build_store().transport()
+    return build_store(store_hash).transport()
 
 
 def describe() -> str:

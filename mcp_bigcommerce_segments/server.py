@@ -2,58 +2,60 @@
 
 import inspect
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 import httpx2
-import pydantic_core
 from mcp.server import MCPServer
-from mcp.server.mcpserver import Context, Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import AcceptedElicitation
-from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, Field
 
-from . import __version__, sandbox
+from . import __version__, finders, sandbox
 from .audit import AuditLog
 from .bulk import BulkOutcome, ProgressFn, dedupe, run_chunks
 from .client import CHUNK_SIZE, MAX_PAGE_SIZE, BigCommerceClient, ChunkOutcome
 from .clock import Clock
 from .config import Settings
 from .errors import BigCommerceError, NotFoundError
+from .finders import CustomerIds, resolve_customers
 from .models import AddResult, FailedIds, ListResult, RemoveResult
 from .throttle import RetryPolicy
+from .tooling import (
+    MAX_IDS,
+    AppState,
+    Ctx,
+    Page,
+    ProfileIds,
+    SegmentId,
+    next_page,
+    plural,
+    result,
+    shown,
+    state,
+)
 
 logger = logging.getLogger(__name__)
 
 SERVER_NAME = "mcp-bigcommerce-segments"
-MAX_IDS = 10_000
 # Membership is looked up before a removal when the segment fits in this many pages of 250.
 MEMBERSHIP_PAGES = 4
 # ...or, in a larger segment, by looking up at most this many profiles one by one.
 MEMBERSHIP_LOOKUPS = 5
-# Lists longer than this are cut in summaries (the structured result always holds them all).
-_SHOWN = 5
 
-SegmentId = Annotated[
-    UUID,
-    Field(description="The segment's ID, a UUID such as 5e9a1c00-0000-4000-8000-000000000001 (not its name)."),
-]
-ProfileIds = Annotated[
-    list[UUID],
-    Field(
-        min_length=1,
-        max_length=MAX_IDS,
-        description=f"Shopper profile IDs (UUIDs, not customer IDs), 1 to {MAX_IDS:,}. Duplicates are ignored.",
-    ),
-]
+_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+_ADD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+_REMOVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 INSTRUCTIONS = """Manage which shopper profiles belong to a BigCommerce customer segment.
-Segments and shopper profiles are identified by UUIDs. list_segment_profiles pages through a segment;
-add_profiles_to_segment and remove_profiles_from_segment take up to 10,000 profile IDs per call.
+Segments and shopper profiles are identified by UUIDs. To act on names, find them first: list_segments with
+name_contains gives a segment's ID; find_shopper_profiles turns customer IDs into shopper profile IDs.
+list_segment_profiles pages through a segment; add_profiles_to_segment and remove_profiles_from_segment take up to
+10,000 profile IDs per call (add also takes customer_ids).
 Removal is destructive: call it without confirm first, show the user the preview, and only call again with
 confirm=true after the user approved."""
 
@@ -68,31 +70,6 @@ class NotAsked(RemovalApproval):
     """No approval: `confirm` was not set and the client cannot ask the human."""
 
 
-@dataclass
-class AppState:
-    """What every tool call shares: one HTTP client per process, the audit log."""
-
-    client: BigCommerceClient
-    audit: AuditLog
-    settings: Settings
-
-
-Ctx = Context[AppState, Any]
-
-
-def _result(model: BaseModel) -> CallToolResult:
-    """Structured content plus a compact text copy: the summary line first, then the data without it."""
-    structured = model.model_dump(mode="json")
-    rest = {key: value for key, value in structured.items() if key != "summary"}
-    text = structured.get("summary", "") + "\n" + pydantic_core.to_json(rest).decode()
-    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
-
-
-def _ids(ids: Sequence[UUID]) -> str:
-    shown = ", ".join(str(i) for i in ids[:_SHOWN])
-    return shown + (f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else "")
-
-
 def _failures(outcome: BulkOutcome) -> list[FailedIds]:
     return [FailedIds(reason=reason, ids=ids) for reason, ids in outcome.failed.items()]
 
@@ -102,10 +79,6 @@ def _failure_sentence(outcome: BulkOutcome) -> str:
     head = reasons[0] if reasons else "unknown error"
     more = f" ({len(reasons) - 1} other reasons in `failed`)" if len(reasons) > 1 else ""
     return f"{head}{more}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
 def build_server(
@@ -124,7 +97,7 @@ def build_server(
         retry: Retry policy; by default bounded by `settings.max_retry_seconds`.
     """
     if settings.sandbox and transport is None:
-        transport = sandbox.transport()
+        transport = sandbox.transport(settings.store_hash)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
@@ -154,42 +127,28 @@ def build_server(
         lifespan=lifespan,
         log_level=settings.log_level,  # type: ignore[arg-type]  # validated by Settings.from_env
     )
-    server.add_tool(
-        list_segment_profiles,
-        description=inspect.getdoc(list_segment_profiles),
-        title="List profiles in a segment",
-        annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-        ),
-    )
+    tools: list[tuple[Callable[..., Awaitable[CallToolResult]], str, ToolAnnotations]] = [
+        (list_segment_profiles, "List profiles in a segment", _READ)
+    ]
     if not settings.read_only:
-        server.add_tool(
-            add_profiles_to_segment,
-            description=inspect.getdoc(add_profiles_to_segment),
-            title="Add profiles to a segment",
-            annotations=ToolAnnotations(
-                read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True
-            ),
-        )
-        server.add_tool(
-            remove_profiles_from_segment,
-            description=inspect.getdoc(remove_profiles_from_segment),
-            title="Remove profiles from a segment",
-            annotations=ToolAnnotations(
-                read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True
-            ),
-        )
+        tools += [
+            (add_profiles_to_segment, "Add profiles to a segment", _ADD),
+            (remove_profiles_from_segment, "Remove profiles from a segment", _REMOVE),
+        ]
+    tools += [
+        (finders.list_segments, "Find segments", _READ),
+        (finders.get_profile_segments, "Segments of a shopper profile", _READ),
+        (finders.find_shopper_profiles, "Shopper profiles of customers", _READ),
+    ]
+    for fn, title, annotations in tools:
+        server.add_tool(fn, description=inspect.getdoc(fn), title=title, annotations=annotations)
     return server
-
-
-def _state(ctx: Ctx) -> AppState:
-    return ctx.request_context.lifespan_context
 
 
 async def list_segment_profiles(
     segment_id: SegmentId,
     ctx: Ctx,
-    page: Annotated[int, Field(ge=1, description="Page number, from 1. Use `next_page` from the last result.")] = 1,
+    page: Page = 1,
     limit: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Profiles per page, 1 to 250.")] = 50,
 ) -> Annotated[CallToolResult, ListResult]:
     """List one page of the shopper profiles in a BigCommerce customer segment.
@@ -199,17 +158,17 @@ async def list_segment_profiles(
     50). When `next_page` is not null, call again with `page` set to it for the rest. Needs the Customers 'modify'
     API scope (BigCommerce requires it even for this read).
     """
-    state = _state(ctx)
+    app = state(ctx)
     try:
-        result = await state.client.list_segment_profiles(segment_id, page=page, limit=limit)
+        fetched = await app.client.list_segment_profiles(segment_id, page=page, limit=limit)
     except BigCommerceError as exc:
         raise ToolError(str(exc)) from exc
-    p = result.pagination
-    next_page = p.current_page + 1 if p.current_page < p.total_pages else None
-    if not result.data and p.total and page > p.total_pages:
+    p = fetched.pagination
+    following = next_page(p.current_page, p.total_pages)
+    if not fetched.data and p.total and page > p.total_pages:
         summary = (
-            f"Page {page} is past the end: segment {segment_id} has {_plural(p.total, 'profile')} on "
-            f"{_plural(p.total_pages, 'page')} of {p.per_page}. Call again with page=1."
+            f"Page {page} is past the end: segment {segment_id} has {plural(p.total, 'profile')} on "
+            f"{plural(p.total_pages, 'page')} of {p.per_page}. Call again with page=1."
         )
     elif not p.total:
         summary = f"Segment {segment_id} has no shopper profiles."
@@ -219,19 +178,19 @@ async def list_segment_profiles(
             f"Profiles {first:,}-{first + p.count - 1:,} of {p.total:,} in segment {segment_id} "
             f"(page {p.current_page} of {p.total_pages})."
         )
-        summary += f" Call again with page={next_page} for more." if next_page else " This is the last page."
-    return _result(
+        summary += f" Call again with page={following} for more." if following else " This is the last page."
+    return result(
         ListResult(
-            summary=("[SANDBOX] " if state.settings.sandbox else "") + summary,
+            summary=app.tag + summary,
             segment_id=segment_id,
-            profiles=result.data,
+            profiles=fetched.data,
             total=p.total,
             count=p.count,
             per_page=p.per_page,
             current_page=p.current_page,
             total_pages=p.total_pages,
-            next_page=next_page,
-            sandbox=state.settings.sandbox,
+            next_page=following,
+            sandbox=app.settings.sandbox,
         )
     )
 
@@ -244,36 +203,54 @@ def _progress(ctx: Ctx, verb: str) -> ProgressFn:
 
 
 async def add_profiles_to_segment(
-    segment_id: SegmentId, profile_ids: ProfileIds, ctx: Ctx
+    segment_id: SegmentId,
+    ctx: Ctx,
+    profile_ids: ProfileIds | None = None,
+    customer_ids: CustomerIds | None = None,
 ) -> Annotated[CallToolResult, AddResult]:
     """Add shopper profiles to a BigCommerce customer segment.
 
-    Takes 1 to 10,000 shopper profile UUIDs (not customer IDs); duplicates are ignored. Profiles that are already
-    members are reported in `already_members`, not as errors. Large lists go 50 per request, as fast as the store's
-    API rate limit allows (a Standard plan allows 150 requests per 30 s, so 10,000 IDs take about 30 s). The result
-    puts every ID in exactly one of `added`, `already_members` or `failed` (with the reason); failed IDs are safe to
-    send again. Safe to repeat. Every call is recorded in the audit log.
+    Give either `profile_ids` (1 to 10,000 shopper profile UUIDs) or `customer_ids` (BigCommerce customer numbers,
+    looked up first; customers without a shopper profile are listed in `customers_without_profile`). Duplicates are
+    ignored. Profiles that are already members are reported in `already_members`, not as errors. Large lists go 50
+    per request, as fast as the store's API rate limit allows (a Standard plan allows 150 requests per 30 s, so
+    10,000 IDs take about 30 s). The result puts every ID in exactly one of `added`, `already_members` or `failed`
+    (with the reason); failed IDs are safe to send again. Safe to repeat. Every call is recorded in the audit log.
     """
-    state = _state(ctx)
-    ids = dedupe(profile_ids)
+    app = state(ctx)
+    if (profile_ids is None) == (customer_ids is None):
+        raise ToolError("Give either profile_ids (shopper profile UUIDs) or customer_ids (customer numbers), not both.")
+    without_profile: list[int] = []
+    not_found: list[int] = []
+    if customer_ids is not None:
+        try:
+            resolved = await resolve_customers(app.client, customer_ids)
+        except BigCommerceError as exc:
+            raise ToolError(str(exc)) from exc
+        without_profile, not_found = resolved.without_profile, resolved.not_found
+        if not resolved.profiles:
+            raise ToolError(f"Nothing was added: {resolved.describe()}")
+        ids = dedupe(resolved.profiles)
+    else:
+        ids = dedupe(profile_ids or [])
     try:
-        state.audit.write(
-            "intent", tool="add_profiles_to_segment", store=state.settings.store_hash, segment_id=segment_id, ids=ids
+        app.audit.write(
+            "intent", tool="add_profiles_to_segment", store=app.settings.store_hash, segment_id=segment_id, ids=ids
         )
     except BigCommerceError as exc:
         raise ToolError(str(exc)) from exc
 
     async def send(chunk: list[UUID]) -> ChunkOutcome:
-        return await state.client.add_chunk(segment_id, chunk)
+        return await app.client.add_chunk(segment_id, chunk)
 
-    outcome = await run_chunks(ids, send, workers=state.settings.max_concurrency, progress=_progress(ctx, "Added"))
+    outcome = await run_chunks(ids, send, workers=app.settings.max_concurrency, progress=_progress(ctx, "Added"))
     failed = _failures(outcome)
     _audit_outcome(
-        state, "add_profiles_to_segment", segment_id, added=outcome.done, already_members=outcome.already, failed=failed
+        app, "add_profiles_to_segment", segment_id, added=outcome.done, already_members=outcome.already, failed=failed
     )
     if not outcome.done and not outcome.already:
         raise ToolError(f"No profiles were added to segment {segment_id}: {_failure_sentence(outcome)}")
-    summary = f"Added {_plural(len(outcome.done), 'profile')} to segment {segment_id}; " + (
+    summary = f"Added {plural(len(outcome.done), 'profile')} to segment {segment_id}; " + (
         f"{len(outcome.already):,} was already a member"
         if len(outcome.already) == 1
         else f"{len(outcome.already):,} were already members"
@@ -283,23 +260,27 @@ async def add_profiles_to_segment(
             f"; {outcome.failed_count:,} FAILED ({_failure_sentence(outcome)}). "
             "Call again with just the IDs in `failed` to retry them"
         )
-    return _result(
+    if without_profile or not_found:
+        summary += f"; {plural(len(without_profile) + len(not_found), 'customer')} could not be added (see below)"
+    return result(
         AddResult(
-            summary=("[SANDBOX] " if state.settings.sandbox else "") + summary + ".",
+            summary=app.tag + summary + ".",
             segment_id=segment_id,
             requested=len(ids),
             added=outcome.done,
             already_members=outcome.already,
             failed=failed,
-            sandbox=state.settings.sandbox,
+            customers_without_profile=without_profile,
+            customers_not_found=not_found,
+            sandbox=app.settings.sandbox,
         )
     )
 
 
-def _audit_outcome(state: AppState, tool: str, segment_id: UUID, **fields: Any) -> None:
+def _audit_outcome(app: AppState, tool: str, segment_id: UUID, **fields: Any) -> None:
     """The outcome record; a failure here is logged, since the write has already happened."""
     try:
-        state.audit.write("outcome", tool=tool, store=state.settings.store_hash, segment_id=segment_id, **fields)
+        app.audit.write("outcome", tool=tool, store=app.settings.store_hash, segment_id=segment_id, **fields)
     except BigCommerceError as exc:
         logger.error("%s", exc)
 
@@ -316,8 +297,8 @@ async def _ask_removal(
         return NotAsked(approve=False)
     n = len(dedupe(profile_ids))
     return Elicit(
-        f"Remove {_plural(n, 'shopper profile')} from BigCommerce segment {segment_id}? "
-        f"({_ids(dedupe(profile_ids))}). The profiles themselves are kept; only their membership ends.",
+        f"Remove {plural(n, 'shopper profile')} from BigCommerce segment {segment_id}? "
+        f"({shown(dedupe(profile_ids))}). The profiles themselves are kept; only their membership ends.",
         RemovalApproval,
     )
 
@@ -340,20 +321,20 @@ async def remove_profiles_from_segment(
     result lists `removed`, `not_members` and `failed` (with the reason; safe to retry). Every removal is recorded
     in the audit log, and removed profiles can be put back with add_profiles_to_segment.
     """
-    state = _state(ctx)
+    app = state(ctx)
     ids = dedupe(profile_ids)
-    tag = "[SANDBOX] " if state.settings.sandbox else ""
+    tag = app.tag
     approved = isinstance(approval, AcceptedElicitation) and approval.data.approve
     asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
     try:
-        members = await _members_of(state.client, segment_id, ids)
+        members = await _members_of(app.client, segment_id, ids)
     except BigCommerceError as exc:
         raise ToolError(str(exc)) from exc
     not_members = [] if members is None else [i for i in ids if i not in members]
     targets = ids if members is None else [i for i in ids if i in members]
     if not approved:
         if asked:
-            return _result(
+            return result(
                 RemoveResult(
                     summary=f"{tag}The user declined: nothing was removed from segment {segment_id}.",
                     segment_id=segment_id,
@@ -362,14 +343,14 @@ async def remove_profiles_from_segment(
                     would_remove=targets,
                     not_members=not_members,
                     membership_checked=members is not None,
-                    sandbox=state.settings.sandbox,
+                    sandbox=app.settings.sandbox,
                 )
             )
         checked = f" {len(not_members):,} of the IDs are not members." if members is not None and not_members else ""
-        return _result(
+        return result(
             RemoveResult(
                 summary=(
-                    f"{tag}PREVIEW, nothing removed: {_plural(len(targets), 'profile')} would be removed from segment "
+                    f"{tag}PREVIEW, nothing removed: {plural(len(targets), 'profile')} would be removed from segment "
                     f"{segment_id}.{checked} Show this to the user; if they approve, call remove_profiles_from_segment "
                     "again with the same profile_ids and confirm=true."
                 ),
@@ -379,11 +360,11 @@ async def remove_profiles_from_segment(
                 would_remove=targets,
                 not_members=not_members,
                 membership_checked=members is not None,
-                sandbox=state.settings.sandbox,
+                sandbox=app.settings.sandbox,
             )
         )
     if not targets:
-        return _result(
+        return result(
             RemoveResult(
                 summary=f"{tag}Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.",
                 segment_id=segment_id,
@@ -391,14 +372,14 @@ async def remove_profiles_from_segment(
                 requested=len(ids),
                 not_members=not_members,
                 membership_checked=True,
-                sandbox=state.settings.sandbox,
+                sandbox=app.settings.sandbox,
             )
         )
     try:
-        state.audit.write(
+        app.audit.write(
             "intent",
             tool="remove_profiles_from_segment",
-            store=state.settings.store_hash,
+            store=app.settings.store_hash,
             segment_id=segment_id,
             ids=targets,
         )
@@ -406,17 +387,15 @@ async def remove_profiles_from_segment(
         raise ToolError(str(exc)) from exc
 
     async def send(chunk: list[UUID]) -> ChunkOutcome:
-        await state.client.remove_chunk(segment_id, chunk)
+        await app.client.remove_chunk(segment_id, chunk)
         return ChunkOutcome(done=list(chunk))
 
-    outcome = await run_chunks(
-        targets, send, workers=state.settings.max_concurrency, progress=_progress(ctx, "Removed")
-    )
+    outcome = await run_chunks(targets, send, workers=app.settings.max_concurrency, progress=_progress(ctx, "Removed"))
     failed = _failures(outcome)
-    _audit_outcome(state, "remove_profiles_from_segment", segment_id, removed=outcome.done, failed=failed)
+    _audit_outcome(app, "remove_profiles_from_segment", segment_id, removed=outcome.done, failed=failed)
     if not outcome.done:
         raise ToolError(f"No profiles were removed from segment {segment_id}: {_failure_sentence(outcome)}")
-    summary = f"{tag}Removed {_plural(len(outcome.done), 'profile')} from segment {segment_id}"
+    summary = f"{tag}Removed {plural(len(outcome.done), 'profile')} from segment {segment_id}"
     if not_members:
         summary += f"; {len(not_members):,} {'was not a member' if len(not_members) == 1 else 'were not members'}"
     if outcome.failed_count:
@@ -425,7 +404,7 @@ async def remove_profiles_from_segment(
             "Call again with just the IDs in `failed` and confirm=true to retry them"
         )
     summary += ". To undo, add the removed IDs back with add_profiles_to_segment."
-    return _result(
+    return result(
         RemoveResult(
             summary=summary,
             segment_id=segment_id,
@@ -435,7 +414,7 @@ async def remove_profiles_from_segment(
             not_members=not_members,
             membership_checked=members is not None,
             failed=failed,
-            sandbox=state.settings.sandbox,
+            sandbox=app.settings.sandbox,
         )
     )
 

@@ -19,6 +19,8 @@ from mcp_bigcommerce_segments.server import build_server
 from mcp_bigcommerce_segments.throttle import RetryPolicy
 
 TOKEN = "test-token-5f2b9c"
+READ_TOOLS = ["list_segment_profiles", "list_segments", "get_profile_segments", "find_shopper_profiles"]
+WRITE_TOOLS = ["add_profiles_to_segment", "remove_profiles_from_segment"]
 STORE = "abc123"
 
 

@@ -21,7 +21,7 @@ from mcp_bigcommerce_segments.config import ENV_VARS
 from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
 from mcp_bigcommerce_segments.sandbox import SEGMENTS, profile_id
 
-from .conftest import MakeClient
+from .conftest import READ_TOOLS, WRITE_TOOLS, MakeClient
 
 ROOT = Path(__file__).parents[1]
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
@@ -133,7 +133,7 @@ async def test_packed_bundle_starts_with_its_own_mcp_config(packed: Path, tmp_pa
     async with Client(params, read_timeout_seconds=300) as client:
         names = [t.name for t in (await client.list_tools()).tools]
 
-    assert names == ["list_segment_profiles"]  # read_only from user_config reached the server
+    assert sorted(names) == sorted(READ_TOOLS)  # read_only from user_config reached the server
 
 
 # --- the MCP Inspector CLI, an independent client, against the sandbox -----------------------------------------
@@ -164,11 +164,7 @@ def test_inspector_lists_tools_strictly() -> None:
     code, output = inspector("--method", "tools/list", "--strict")
 
     assert code == 0, output
-    assert sorted(t["name"] for t in output["result"]["tools"]) == [
-        "add_profiles_to_segment",
-        "list_segment_profiles",
-        "remove_profiles_from_segment",
-    ]
+    assert sorted(t["name"] for t in output["result"]["tools"]) == sorted(READ_TOOLS + WRITE_TOOLS)
 
 
 def test_inspector_calls_each_tool() -> None:

@@ -48,6 +48,9 @@ async def test_annotations_are_explicit_and_right(mcp: Client) -> None:
         "list_segment_profiles": (True, False, True, True),
         "add_profiles_to_segment": (False, False, True, True),
         "remove_profiles_from_segment": (False, True, True, True),
+        "list_segments": (True, False, True, True),
+        "get_profile_segments": (True, False, True, True),
+        "find_shopper_profiles": (True, False, True, True),
     }
     assert all(t.title and t.output_schema and t.description for t in tools.values())
 
@@ -56,9 +59,13 @@ async def test_input_schemas_use_uuid_and_bounds(mcp: Client) -> None:
     tools = {t.name: t.input_schema for t in (await mcp.list_tools()).tools}
 
     add = tools["add_profiles_to_segment"]["properties"]
+    profile_ids = next(arm for arm in add["profile_ids"]["anyOf"] if arm.get("type") == "array")
+    customer_ids = next(arm for arm in add["customer_ids"]["anyOf"] if arm.get("type") == "array")
     assert tools["list_segment_profiles"]["properties"]["segment_id"]["format"] == "uuid"
-    assert add["profile_ids"]["items"]["format"] == "uuid"
-    assert (add["profile_ids"]["minItems"], add["profile_ids"]["maxItems"]) == (1, 10_000)
+    assert profile_ids["items"]["format"] == "uuid"
+    assert (profile_ids["minItems"], profile_ids["maxItems"]) == (1, 10_000)
+    assert customer_ids["items"] == {"minimum": 1, "type": "integer"}
+    assert tools["find_shopper_profiles"]["properties"]["customer_ids"]["maxItems"] == 250
     remove = tools["remove_profiles_from_segment"]
     assert remove["properties"]["confirm"] == {
         "default": False,

@@ -1,0 +1,231 @@
+"""Read-only tools that turn what a merchant says into the UUIDs the segment tools take.
+
+`list_segments` finds a segment by name, `get_profile_segments` shows where a profile is a member, and
+`find_shopper_profiles` (also used by `add_profiles_to_segment(customer_ids=...)`) turns customer numbers into
+shopper profile IDs through `GET /v3/customers?include=shopper_profile_id,segment_ids`.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Annotated
+from uuid import UUID
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from .client import MAX_PAGE_SIZE, BigCommerceClient
+from .errors import BigCommerceError, ResponseShapeError
+from .models import Customer, CustomerProfile, FindProfilesResult, ProfileSegmentsResult, Segment, SegmentsResult
+from .tooling import Ctx, Page, next_page, plural, result, shown, state
+
+# The store holds at most 1,000 segments: 4 pages of 250 read them all.
+SEGMENT_SCAN_PAGES = 4
+MAX_CUSTOMERS = 10_000
+
+CustomerIds = Annotated[
+    list[Annotated[int, Field(ge=1)]],
+    Field(
+        min_length=1,
+        max_length=MAX_CUSTOMERS,
+        description="BigCommerce customer IDs (the numbers in the control panel's customer URLs), not profile UUIDs.",
+    ),
+]
+Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 250.")]
+
+_BETA_MISSING = (
+    "BigCommerce answered without shopper_profile_id, an include its API marks as beta, so customer IDs cannot be "
+    "turned into shopper profiles on this store. Use list_segment_profiles or ask for the shopper profile UUIDs."
+)
+
+
+@dataclass
+class Resolution:
+    """Customer IDs sorted by what the store has for them; each given ID is in exactly one place."""
+
+    found: list[Customer] = field(default_factory=list)
+    without_profile: list[int] = field(default_factory=list)
+    not_found: list[int] = field(default_factory=list)
+
+    @property
+    def profiles(self) -> list[UUID]:
+        return [c.shopper_profile_id for c in self.found if c.shopper_profile_id is not None]
+
+    def describe(self) -> str:
+        parts = [f"{plural(len(self.found), 'customer')} with a shopper profile"]
+        if self.without_profile:
+            parts.append(f"{len(self.without_profile):,} without one yet ({shown(self.without_profile)})")
+        if self.not_found:
+            parts.append(f"{len(self.not_found):,} not in the store ({shown(self.not_found)})")
+        return ", ".join(parts) + "."
+
+
+async def resolve_customers(client: BigCommerceClient, customer_ids: Sequence[int]) -> Resolution:
+    """Look customers up 250 at a time and sort them into found / without profile / not found.
+
+    Raises:
+        ResponseShapeError: the store does not return the beta `shopper_profile_id` include.
+    """
+    wanted = list(dict.fromkeys(customer_ids))
+    resolution = Resolution()
+    for start in range(0, len(wanted), MAX_PAGE_SIZE):
+        batch = wanted[start : start + MAX_PAGE_SIZE]
+        page = await client.customers(batch)
+        by_id = {c.id: c for c in page.data}
+        if any("shopper_profile_id" not in c.model_fields_set for c in page.data):
+            raise ResponseShapeError(_BETA_MISSING)
+        for customer_id in batch:
+            customer = by_id.get(customer_id)
+            if customer is None:
+                resolution.not_found.append(customer_id)
+            elif customer.shopper_profile_id is None:
+                resolution.without_profile.append(customer_id)
+            else:
+                resolution.found.append(customer)
+    return resolution
+
+
+async def list_segments(
+    ctx: Ctx,
+    page: Page = 1,
+    limit: Limit = 50,
+    name_contains: Annotated[
+        str | None, Field(max_length=200, description="Only segments whose name contains this, any case.")
+    ] = None,
+) -> Annotated[CallToolResult, SegmentsResult]:
+    """List the store's customer segments: id, name, description and timestamps.
+
+    Use it to find a segment's ID from its name: `name_contains="vip"` matches "VIP customers" (any case) and reads
+    all segments (a store has at most 1,000) in up to 4 requests. Without it, one page of `limit` segments (1 to 250,
+    default 50); when `next_page` is not null, call again with `page` set to it.
+    """
+    app = state(ctx)
+    try:
+        if name_contains is None:
+            fetched = await app.client.list_segments(page=page, limit=limit)
+            segments, p = fetched.data, fetched.pagination
+            total, total_pages, current = p.total, p.total_pages, p.current_page
+            searched_all = True
+        else:
+            matches, searched_all = await _search_segments(app.client, name_contains)
+            total = len(matches)
+            total_pages = -(-total // limit)
+            current = page
+            segments = matches[(page - 1) * limit : page * limit]
+    except BigCommerceError as exc:
+        raise ToolError(str(exc)) from exc
+    following = next_page(current, total_pages)
+    what = f"segments whose name contains {name_contains!r}" if name_contains is not None else "segments"
+    if not total:
+        summary = f"No {what}."
+    else:
+        first = (current - 1) * limit + 1
+        summary = f"{what.capitalize()} {first:,}-{first + len(segments) - 1:,} of {total:,} (page {current} of " + (
+            f"{total_pages}). Call again with page={following} for more." if following else f"{total_pages})."
+        )
+    if not searched_all:
+        summary += f" The search stopped after {SEGMENT_SCAN_PAGES * MAX_PAGE_SIZE:,} segments; there may be more."
+    return result(
+        SegmentsResult(
+            summary=app.tag + summary,
+            segments=segments,
+            total=total,
+            count=len(segments),
+            per_page=limit,
+            current_page=current,
+            total_pages=total_pages,
+            next_page=following,
+            name_contains=name_contains,
+            searched_all=searched_all,
+            sandbox=app.settings.sandbox,
+        )
+    )
+
+
+async def _search_segments(client: BigCommerceClient, needle: str) -> tuple[list[Segment], bool]:
+    wanted = needle.casefold()
+    matches: list[Segment] = []
+    for page in range(1, SEGMENT_SCAN_PAGES + 1):
+        fetched = await client.list_segments(page=page, limit=MAX_PAGE_SIZE)
+        matches.extend(s for s in fetched.data if wanted in s.name.casefold())
+        if not fetched.data or page >= fetched.pagination.total_pages:
+            return matches, True
+    return matches, False
+
+
+async def get_profile_segments(
+    profile_id: Annotated[UUID, Field(description="The shopper profile's ID (a UUID).")],
+    ctx: Ctx,
+    page: Page = 1,
+    limit: Limit = 50,
+) -> Annotated[CallToolResult, ProfileSegmentsResult]:
+    """List the segments one shopper profile belongs to (a shopper can be in up to 1,000).
+
+    One page of `limit` segments (1 to 250, default 50); when `next_page` is not null, call again with `page` set to
+    it.
+    """
+    app = state(ctx)
+    try:
+        fetched = await app.client.profile_segments(profile_id, page=page, limit=limit)
+    except BigCommerceError as exc:
+        raise ToolError(str(exc)) from exc
+    p = fetched.pagination
+    following = next_page(p.current_page, p.total_pages)
+    summary = f"Shopper profile {profile_id} is in {plural(p.total, 'segment')}"
+    if fetched.data and p.total_pages > 1:
+        summary += f"; page {p.current_page} of {p.total_pages}"
+    summary += f". Call again with page={following} for more." if following else "."
+    return result(
+        ProfileSegmentsResult(
+            summary=app.tag + summary,
+            profile_id=profile_id,
+            segments=fetched.data,
+            total=p.total,
+            count=p.count,
+            per_page=p.per_page,
+            current_page=p.current_page,
+            total_pages=p.total_pages,
+            next_page=following,
+            sandbox=app.settings.sandbox,
+        )
+    )
+
+
+async def find_shopper_profiles(
+    customer_ids: Annotated[
+        list[Annotated[int, Field(ge=1)]],
+        Field(min_length=1, max_length=MAX_PAGE_SIZE, description="BigCommerce customer IDs, 1 to 250."),
+    ],
+    ctx: Ctx,
+) -> Annotated[CallToolResult, FindProfilesResult]:
+    """Turn BigCommerce customer IDs (numbers) into shopper profile IDs (UUIDs), which the segment tools take.
+
+    Takes 1 to 250 customer IDs. Each one ends up in exactly one list: `found` (with its `shopper_profile_id`, name,
+    company and current segments), `without_profile` (a registered customer with no shopper profile yet: it cannot
+    be put in a segment), or `not_found`. add_profiles_to_segment also takes `customer_ids` directly.
+    """
+    app = state(ctx)
+    try:
+        resolved = await resolve_customers(app.client, customer_ids)
+    except BigCommerceError as exc:
+        raise ToolError(str(exc)) from exc
+    found = [
+        CustomerProfile(
+            customer_id=c.id,
+            shopper_profile_id=c.shopper_profile_id,
+            name=f"{c.first_name} {c.last_name}".strip(),
+            company=c.company,
+            segment_ids=c.segment_ids,
+        )
+        for c in resolved.found
+        if c.shopper_profile_id is not None
+    ]
+    return result(
+        FindProfilesResult(
+            summary=app.tag + "Found " + resolved.describe(),
+            found=found,
+            without_profile=resolved.without_profile,
+            not_found=resolved.not_found,
+            sandbox=app.settings.sandbox,
+        )
+    )

@@ -1,0 +1,76 @@
+"""What every tool shares: argument types, the per-process state, and the shape of a result."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+from uuid import UUID
+
+import pydantic_core
+from mcp.server.mcpserver import Context
+from mcp.types import CallToolResult, TextContent
+from pydantic import BaseModel, Field
+
+from .audit import AuditLog
+from .client import BigCommerceClient
+from .config import Settings
+
+MAX_IDS = 10_000
+# Lists longer than this are cut in summaries (the structured result always holds them all).
+_SHOWN = 5
+
+SegmentId = Annotated[
+    UUID,
+    Field(description="The segment's ID, a UUID such as 5e9a1c00-0000-4000-8000-000000000001 (not its name)."),
+]
+ProfileIds = Annotated[
+    list[UUID],
+    Field(
+        min_length=1,
+        max_length=MAX_IDS,
+        description=f"Shopper profile IDs (UUIDs, not customer IDs), 1 to {MAX_IDS:,}. Duplicates are ignored.",
+    ),
+]
+Page = Annotated[int, Field(ge=1, description="Page number, from 1. Use `next_page` from the last result.")]
+
+
+@dataclass
+class AppState:
+    """What every tool call shares: one HTTP client per process, the audit log."""
+
+    client: BigCommerceClient
+    audit: AuditLog
+    settings: Settings
+
+    @property
+    def tag(self) -> str:
+        """Prefix of every summary in sandbox mode."""
+        return "[SANDBOX] " if self.settings.sandbox else ""
+
+
+Ctx = Context[AppState, Any]
+
+
+def state(ctx: Ctx) -> AppState:
+    return ctx.request_context.lifespan_context
+
+
+def result(model: BaseModel) -> CallToolResult:
+    """Structured content plus a compact text copy: the summary line first, then the data without it."""
+    structured = model.model_dump(mode="json")
+    rest = {key: value for key, value in structured.items() if key != "summary"}
+    text = structured.get("summary", "") + "\n" + pydantic_core.to_json(rest).decode()
+    return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def shown(ids: Sequence[object]) -> str:
+    """The first few IDs, and how many more."""
+    head = ", ".join(str(i) for i in ids[:_SHOWN])
+    return head + (f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else "")
+
+
+def plural(n: int, word: str) -> str:
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def next_page(current: int, total_pages: int) -> int | None:
+    return current + 1 if current < total_pages else None

@@ -1,0 +1,201 @@
+"""Acting on names: find segments, a profile's segments, and shopper profiles from customer IDs."""
+
+import sys
+import uuid
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from mcp import Client, StdioServerParameters
+from pydantic import SecretStr
+
+from mcp_bigcommerce_segments.config import Settings
+from mcp_bigcommerce_segments.emulator import Customer, FakeBigCommerce, serve
+from mcp_bigcommerce_segments.sandbox import SEGMENTS
+from mcp_bigcommerce_segments.server import build_server
+
+from .conftest import STORE, TOKEN, structured, text_of
+from .test_stdio import server_env
+
+pytestmark = pytest.mark.anyio
+
+
+def seed_customers(store: FakeBigCommerce, with_profile: range, without_profile: range) -> dict[int, uuid.UUID]:
+    profiles = {}
+    for n in [*with_profile, *without_profile]:
+        store.customers[n] = Customer(n, "Ada", f"Smith{n}", f"ada{n}@example.com", company="Acme")
+    for n in with_profile:
+        profiles[n] = store.add_profile(customer_id=n)
+    return profiles
+
+
+async def test_list_segments_pages_with_totals(mcp: Client, store: FakeBigCommerce) -> None:
+    for n in range(7):
+        store.add_segment(f"Segment {n}", "desc")
+
+    data = structured(await mcp.call_tool("list_segments", {"page": 2, "limit": 3}))
+
+    assert [s["name"] for s in data["segments"]] == ["Segment 3", "Segment 4", "Segment 5"]
+    assert (data["total"], data["total_pages"], data["next_page"]) == (7, 3, 3)
+    assert set(data["segments"][0]) == {"id", "name", "description", "created_at", "updated_at"}
+    assert store.stats.requests[-1] == ("GET", f"/stores/{STORE}/v3/segments", "page=2&limit=3")
+
+
+async def test_name_contains_searches_every_page_case_insensitively(mcp: Client, store: FakeBigCommerce) -> None:
+    for n in range(600):
+        store.add_segment("VIP customers" if n in (10, 520) else f"Other {n}")
+
+    data = structured(await mcp.call_tool("list_segments", {"name_contains": "vip"}))
+
+    assert [s["name"] for s in data["segments"]] == ["VIP customers", "VIP customers"]
+    assert data["total"] == 2
+    assert data["searched_all"] is True
+    queries = [q for m, p, q in store.stats.requests if p.endswith("/segments")]
+    assert queries == ["page=1&limit=250", "page=2&limit=250", "page=3&limit=250"]
+
+
+async def test_name_search_says_when_it_stopped_early(mcp: Client, store: FakeBigCommerce) -> None:
+    for n in range(1_100):
+        store.add_segment(f"Promo {n}")
+
+    data = structured(await mcp.call_tool("list_segments", {"name_contains": "promo", "limit": 10}))
+
+    assert data["searched_all"] is False
+    assert data["total"] == 1_000
+    assert "there may be more" in data["summary"]
+    assert store.stats.count("GET") == 4
+
+
+async def test_get_profile_segments(mcp: Client, store: FakeBigCommerce) -> None:
+    profile = store.add_profile()
+    a, b, _ = store.add_segment("A"), store.add_segment("B"), store.add_segment("C")
+    store.add_members(a, [profile])
+    store.add_members(b, [profile])
+
+    data = structured(await mcp.call_tool("get_profile_segments", {"profile_id": str(profile)}))
+
+    assert [s["id"] for s in data["segments"]] == [str(a), str(b)]
+    assert data["total"] == 2
+    assert store.stats.requests[-1][1] == f"/stores/{STORE}/v3/shopper-profiles/{profile}/segments"
+
+
+async def test_get_profile_segments_of_unknown_profile_is_404(mcp: Client) -> None:
+    result = await mcp.call_tool("get_profile_segments", {"profile_id": str(uuid.uuid4())})
+
+    assert result.is_error
+    assert "404" in text_of(result)
+
+
+async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: FakeBigCommerce) -> None:
+    profiles = seed_customers(store, range(1, 4), range(4, 6))
+    segment = store.add_segment("VIP")
+    store.add_members(segment, [profiles[1]])
+
+    data = structured(await mcp.call_tool("find_shopper_profiles", {"customer_ids": [1, 2, 3, 4, 5, 99, 1]}))
+
+    assert [(f["customer_id"], f["shopper_profile_id"]) for f in data["found"]] == [
+        (n, str(profiles[n])) for n in (1, 2, 3)
+    ]
+    assert data["found"][0]["name"] == "Ada Smith1"
+    assert data["found"][0]["segment_ids"] == [str(segment)]
+    assert data["without_profile"] == [4, 5]
+    assert data["not_found"] == [99]
+    assert (
+        store.stats.requests[-1][2]
+        == "id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&limit=250"
+    )
+
+
+async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FakeBigCommerce) -> None:
+    seed_customers(store, range(1, 3), range(0))
+    store.include_shopper_profile = False
+
+    result = await mcp.call_tool("find_shopper_profiles", {"customer_ids": [1, 2]})
+
+    assert result.is_error
+    assert "beta" in text_of(result)
+
+
+async def test_add_by_customer_ids_reports_customers_without_profile(mcp: Client, store: FakeBigCommerce) -> None:
+    profiles = seed_customers(store, range(1, 4), range(4, 5))
+    segment = store.add_segment("VIP")
+
+    data = structured(
+        await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "customer_ids": [1, 2, 3, 4, 77]})
+    )
+
+    assert data["added"] == [str(profiles[n]) for n in (1, 2, 3)]
+    assert data["customers_without_profile"] == [4]
+    assert data["customers_not_found"] == [77]
+    assert "2 customers could not be added" in data["summary"]
+    assert set(store.members(segment)) == set(profiles.values())
+
+
+async def test_add_by_customer_ids_resolves_in_batches_of_250(mcp: Client, store: FakeBigCommerce) -> None:
+    seed_customers(store, range(1, 601), range(0))
+    segment = store.add_segment("VIP")
+
+    data = structured(
+        await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(segment), "customer_ids": list(range(1, 601))}
+        )
+    )
+
+    assert len(data["added"]) == 600
+    assert sum(1 for _, p, _ in store.stats.requests if p.endswith("/customers")) == 3
+
+
+@pytest.mark.parametrize("args", [{}, {"profile_ids": [str(uuid.uuid4())], "customer_ids": [1]}])
+async def test_add_needs_exactly_one_kind_of_id(mcp: Client, store: FakeBigCommerce, args: dict[str, object]) -> None:
+    segment = store.add_segment("VIP")
+
+    result = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), **args})
+
+    assert result.is_error
+    assert "either profile_ids" in text_of(result)
+    assert store.stats.requests == []
+
+
+async def test_add_by_customers_none_with_a_profile_adds_nothing(mcp: Client, store: FakeBigCommerce) -> None:
+    seed_customers(store, range(0), range(1, 3))
+    segment = store.add_segment("VIP")
+
+    result = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "customer_ids": [1, 2]})
+
+    assert result.is_error
+    assert "without one yet" in text_of(result)
+    assert store.stats.count("POST") == 0
+
+
+async def test_sandbox_has_named_segments_and_customers(settings: Settings) -> None:
+    sandboxed = replace(settings, sandbox=True, access_token=SecretStr("anything"), audit_log=None)
+    async with Client(build_server(sandboxed)) as mcp:
+        segments = structured(await mcp.call_tool("list_segments", {"name_contains": "black friday"}))
+        customers = structured(await mcp.call_tool("find_shopper_profiles", {"customer_ids": [1, 295]}))
+
+    assert [s["id"] for s in segments["segments"]] == [str(SEGMENTS[2][0])]
+    assert customers["found"][0]["customer_id"] == 1
+    assert customers["without_profile"] == [295]
+    assert customers["summary"].startswith("[SANDBOX]")
+
+
+async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None:
+    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=450)
+    profiles = seed_customers(store, range(4810, 4815), range(0))
+    vip = store.add_segment("VIP customers")
+    store.add_segment("Newsletter")
+    with serve(store) as url:
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "mcp_bigcommerce_segments"], env=server_env(url, tmp_path)
+        )
+        async with Client(params) as client:
+            found = structured(await client.call_tool("list_segments", {"name_contains": "VIP"}))
+            segment_id = found["segments"][0]["id"]
+            added = structured(
+                await client.call_tool("add_profiles_to_segment", {"segment_id": segment_id, "customer_ids": [4812]})
+            )
+            where = structured(await client.call_tool("get_profile_segments", {"profile_id": added["added"][0]}))
+
+    assert segment_id == str(vip)
+    assert added["added"] == [str(profiles[4812])]
+    assert [s["name"] for s in where["segments"]] == ["VIP customers"]
