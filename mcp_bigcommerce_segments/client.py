@@ -272,14 +272,13 @@ class BigCommerceClient:
             "POST", f"segments/{segment_id}/shopper-profiles", what=what, body=body, accept=frozenset({409, 422})
         )
         payload = self._json(response, what) if response.content else {}
+        if response.status_code < 300 and not (isinstance(payload, dict) and payload.get("errors")):
+            outcome.done.extend(ids)  # 201: BigCommerce added the whole batch
+            return
         confirmed = _ids_in_data(payload) & set(ids)
         indexed = _indexed_errors(payload, ids)
         if response.status_code == 422 and not indexed:
             outcome.fail(str(error_from_response(422, response.content, response.headers, what=what)), ids)
-            return
-        if response.status_code < 300 and not confirmed and not indexed:
-            # A 201 whose body does not list profiles: BigCommerce accepted the whole batch.
-            outcome.done.extend(ids)
             return
         unresolved: list[UUID] = []
         for position, profile_id in enumerate(ids):

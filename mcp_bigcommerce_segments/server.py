@@ -70,6 +70,10 @@ class NotAsked(RemovalApproval):
     """No approval: `confirm` was not set and the client cannot ask the human."""
 
 
+def _removal(model: RemoveResult) -> CallToolResult:
+    return result(model, long_lists=("would_remove", "removed", "not_members"))
+
+
 def _failures(outcome: BulkOutcome) -> list[FailedIds]:
     return [FailedIds(reason=reason, ids=ids) for reason, ids in outcome.failed.items()]
 
@@ -263,7 +267,8 @@ async def add_profiles_to_segment(
     if without_profile or not_found:
         summary += f"; {plural(len(without_profile) + len(not_found), 'customer')} could not be added (see below)"
     return result(
-        AddResult(
+        long_lists=("added", "already_members"),
+        model=AddResult(
             summary=app.tag + summary + ".",
             segment_id=segment_id,
             requested=len(ids),
@@ -273,7 +278,7 @@ async def add_profiles_to_segment(
             customers_without_profile=without_profile,
             customers_not_found=not_found,
             sandbox=app.settings.sandbox,
-        )
+        ),
     )
 
 
@@ -334,7 +339,7 @@ async def remove_profiles_from_segment(
     targets = ids if members is None else [i for i in ids if i in members]
     if not approved:
         if asked:
-            return result(
+            return _removal(
                 RemoveResult(
                     summary=f"{tag}The user declined: nothing was removed from segment {segment_id}.",
                     segment_id=segment_id,
@@ -347,7 +352,7 @@ async def remove_profiles_from_segment(
                 )
             )
         checked = f" {len(not_members):,} of the IDs are not members." if members is not None and not_members else ""
-        return result(
+        return _removal(
             RemoveResult(
                 summary=(
                     f"{tag}PREVIEW, nothing removed: {plural(len(targets), 'profile')} would be removed from segment "
@@ -364,7 +369,7 @@ async def remove_profiles_from_segment(
             )
         )
     if not targets:
-        return result(
+        return _removal(
             RemoveResult(
                 summary=f"{tag}Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.",
                 segment_id=segment_id,
@@ -404,7 +409,7 @@ async def remove_profiles_from_segment(
             "Call again with just the IDs in `failed` and confirm=true to retry them"
         )
     summary += ". To undo, add the removed IDs back with add_profiles_to_segment."
-    return result(
+    return _removal(
         RemoveResult(
             summary=summary,
             segment_id=segment_id,

@@ -17,6 +17,8 @@ from .config import Settings
 MAX_IDS = 10_000
 # Lists longer than this are cut in summaries (the structured result always holds them all).
 _SHOWN = 5
+# ...and lists of IDs that went as asked are cut to this many in the text copy of a result.
+TEXT_LIST_LIMIT = 100
 
 SegmentId = Annotated[
     UUID,
@@ -54,10 +56,19 @@ def state(ctx: Ctx) -> AppState:
     return ctx.request_context.lifespan_context
 
 
-def result(model: BaseModel) -> CallToolResult:
-    """Structured content plus a compact text copy: the summary line first, then the data without it."""
+def result(model: BaseModel, *, long_lists: Sequence[str] = ()) -> CallToolResult:
+    """Structured content plus a compact text copy: the summary line first, then the data without it.
+
+    The structured content is always complete. In the text, which a model reads whole, each list named in
+    `long_lists` (IDs that went as asked) is cut to its first entries: 10,000 IDs would be 100,000 tokens.
+    """
     structured = model.model_dump(mode="json")
     rest = {key: value for key, value in structured.items() if key != "summary"}
+    for key in long_lists:
+        items = rest.get(key)
+        if isinstance(items, list) and len(items) > TEXT_LIST_LIMIT:
+            more = len(items) - TEXT_LIST_LIMIT
+            rest[key] = [*items[:TEXT_LIST_LIMIT], f"...and {more:,} more (the structured result lists all)"]
     text = structured.get("summary", "") + "\n" + pydantic_core.to_json(rest).decode()
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 

@@ -200,3 +200,21 @@ async def test_bulk_remove_chunks_deletes_and_never_drops_the_filter(
     assert len(deletes) == 38
     assert all(q.startswith("id%3Ain=") for q in deletes)
     assert store.stats.unfiltered_deletes == 0
+
+
+async def test_text_copy_of_a_bulk_result_stays_small_and_structured_stays_complete(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(5_000)
+
+    async with make_client() as mcp:
+        result = await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+        )
+
+    data = structured(result)
+    text = text_of(result)
+    assert len(data["added"]) == 5_000
+    assert "...and 4,900 more (the structured result lists all)" in text
+    assert len(text) < 6_000
+    assert text.startswith("Added 5,000 profiles")
