@@ -16,8 +16,16 @@ from pydantic import Field
 
 from .client import MAX_PAGE_SIZE, BigCommerceClient
 from .errors import BigCommerceError, ResponseShapeError
-from .models import Customer, CustomerProfile, FindProfilesResult, ProfileSegmentsResult, Segment, SegmentsResult
-from .tooling import Ctx, Page, next_page, plural, result, shown, state
+from .models import (
+    Customer,
+    CustomerProfile,
+    FindProfilesResult,
+    Pagination,
+    ProfileSegmentsResult,
+    Segment,
+    SegmentsResult,
+)
+from .tooling import Ctx, Page, next_page, paging, plural, result, shown, state
 
 # The store holds at most 1,000 segments: 4 pages of 250 read them all.
 SEGMENT_SCAN_PAGES = 4
@@ -104,16 +112,20 @@ async def list_segments(
         if name_contains is None:
             fetched = await app.client.list_segments(page=page, limit=limit)
             segments, p = fetched.data, fetched.pagination
-            total, total_pages, current = p.total, p.total_pages, p.current_page
             searched_all = True
         else:
             matches, searched_all = await _search_segments(app.client, name_contains)
-            total = len(matches)
-            total_pages = -(-total // limit)
-            current = page
             segments = matches[(page - 1) * limit : page * limit]
+            p = Pagination(
+                total=len(matches),
+                count=len(segments),
+                per_page=limit,
+                current_page=page,
+                total_pages=-(-len(matches) // limit),
+            )
     except BigCommerceError as exc:
         raise ToolError(str(exc)) from exc
+    total, total_pages, current = p.total, p.total_pages, p.current_page
     following = next_page(current, total_pages)
     what = f"segments whose name contains {name_contains!r}" if name_contains is not None else "segments"
     if not total:
@@ -129,15 +141,9 @@ async def list_segments(
         SegmentsResult(
             summary=app.tag + summary,
             segments=segments,
-            total=total,
-            count=len(segments),
-            per_page=limit,
-            current_page=current,
-            total_pages=total_pages,
-            next_page=following,
             name_contains=name_contains,
             searched_all=searched_all,
-            sandbox=app.settings.sandbox,
+            **paging(p, app.settings.sandbox),
         )
     )
 
@@ -180,13 +186,7 @@ async def get_profile_segments(
             summary=app.tag + summary,
             profile_id=profile_id,
             segments=fetched.data,
-            total=p.total,
-            count=p.count,
-            per_page=p.per_page,
-            current_page=p.current_page,
-            total_pages=p.total_pages,
-            next_page=following,
-            sandbox=app.settings.sandbox,
+            **paging(p, app.settings.sandbox),
         )
     )
 

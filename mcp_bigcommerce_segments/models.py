@@ -94,19 +94,24 @@ class FailedIds(_Model):
     ids: list[UUID]
 
 
-class ListResult(_Model):
-    """Result of `list_segment_profiles`."""
+class _PagedResult(_Model):
+    """What every one-page result says: a summary, and where this page is in the whole."""
 
     summary: str = Field(description="One sentence: what this page holds and how to get the next.")
-    segment_id: UUID
-    profiles: list[ShopperProfile]
-    total: int = Field(description="Profiles in the whole segment.")
-    count: int = Field(description="Profiles on this page.")
+    total: int = Field(description="Items in the whole collection.")
+    count: int = Field(description="Items on this page.")
     per_page: int
     current_page: int
     total_pages: int
     next_page: int | None = Field(description="Pass as `page` to get the next page; null on the last page.")
     sandbox: bool = Field(default=False, description="True when this is the built-in sandbox store, not a real one.")
+
+
+class ListResult(_PagedResult):
+    """Result of `list_segment_profiles`."""
+
+    segment_id: UUID
+    profiles: list[ShopperProfile]
 
 
 class AddResult(_Model):
@@ -147,37 +152,21 @@ class RemoveResult(_Model):
     sandbox: bool = False
 
 
-class SegmentsResult(_Model):
-    """Result of `list_segments`."""
+class SegmentsResult(_PagedResult):
+    """Result of `list_segments`; with `name_contains`, the totals count the matching segments."""
 
-    summary: str = Field(description="One sentence: what this page holds and how to get the next.")
-    segments: list[Segment]
-    total: int = Field(description="Segments in the store, or matching `name_contains`.")
-    count: int
-    per_page: int
-    current_page: int
-    total_pages: int
-    next_page: int | None = Field(description="Pass as `page` to get the next page; null on the last page.")
     name_contains: str | None = None
     searched_all: bool = Field(
         default=True, description="False when the name search stopped before reading every segment."
     )
-    sandbox: bool = False
+    segments: list[Segment]
 
 
-class ProfileSegmentsResult(_Model):
+class ProfileSegmentsResult(_PagedResult):
     """Result of `get_profile_segments`."""
 
-    summary: str
     profile_id: UUID
     segments: list[Segment]
-    total: int
-    count: int
-    per_page: int
-    current_page: int
-    total_pages: int
-    next_page: int | None = Field(description="Pass as `page` to get the next page; null on the last page.")
-    sandbox: bool = False
 
 
 class CustomerProfile(_Model):

@@ -33,6 +33,7 @@ from .tooling import (
     ProfileIds,
     SegmentId,
     next_page,
+    paging,
     plural,
     result,
     shown,
@@ -188,13 +189,7 @@ async def list_segment_profiles(
             summary=app.tag + summary,
             segment_id=segment_id,
             profiles=fetched.data,
-            total=p.total,
-            count=p.count,
-            per_page=p.per_page,
-            current_page=p.current_page,
-            total_pages=p.total_pages,
-            next_page=following,
-            sandbox=app.settings.sandbox,
+            **paging(p, app.settings.sandbox),
         )
     )
 

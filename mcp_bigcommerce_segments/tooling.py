@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from .audit import AuditLog
 from .client import BigCommerceClient
 from .config import Settings
+from .models import Pagination
 
 MAX_IDS = 10_000
 # Lists longer than this are cut in summaries (the structured result always holds them all).
@@ -85,3 +86,16 @@ def plural(n: int, word: str) -> str:
 
 def next_page(current: int, total_pages: int) -> int | None:
     return current + 1 if current < total_pages else None
+
+
+def paging(p: Pagination, sandbox: bool) -> dict[str, Any]:
+    """The page fields of a one-page result."""
+    return {
+        "total": p.total,
+        "count": p.count,
+        "per_page": p.per_page,
+        "current_page": p.current_page,
+        "total_pages": p.total_pages,
+        "next_page": next_page(p.current_page, p.total_pages),
+        "sandbox": sandbox,
+    }

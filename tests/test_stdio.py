@@ -105,6 +105,36 @@ def rpc(proc: "subprocess.Popen[str]", message: dict[str, object] | str) -> None
     proc.stdin.flush()
 
 
+def initialize(proc: "subprocess.Popen[str]") -> None:
+    """The 2025-06-18 handshake, as Claude Desktop does it."""
+    rpc(
+        proc,
+        {
+            "jsonrpc": "2.0",
+            "id": 1,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "1"},
+            },
+        },
+    )
+    read_until(proc, {1})
+    rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+
+def spawn(env: dict[str, str]) -> "subprocess.Popen[str]":
+    return subprocess.Popen(
+        [sys.executable, "-m", "mcp_bigcommerce_segments"],
+        env=env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def read_until(proc: "subprocess.Popen[str]", want: set[int]) -> dict[int, dict[str, object]]:
     """Read JSON-RPC lines from stdout until answers with all ids in `want` arrived; every line must be JSON."""
     assert proc.stdout is not None
@@ -123,29 +153,8 @@ def test_server_survives_garbage_unknown_tools_and_concurrent_calls(
 ) -> None:
     segment = live_store.add_segment("VIP")
     live_store.add_members(segment, live_store.add_profiles(30))
-    with subprocess.Popen(
-        [sys.executable, "-m", "mcp_bigcommerce_segments"],
-        env=server_env(api_url, tmp_path, BIGCOMMERCE_LOG_LEVEL="DEBUG"),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        rpc(
-            proc,
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw", "version": "1"},
-                },
-            },
-        )
-        read_until(proc, {1})
-        rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    with spawn(server_env(api_url, tmp_path, BIGCOMMERCE_LOG_LEVEL="DEBUG")) as proc:
+        initialize(proc)
         rpc(proc, "this is not json {")
         rpc(
             proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "drop_table", "arguments": {}}}
@@ -201,29 +210,8 @@ def test_default_log_level_writes_nothing_per_request(
     live_store: FakeBigCommerce, api_url: str, tmp_path: Path
 ) -> None:
     segment = live_store.add_segment("VIP")
-    with subprocess.Popen(
-        [sys.executable, "-m", "mcp_bigcommerce_segments"],
-        env=server_env(api_url, tmp_path),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    ) as proc:
-        rpc(
-            proc,
-            {
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "raw", "version": "1"},
-                },
-            },
-        )
-        read_until(proc, {1})
-        rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
+    with spawn(server_env(api_url, tmp_path)) as proc:
+        initialize(proc)
         for n, target in ((2, segment), (3, uuid.uuid4())):
             rpc(
                 proc,
