@@ -10,10 +10,6 @@ from typing import Any, TextIO
 from mcp import Client, StdioServerParameters
 from mcp.types import CallToolResult
 
-from .sandbox import SEGMENTS, profile_id
-
-VIP = SEGMENTS[0][0]
-
 
 def _say(out: TextIO, text: str = "") -> None:
     out.write(text + "\n")
@@ -51,37 +47,44 @@ async def run_demo(out: TextIO) -> int:
                 )
                 _say(out, f"  - {tool.name} ({kind}): {tool.title}")
 
-            steps: list[tuple[str, dict[str, Any]]] = [
-                ("list_segment_profiles", {"segment_id": str(VIP), "limit": 5}),
-                (
-                    "add_profiles_to_segment",
-                    {"segment_id": str(VIP), "profile_ids": [str(profile_id(n)) for n in (201, 202, 203, 1)]},
-                ),
-                (
-                    "remove_profiles_from_segment",
-                    {"segment_id": str(VIP), "profile_ids": [str(profile_id(n)) for n in (201, 202)]},
-                ),
-                (
-                    "remove_profiles_from_segment",
-                    {"segment_id": str(VIP), "profile_ids": [str(profile_id(n)) for n in (201, 202)], "confirm": True},
-                ),
-                ("list_segment_profiles", {"segment_id": str(VIP), "page": 3, "limit": 5}),
-            ]
-            notes = [
-                "List the first page of the VIP segment",
-                "Add three new profiles and one that is already a member",
-                "Ask to remove two of them: without confirm=true this is only a preview",
-                "The user approved the preview: remove them with confirm=true",
-                "The final state: the last page of the segment",
-            ]
-            for note, (name, args) in zip(notes, steps, strict=True):
-                shown = {k: (f"[{len(v)} IDs]" if isinstance(v, list) else v) for k, v in args.items()}
-                _say(out, f"\n# {note}\n> {name} {json.dumps(shown)}")
+            async def step(note: str, name: str, args: dict[str, Any]) -> dict[str, Any]:
+                brief = {k: (f"[{len(v)} IDs]" if isinstance(v, list) and len(v) > 3 else v) for k, v in args.items()}
+                _say(out, f"\n# {note}\n> {name} {json.dumps(brief)}")
                 result = await client.call_tool(name, args)
                 _say(out, f"< {_summary(result)}")
-                if name == "list_segment_profiles" and not result.is_error and result.structured_content:
-                    for profile in result.structured_content["profiles"]:
-                        _say(out, f"    {profile['id']}  customer {profile['customer_id']}")
+                content: dict[str, Any] = result.structured_content or {}
+                for profile in content.get("profiles", []):
+                    _say(out, f"    {profile['id']}  customer {profile['customer_id']}")
+                for segment in content.get("segments", []):
+                    _say(out, f"    {segment['id']}  {segment['name']}")
+                return content
+
+            found = await step(
+                "The merchant says 'the VIP segment': find its ID", "list_segments", {"name_contains": "vip"}
+            )
+            vip = found["segments"][0]["id"]
+            await step("List the first page of the segment", "list_segment_profiles", {"segment_id": vip, "limit": 5})
+            added = await step(
+                "Add customers 201-203, customer 1 (already a member) and 295 (no shopper profile yet) by customer ID",
+                "add_profiles_to_segment",
+                {"segment_id": vip, "customer_ids": [201, 202, 203, 1, 295]},
+            )
+            two = added["added"][:2]
+            await step(
+                "Ask to remove two of them: without confirm=true this is only a preview",
+                "remove_profiles_from_segment",
+                {"segment_id": vip, "profile_ids": two},
+            )
+            await step(
+                "The user approved the preview: remove them with confirm=true",
+                "remove_profiles_from_segment",
+                {"segment_id": vip, "profile_ids": two, "confirm": True},
+            )
+            await step(
+                "The final state: the last page of the segment",
+                "list_segment_profiles",
+                {"segment_id": vip, "page": 3, "limit": 5},
+            )
         lines = audit.read_text().splitlines() if audit.exists() else []
         _say(out, f"\nThe audit log got {len(lines)} lines (intent before each write, outcome after):")
         for line in lines:

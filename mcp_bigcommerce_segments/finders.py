@@ -127,14 +127,13 @@ async def list_segments(
         raise ToolError(str(exc)) from exc
     total, total_pages, current = p.total, p.total_pages, p.current_page
     following = next_page(current, total_pages)
-    what = f"segments whose name contains {name_contains!r}" if name_contains is not None else "segments"
-    if not total:
-        summary = f"No {what}."
+    what = plural(total, "segment") + (f" whose name contains {name_contains!r}" if name_contains else " in the store")
+    if not segments:
+        summary = f"{what.capitalize()}." if not total else f"{what}; page {current} is past the end, use page=1."
     else:
         first = (current - 1) * limit + 1
-        summary = f"{what.capitalize()} {first:,}-{first + len(segments) - 1:,} of {total:,} (page {current} of " + (
-            f"{total_pages}). Call again with page={following} for more." if following else f"{total_pages})."
-        )
+        summary = f"{what}; this is {first:,}-{first + len(segments) - 1:,} (page {current} of {total_pages})."
+        summary += f" Call again with page={following} for more." if following else ""
     if not searched_all:
         summary += f" The search stopped after {SEGMENT_SCAN_PAGES * MAX_PAGE_SIZE:,} segments; there may be more."
     return result(

@@ -259,8 +259,10 @@ async def add_profiles_to_segment(
             f"; {outcome.failed_count:,} FAILED ({_failure_sentence(outcome)}). "
             "Call again with just the IDs in `failed` to retry them"
         )
-    if without_profile or not_found:
-        summary += f"; {plural(len(without_profile) + len(not_found), 'customer')} could not be added (see below)"
+    if without_profile:
+        summary += f"; customers without a shopper profile yet (cannot be in a segment): {shown(without_profile)}"
+    if not_found:
+        summary += f"; customers not in the store: {shown(not_found)}"
     return result(
         long_lists=("added", "already_members"),
         model=AddResult(

@@ -127,7 +127,8 @@ async def test_add_by_customer_ids_reports_customers_without_profile(mcp: Client
     assert data["added"] == [str(profiles[n]) for n in (1, 2, 3)]
     assert data["customers_without_profile"] == [4]
     assert data["customers_not_found"] == [77]
-    assert "2 customers could not be added" in data["summary"]
+    assert "without a shopper profile yet (cannot be in a segment): 4" in data["summary"]
+    assert "customers not in the store: 77" in data["summary"]
     assert set(store.members(segment)) == set(profiles.values())
 
 

@@ -173,6 +173,9 @@ def test_inspector_calls_each_tool() -> None:
         ("list_segment_profiles", {"segment_id": VIP, "limit": 3}),
         ("add_profiles_to_segment", {"segment_id": VIP, "profile_ids": [newcomer]}),
         ("remove_profiles_from_segment", {"segment_id": VIP, "profile_ids": [str(profile_id(1))]}),
+        ("list_segments", {"name_contains": "wholesale"}),
+        ("get_profile_segments", {"profile_id": str(profile_id(1))}),
+        ("find_shopper_profiles", {"customer_ids": [7, 296]}),
     ]
     outputs = []
     for name, args in calls:
@@ -184,6 +187,10 @@ def test_inspector_calls_each_tool() -> None:
     assert outputs[0]["total"] == 12
     assert outputs[1]["added"] == [newcomer]
     assert outputs[2]["status"] == "preview"
+    assert [seg["name"] for seg in outputs[3]["segments"]] == ["Wholesale"]
+    assert {seg["name"] for seg in outputs[4]["segments"]} == {"VIP customers", "Newsletter subscribers", "Wholesale"}
+    assert outputs[5]["found"][0]["shopper_profile_id"] == str(profile_id(7))
+    assert outputs[5]["without_profile"] == [296]
     assert all(o["sandbox"] is True for o in outputs)
 
 
@@ -219,7 +226,9 @@ def test_demo_prints_a_transcript_of_a_real_session() -> None:
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "> tools/list" in text
+    assert "1 segment whose name contains 'vip'" in text
     assert "Added 3 profiles" in text
+    assert "customers without a shopper profile yet (cannot be in a segment): 295" in text
     assert "PREVIEW, nothing removed" in text
     assert "Removed 2 profiles" in text
     assert "Profiles 11-13 of 13" in text
