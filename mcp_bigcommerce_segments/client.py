@@ -167,7 +167,7 @@ class BigCommerceClient:
                     self._governor.release(response.headers if response is not None else None)
                 if response is not None:
                     status = response.status_code
-                    if status < 400 or status in accept:
+                    if 200 <= status < 300 or status in accept:
                         logger.debug("%s %s -> %d (attempt %d)", method, path, status, attempt)
                         return response
                     error = error_from_response(status, response.content, response.headers, what=what)

@@ -161,6 +161,13 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
     """
     detail = body_detail(body)
     said = f" BigCommerce said: {detail}." if detail else ""
+    if 300 <= status < 400:
+        return APIStatusError(
+            f"The API answered with a redirect ({status}), which is not followed so that the token goes nowhere else. "
+            "Check BIGCOMMERCE_API_URL: it should be https://api.bigcommerce.com or your proxy's address.",
+            status=status,
+            detail=detail,
+        )
     if status == 400:
         return BadRequestError(
             f"BigCommerce rejected the request as malformed (400).{said}", status=status, detail=detail

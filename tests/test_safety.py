@@ -21,6 +21,7 @@ from mcp_bigcommerce_segments.client import BigCommerceClient
 from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.config import Settings
 from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+from mcp_bigcommerce_segments.errors import APIStatusError
 from mcp_bigcommerce_segments.server import build_server
 from mcp_bigcommerce_segments.throttle import RetryPolicy
 
@@ -322,7 +323,7 @@ async def test_redirects_are_not_followed_so_the_token_stays_home(clock: Virtual
         clock=clock,
     )
     async with client:
-        with pytest.raises(Exception, match="302"):
+        with pytest.raises(APIStatusError, match=r"redirect \(302\).*BIGCOMMERCE_API_URL"):
             await client.list_segment_profiles(uuid.uuid4())
 
     assert len(seen) == 1
