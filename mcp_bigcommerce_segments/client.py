@@ -22,8 +22,10 @@ from .errors import (
     APIStatusError,
     APITimeoutError,
     BigCommerceError,
+    NotFoundError,
     RateLimitError,
     ResponseShapeError,
+    body_detail,
     error_from_response,
 )
 from .models import CustomerPage, ProfilePage, SegmentPage
@@ -269,15 +271,27 @@ class BigCommerceClient:
         what = f"segment {segment_id}"
         body = json.dumps([str(i) for i in ids], separators=(",", ":")).encode()
         response = await self._request(
-            "POST", f"segments/{segment_id}/shopper-profiles", what=what, body=body, accept=frozenset({409, 422})
+            "POST", f"segments/{segment_id}/shopper-profiles", what=what, body=body, accept=frozenset({404, 409, 422})
         )
-        payload = self._json(response, what) if response.content else {}
+        if response.status_code == 404:
+            await self._require_segment(segment_id, response)
+            payload = _lenient_json(response.content)
+            if not _indexed_errors(payload, ids):
+                # The segment exists, so BigCommerce rejects some of the profiles without saying which: halve.
+                if len(ids) == 1:
+                    outcome.fail(f"BigCommerce does not know this shopper profile (404){_detail(response)}", ids)
+                    return
+                for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+                    await self._add_into(outcome, segment_id, half, rounds=rounds)
+                return
+        else:
+            payload = self._json(response, what) if response.content else {}
         if response.status_code < 300 and not (isinstance(payload, dict) and payload.get("errors")):
             outcome.done.extend(ids)  # 201: BigCommerce added the whole batch
             return
         confirmed = _ids_in_data(payload) & set(ids)
         indexed = _indexed_errors(payload, ids)
-        if response.status_code == 422 and not indexed:
+        if response.status_code in (404, 422) and not indexed:
             outcome.fail(str(error_from_response(422, response.content, response.headers, what=what)), ids)
             return
         unresolved: list[UUID] = []
@@ -305,17 +319,59 @@ class BigCommerceClient:
         else:
             outcome.fail("BigCommerce neither added nor rejected it; adding again is safe", unresolved)
 
-    async def remove_chunk(self, segment_id: UUID, ids: Sequence[UUID]) -> None:
+    async def remove_chunk(self, segment_id: UUID, ids: Sequence[UUID]) -> ChunkOutcome:
         """DELETE up to 50 IDs by `id:in`. BigCommerce answers 204 and says nothing about non-members."""
         # Without `id:in`, BigCommerce empties the whole segment: this guard must never be removed.
         if not ids or len(ids) > CHUNK_SIZE:
             raise ValueError("remove_chunk needs 1 to 50 profile IDs")
-        await self._request(
+        response = await self._request(
             "DELETE",
             f"segments/{segment_id}/shopper-profiles",
             what=f"segment {segment_id}",
             params={"id:in": ",".join(str(i) for i in ids)},
+            accept=frozenset({404}),
         )
+        outcome = ChunkOutcome()
+        if response.status_code != 404:
+            outcome.done.extend(ids)
+            return outcome
+        # BigCommerce documents only 204. A 404 while the segment exists means some IDs are not members: halve
+        # until each is placed; a lone ID that still gets 404 was not a member ("already" out of the segment).
+        await self._require_segment(segment_id, response)
+        if len(ids) == 1:
+            outcome.already.extend(ids)
+            return outcome
+        for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
+            part = await self.remove_chunk(segment_id, half)
+            outcome.done.extend(part.done)
+            outcome.already.extend(part.already)
+            for reason, failed in part.failed.items():
+                outcome.fail(reason, failed)
+        return outcome
+
+    async def _require_segment(self, segment_id: UUID, response: httpx2.Response) -> None:
+        """After a 404 on a write, tell a missing segment (which stops the call) from IDs the store rejects.
+
+        Raises:
+            NotFoundError: the segment does not exist.
+        """
+        try:
+            await self.list_segment_profiles(segment_id, limit=1)
+        except NotFoundError:
+            raise error_from_response(404, response.content, response.headers, what=f"segment {segment_id}") from None
+
+
+def _lenient_json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return {}
+
+
+def _detail(response: httpx2.Response) -> str:
+    """BigCommerce's words from an error body, as a parenthesis; empty when it said nothing."""
+    said = body_detail(response.content)
+    return f" (BigCommerce said: {said})" if said else ""
 
 
 def _ids_in_data(payload: Any) -> set[UUID]:

@@ -123,6 +123,8 @@ class FakeBigCommerce:
         latency: float = 0.0,
         conflict_mode: Literal["partial", "atomic"] = "partial",
         include_shopper_profile: bool = True,
+        unknown_profile_status: Literal[404, 422] = 422,
+        strict_delete: bool = False,
     ) -> None:
         self.store_hash = store_hash
         self.token = token
@@ -133,6 +135,9 @@ class FakeBigCommerce:
         self.latency = latency
         self.conflict_mode = conflict_mode
         self.include_shopper_profile = include_shopper_profile
+        # The spec leaves these undocumented; tests try the other plausible answers too.
+        self.unknown_profile_status = unknown_profile_status  # unknown profile in a POST: 422 by index, or bare 404
+        self.strict_delete = strict_delete  # DELETE naming a non-member: 404 and nothing removed
         self.segments: dict[uuid.UUID, Segment] = {}
         self.profiles: dict[uuid.UUID, Profile] = {}
         self.customers: dict[int, Customer] = {}
@@ -363,11 +368,16 @@ class FakeBigCommerce:
                 self.stats.unfiltered_deletes += 1
                 segment.members.clear()
                 return Response(status_code=204, headers=self._rate_headers())
+            named = []
             for raw in raw_ids.split(","):
                 try:
-                    segment.members.pop(uuid.UUID(raw.strip()), None)
+                    named.append(uuid.UUID(raw.strip()))
                 except ValueError:
                     continue
+            if self.strict_delete and any(pid not in segment.members for pid in named):
+                return self._error(404, "Shopper profile not found in segment.")
+            for pid in named:
+                segment.members.pop(pid, None)
             return Response(status_code=204, headers=self._rate_headers())
         return self._add(segment, request.state.body)
 
@@ -393,6 +403,8 @@ class FakeBigCommerce:
             if pid not in self.profiles:
                 invalid[str(n)] = f"Shopper profile `{pid}` does not exist."
             parsed.append(pid)
+        if invalid and self.unknown_profile_status == 404:
+            return self._error(404, "Shopper profile not found.")
         if invalid:
             return self._error(422, "Unable to add shopper profiles to segment.", invalid)
         conflicts = {

@@ -389,13 +389,20 @@ async def remove_profiles_from_segment(
         raise ToolError(str(exc)) from exc
 
     async def send(chunk: list[UUID]) -> ChunkOutcome:
-        await app.client.remove_chunk(segment_id, chunk)
-        return ChunkOutcome(done=list(chunk))
+        return await app.client.remove_chunk(segment_id, chunk)
 
     outcome = await run_chunks(targets, send, workers=app.settings.max_concurrency, progress=_progress(ctx, "Removed"))
+    not_members += outcome.already  # BigCommerce said so (404) where membership was not looked up first
     failed = _failures(outcome)
-    _audit_outcome(app, "remove_profiles_from_segment", segment_id, removed=outcome.done, failed=failed)
-    if not outcome.done:
+    _audit_outcome(
+        app,
+        "remove_profiles_from_segment",
+        segment_id,
+        removed=outcome.done,
+        not_members=outcome.already,
+        failed=failed,
+    )
+    if not outcome.done and outcome.failed:
         raise ToolError(f"No profiles were removed from segment {segment_id}: {_failure_sentence(outcome)}")
     summary = f"{tag}Removed {plural(len(outcome.done), 'profile')} from segment {segment_id}"
     if not_members:

@@ -218,3 +218,64 @@ async def test_text_copy_of_a_bulk_result_stays_small_and_structured_stays_compl
     assert "...and 4,900 more (the structured result lists all)" in text
     assert len(text) < 6_000
     assert text.startswith("Added 5,000 profiles")
+
+
+async def test_bare_404_for_an_unknown_profile_isolates_it_and_adds_the_rest(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.unknown_profile_status = 404
+    good = store.add_profiles(120)
+    ghost = uuid.uuid4()
+
+    async with make_client() as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "add_profiles_to_segment",
+                {"segment_id": str(segment), "profile_ids": [str(i) for i in [*good[:30], ghost, *good[30:]]]},
+            )
+        )
+
+    assert sorted(data["added"]) == sorted(str(i) for i in good)
+    assert [group["ids"] for group in data["failed"]] == [[str(ghost)]]
+    assert "does not know this shopper profile (404)" in data["failed"][0]["reason"]
+    assert set(store.members(segment)) == set(good)
+
+
+async def test_bare_404_for_a_missing_segment_still_stops_the_call(
+    make_client: MakeClient, store: FakeBigCommerce
+) -> None:
+    store.unknown_profile_status = 404
+    ids = store.add_profiles(500)
+
+    async with make_client() as mcp:
+        result = await mcp.call_tool(
+            "add_profiles_to_segment", {"segment_id": str(uuid.uuid4()), "profile_ids": [str(i) for i in ids]}
+        )
+
+    assert result.is_error
+    assert "found no segment" in text_of(result)
+    assert store.stats.count("POST") <= 10
+
+
+async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.strict_delete = True
+    members = store.add_profiles(1_100)  # too large to read whole, so no membership look-up first
+    store.add_members(segment, members)
+    strangers = store.add_profiles(3)
+    asked = members[:40] + strangers + members[40:60]
+
+    async with make_client() as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment",
+                {"segment_id": str(segment), "profile_ids": [str(i) for i in asked], "confirm": True},
+            )
+        )
+
+    assert sorted(data["removed"]) == sorted(str(i) for i in members[:60])
+    assert sorted(data["not_members"]) == sorted(str(i) for i in strangers)
+    assert data["failed"] == []
+    assert store.members(segment) == members[60:]
+    assert store.stats.unfiltered_deletes == 0
