@@ -27,7 +27,9 @@ async def run_demo(out: TextIO) -> int:
     """Start the server with `--sandbox` as a subprocess, drive it like an agent would, print what happens."""
     with tempfile.TemporaryDirectory() as state:
         audit = Path(state) / "audit.jsonl"
-        env = {**os.environ, "BIGCOMMERCE_AUDIT_LOG": str(audit)}
+        # The machine's environment without any BIGCOMMERCE_* setting: the demo is the same everywhere.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("BIGCOMMERCE_")}
+        env["BIGCOMMERCE_AUDIT_LOG"] = str(audit)
         params = StdioServerParameters(
             command=sys.executable, args=["-m", "mcp_bigcommerce_segments", "--sandbox"], env=env
         )

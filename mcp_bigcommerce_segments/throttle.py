@@ -80,14 +80,18 @@ class RateGovernor:
         if left is None or reset_ms is None:
             return
         reset_at = self._clock.now() + reset_ms / 1000.0 + RESET_MARGIN_SECONDS
-        # Requests still in flight will spend quota the server has not counted yet.
-        available = left - self._in_flight
-        new_window = reset_at > self._reset_at + (self._window / 2 if self._window else 1.0)
-        if new_window or self._left is None:
-            self._left = available
+        new_window = self._left is None or reset_at > self._reset_at + (self._window / 2 if self._window else 1.0)
+        if new_window:
+            # A window we have not been counting: take the server's figure, less our requests still in flight,
+            # which it may not have counted yet.
+            self._left = left - self._in_flight
+            self._reset_at = reset_at
         else:
-            self._left = min(self._left, available)
-        self._reset_at = max(self._reset_at, reset_at) if not new_window else reset_at
+            # Our own count already has every request we sent in this window; the server's may be lower because
+            # other apps on the store spend the same quota. Subtracting our in-flight requests again would count
+            # them twice and wait a whole window for nothing.
+            self._left = min(self._left if self._left is not None else left, left)
+            self._reset_at = max(self._reset_at, reset_at)
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for `seconds` (after a 429)."""

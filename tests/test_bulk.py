@@ -279,3 +279,24 @@ async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
     assert data["failed"] == []
     assert store.members(segment) == members[60:]
     assert store.stats.unfiltered_deletes == 0
+
+
+async def test_quota_spent_by_another_app_costs_at_most_the_first_burst(
+    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, clock: VirtualClock
+) -> None:
+    store.latency = 0.05
+    store.quota, store.window_seconds = 20, 30.0
+    store.use_quota(15)  # another app on the store: 5 requests left in this window
+    ids = store.add_profiles(1_000)  # 20 requests
+
+    async with make_client() as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+            )
+        )
+
+    assert len(data["added"]) == 1_000
+    assert store.stats.rate_limited <= 5  # only the first burst, sent before any answer told the quota
+    assert store.stats.count("POST") == 20 + store.stats.rate_limited
+    assert clock.now() - 1000.0 < 31.0  # one window wait, then the rest
