@@ -231,7 +231,7 @@ class BigCommerceClient:
         return await self._get_page("segments", SegmentPage, what="segments", params={"page": page, "limit": limit})
 
     async def customers(self, ids: Sequence[int]) -> CustomerPage:
-        """GET up to 250 customers by ID, with their shopper profile and segments (beta includes)."""
+        """GET up to 250 customers by ID (one page), with their shopper profile and segments (beta includes)."""
         if not ids or len(ids) > MAX_PAGE_SIZE:
             raise ValueError("customers() takes 1 to 250 IDs")
         return await self._get_page(
@@ -241,7 +241,7 @@ class BigCommerceClient:
             params={
                 "id:in": ",".join(str(i) for i in ids),
                 "include": "shopper_profile_id,segment_ids",
-                "limit": MAX_PAGE_SIZE,
+                "limit": len(ids),  # one page holds them all
             },
         )
 

@@ -138,6 +138,7 @@ class FakeBigCommerce:
         # The spec leaves these undocumented; tests try the other plausible answers too.
         self.unknown_profile_status = unknown_profile_status  # unknown profile in a POST: 422 by index, or bare 404
         self.strict_delete = strict_delete  # DELETE naming a non-member: 404 and nothing removed
+        self.max_limit = MAX_LIMIT  # larger pages answer 413
         self.segments: dict[uuid.UUID, Segment] = {}
         self.profiles: dict[uuid.UUID, Profile] = {}
         self.customers: dict[int, Customer] = {}
@@ -291,15 +292,19 @@ class FakeBigCommerce:
         finally:
             stats.in_flight -= 1
 
-    @staticmethod
-    def _page_args(request: Request) -> tuple[int, int] | str:
+    def _page_args(self, request: Request) -> tuple[int, int] | Response:
+        """`page` and `limit`, or the error BigCommerce answers for them."""
         try:
             page = int(request.query_params.get("page", "1"))
             limit = int(request.query_params.get("limit", "50"))
         except ValueError:
-            return "page and limit must be integers"
+            return self._error(422, "page and limit must be integers")
         if page < 1 or limit < 1:
-            return "page and limit must be positive"
+            return self._error(422, "page and limit must be positive")
+        if limit > self.max_limit:
+            return self._error(
+                413, "The specified limit exceeds the maximum allowed.", {"limit": f"max {self.max_limit}"}
+            )
         return page, limit
 
     def _paged(
@@ -355,11 +360,9 @@ class FakeBigCommerce:
             return segment
         if request.method == "GET":
             args = self._page_args(request)
-            if isinstance(args, str):
-                return self._error(422, args)
+            if isinstance(args, Response):
+                return args
             page, limit = args
-            if limit > MAX_LIMIT:
-                return self._error(413, "The specified limit exceeds the maximum allowed.", {"limit": "max 250"})
             return self._json(200, self._paged(list(segment.members), page, limit, self._profile_json))
         if request.method == "DELETE":
             raw_ids = request.query_params.get("id:in")
@@ -437,8 +440,8 @@ class FakeBigCommerce:
     async def _segments(self, request: Request) -> Response:
         def body() -> Response:
             args = self._page_args(request)
-            if isinstance(args, str):
-                return self._error(422, args)
+            if isinstance(args, Response):
+                return args
             page, limit = args
             items = list(self.segments.values())
             id_filter = request.query_params.get("id:in")
@@ -452,8 +455,8 @@ class FakeBigCommerce:
     async def _all_profiles(self, request: Request) -> Response:
         def body() -> Response:
             args = self._page_args(request)
-            if isinstance(args, str):
-                return self._error(422, args)
+            if isinstance(args, Response):
+                return args
             return self._json(200, self._paged(list(self.profiles), *args, self._profile_json))
 
         return await self._handle(request, "read", _async(body))
@@ -467,8 +470,8 @@ class FakeBigCommerce:
             if pid not in self.profiles:
                 return self._error(404, "The requested shopper profile was not found.")
             args = self._page_args(request)
-            if isinstance(args, str):
-                return self._error(422, args)
+            if isinstance(args, Response):
+                return args
             items = [s for s in self.segments.values() if pid in s.members]
             return self._json(200, self._paged(items, *args, self._segment_json))
 
@@ -477,8 +480,8 @@ class FakeBigCommerce:
     async def _customers(self, request: Request) -> Response:
         def body() -> Response:
             args = self._page_args(request)
-            if isinstance(args, str):
-                return self._error(422, args)
+            if isinstance(args, Response):
+                return args
             customers = list(self.customers.values())
             raw_ids = request.query_params.get("id:in")
             if raw_ids:

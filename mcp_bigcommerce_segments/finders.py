@@ -15,7 +15,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from .client import MAX_PAGE_SIZE, BigCommerceClient
-from .errors import BigCommerceError, ResponseShapeError
+from .errors import BigCommerceError, PayloadTooLargeError, ResponseShapeError
 from .models import (
     Customer,
     CustomerProfile,
@@ -29,6 +29,8 @@ from .tooling import Ctx, Page, next_page, paging, plural, result, shown, state
 
 # The store holds at most 1,000 segments: 4 pages of 250 read them all.
 SEGMENT_SCAN_PAGES = 4
+# BigCommerce's documented page size, for a store that answers 413 to pages of 250.
+SMALL_PAGE = 50
 MAX_CUSTOMERS = 10_000
 
 CustomerIds = Annotated[
@@ -76,9 +78,18 @@ async def resolve_customers(client: BigCommerceClient, customer_ids: Sequence[in
     """
     wanted = list(dict.fromkeys(customer_ids))
     resolution = Resolution()
-    for start in range(0, len(wanted), MAX_PAGE_SIZE):
-        batch = wanted[start : start + MAX_PAGE_SIZE]
-        page = await client.customers(batch)
+    size = MAX_PAGE_SIZE
+    start = 0
+    while start < len(wanted):
+        batch = wanted[start : start + size]
+        try:
+            page = await client.customers(batch)
+        except PayloadTooLargeError:
+            if size == SMALL_PAGE:
+                raise
+            size = SMALL_PAGE  # a store that caps pages lower: ask for 50 at a time
+            continue
+        start += len(batch)
         by_id = {c.id: c for c in page.data}
         if any("shopper_profile_id" not in c.model_fields_set for c in page.data):
             raise ResponseShapeError(_BETA_MISSING)
@@ -148,10 +159,16 @@ async def list_segments(
 
 
 async def _search_segments(client: BigCommerceClient, needle: str) -> tuple[list[Segment], bool]:
-    wanted = needle.casefold()
+    try:
+        return await _scan_segments(client, needle.casefold(), MAX_PAGE_SIZE)
+    except PayloadTooLargeError:  # a store that caps pages lower: the same 1,000 segments in pages of 50
+        return await _scan_segments(client, needle.casefold(), SMALL_PAGE)
+
+
+async def _scan_segments(client: BigCommerceClient, wanted: str, limit: int) -> tuple[list[Segment], bool]:
     matches: list[Segment] = []
-    for page in range(1, SEGMENT_SCAN_PAGES + 1):
-        fetched = await client.list_segments(page=page, limit=MAX_PAGE_SIZE)
+    for page in range(1, SEGMENT_SCAN_PAGES * MAX_PAGE_SIZE // limit + 1):
+        fetched = await client.list_segments(page=page, limit=limit)
         matches.extend(s for s in fetched.data if wanted in s.name.casefold())
         if not fetched.data or page >= fetched.pagination.total_pages:
             return matches, True

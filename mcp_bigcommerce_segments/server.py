@@ -21,7 +21,7 @@ from .bulk import BulkOutcome, ProgressFn, dedupe, run_chunks
 from .client import CHUNK_SIZE, MAX_PAGE_SIZE, BigCommerceClient, ChunkOutcome
 from .clock import Clock
 from .config import Settings
-from .errors import BigCommerceError, NotFoundError
+from .errors import BigCommerceError, NotFoundError, PayloadTooLargeError
 from .finders import CustomerIds, resolve_customers
 from .models import AddResult, FailedIds, ListResult, RemoveResult
 from .throttle import RetryPolicy
@@ -435,7 +435,10 @@ async def _members_of(client: BigCommerceClient, segment_id: UUID, ids: Sequence
     one by one through the segments each profile belongs to.
     """
     wanted = set(ids)
-    first = await client.list_segment_profiles(segment_id, page=1, limit=MAX_PAGE_SIZE)
+    try:
+        first = await client.list_segment_profiles(segment_id, page=1, limit=MAX_PAGE_SIZE)
+    except PayloadTooLargeError:
+        return None  # a store that caps pages lower: membership stays unchecked rather than the removal failing
     total_pages = first.pagination.total_pages
     if total_pages <= MEMBERSHIP_PAGES:
         found = {p.id for p in first.data if p.id in wanted}

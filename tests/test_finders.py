@@ -102,7 +102,7 @@ async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: Fa
     assert data["not_found"] == [99]
     assert (
         store.stats.requests[-1][2]
-        == "id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&limit=250"
+        == "id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&limit=6"
     )
 
 
@@ -200,3 +200,36 @@ async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None
     assert segment_id == str(vip)
     assert added["added"] == [str(profiles[4812])]
     assert [s["name"] for s in where["segments"]] == ["VIP customers"]
+
+
+async def test_a_store_capping_pages_at_50_still_finds_and_resolves(mcp: Client, store: FakeBigCommerce) -> None:
+    store.max_limit = 50
+    for n in range(120):
+        store.add_segment("VIP customers" if n == 110 else f"Other {n}")
+    profiles = seed_customers(store, range(1, 61), range(0))
+
+    found = structured(await mcp.call_tool("list_segments", {"name_contains": "vip"}))
+    resolved = structured(await mcp.call_tool("find_shopper_profiles", {"customer_ids": list(range(1, 61))}))
+
+    assert [s["name"] for s in found["segments"]] == ["VIP customers"]
+    assert found["searched_all"] is True
+    assert [f["shopper_profile_id"] for f in resolved["found"]] == [str(profiles[n]) for n in range(1, 61)]
+    assert store.stats.rate_limited == 0
+
+
+async def test_a_store_capping_pages_at_50_still_previews_a_removal(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.max_limit = 50
+    members = store.add_profiles(3)
+    store.add_members(segment, members)
+
+    data = structured(
+        await mcp.call_tool(
+            "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(members[0])]}
+        )
+    )
+
+    assert data["status"] == "preview"
+    assert data["would_remove"] == [str(members[0])]
+    assert data["membership_checked"] is False
