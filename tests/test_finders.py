@@ -101,8 +101,7 @@ async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: Fa
     assert data["without_profile"] == [4, 5]
     assert data["not_found"] == [99]
     assert (
-        store.stats.requests[-1][2]
-        == "id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&limit=6"
+        store.stats.requests[-1][2] == "id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&limit=6"
     )
 
 
