@@ -22,6 +22,7 @@ from .errors import (
     RateLimitError,
     ServerError,
 )
+from .models import FailedIds
 
 ChunkFn = Callable[[list[UUID]], Awaitable[ChunkOutcome]]
 ProgressFn = Callable[[int, int], Awaitable[None]]
@@ -71,6 +72,16 @@ class BulkOutcome:
     @property
     def failed_count(self) -> int:
         return sum(len(ids) for ids in self.failed.values())
+
+    def failure_groups(self) -> list[FailedIds]:
+        return [FailedIds(reason=reason, ids=ids) for reason, ids in self.failed.items()]
+
+    def failure_sentence(self) -> str:
+        """The first reason, and how many others there are."""
+        reasons = list(self.failed)
+        head = reasons[0] if reasons else "unknown error"
+        more = f" ({len(reasons) - 1} other reasons in `failed`)" if len(reasons) > 1 else ""
+        return f"{head}{more}"
 
 
 async def run_chunks(

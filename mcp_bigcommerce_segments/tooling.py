@@ -1,5 +1,6 @@
 """What every tool shares: argument types, the per-process state, and the shape of a result."""
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -11,9 +12,13 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from .audit import AuditLog
+from .bulk import ProgressFn
 from .client import BigCommerceClient
 from .config import Settings
+from .errors import BigCommerceError
 from .models import Pagination
+
+logger = logging.getLogger(__name__)
 
 MAX_IDS = 10_000
 # Lists longer than this are cut in summaries (the structured result always holds them all).
@@ -82,6 +87,23 @@ def shown(ids: Sequence[object]) -> str:
 
 def plural(n: int, word: str) -> str:
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+
+
+def progress(ctx: Ctx, verb: str) -> ProgressFn:
+    """Progress notifications for a bulk call (a no-op when the client gave no progress token)."""
+
+    async def report(done: int, total: int) -> None:
+        await ctx.report_progress(done, total, f"{verb} {done:,} of {total:,} profiles")
+
+    return report
+
+
+def audit_outcome(app: AppState, tool: str, segment_id: UUID, **fields: Any) -> None:
+    """The outcome record; a failure here is logged, since the write has already happened."""
+    try:
+        app.audit.write("outcome", tool=tool, store=app.settings.store_hash, segment_id=segment_id, **fields)
+    except BigCommerceError as exc:
+        logger.error("%s", exc)
 
 
 def next_page(current: int, total_pages: int) -> int | None:

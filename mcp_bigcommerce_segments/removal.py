@@ -1,0 +1,216 @@
+"""`remove_profiles_from_segment`: a preview first, the human's approval (by `confirm` or elicitation), and an
+exact removal that never sends a DELETE without `id:in`."""
+
+from collections.abc import Sequence
+from typing import Annotated
+from uuid import UUID
+
+from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.resolve import AcceptedElicitation
+from mcp.types import CallToolResult
+from pydantic import BaseModel, Field
+
+from .bulk import dedupe, run_chunks
+from .client import MAX_PAGE_SIZE, BigCommerceClient, ChunkOutcome
+from .errors import BigCommerceError, NotFoundError, PayloadTooLargeError
+from .models import RemoveResult
+from .tooling import Ctx, ProfileIds, SegmentId, audit_outcome, plural, progress, result, shown, state
+
+# Membership is looked up before a removal when the segment fits in this many pages of 250.
+MEMBERSHIP_PAGES = 4
+# ...or, in a larger segment, by looking up at most this many profiles one by one.
+MEMBERSHIP_LOOKUPS = 5
+
+
+class RemovalApproval(BaseModel):
+    """The human's answer to "remove these profiles?"."""
+
+    approve: bool = Field(title="Remove these profiles", description="Check to remove them from the segment.")
+
+
+class NotAsked(RemovalApproval):
+    """No approval: `confirm` was not set and the client cannot ask the human."""
+
+
+def _removal(model: RemoveResult) -> CallToolResult:
+    return result(model, long_lists=("would_remove", "removed", "not_members"))
+
+
+async def ask_removal(
+    segment_id: SegmentId, profile_ids: ProfileIds, ctx: Ctx, confirm: bool = False
+) -> RemovalApproval | Elicit[RemovalApproval]:
+    """Approval for a removal: the `confirm` argument, else the human (if the client can ask), else none."""
+    if confirm:
+        return RemovalApproval(approve=True)
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+        return NotAsked(approve=False)
+    ids = dedupe(profile_ids)
+    return Elicit(
+        f"Remove {plural(len(ids), 'shopper profile')} from BigCommerce segment {segment_id}? "
+        f"({shown(ids)}). The profiles themselves are kept; only their membership ends.",
+        RemovalApproval,
+    )
+
+
+async def remove_profiles_from_segment(
+    segment_id: SegmentId,
+    profile_ids: ProfileIds,
+    ctx: Ctx,
+    approval: Annotated[ElicitationResult[RemovalApproval], Resolve(ask_removal)],
+    confirm: Annotated[
+        bool,
+        Field(description="Set to true only after the user has seen the preview and approved this exact removal."),
+    ] = False,
+) -> Annotated[CallToolResult, RemoveResult]:
+    """Remove shopper profiles from a BigCommerce customer segment (the profiles themselves are kept).
+
+    DESTRUCTIVE. Without `confirm=true` nothing is removed: the result is a preview of what would be removed and
+    which IDs are not members. Show the preview to the user, and call again with the same IDs and `confirm=true`
+    only after the user has approved it. Takes 1 to 10,000 shopper profile UUIDs; duplicates are ignored. The
+    result lists `removed`, `not_members` and `failed` (with the reason; safe to retry). Every removal is recorded
+    in the audit log, and removed profiles can be put back with add_profiles_to_segment.
+    """
+    app = state(ctx)
+    ids = dedupe(profile_ids)
+    tag = app.tag
+    approved = isinstance(approval, AcceptedElicitation) and approval.data.approve
+    asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
+    try:
+        members = await members_of(app.client, segment_id, ids)
+    except BigCommerceError as exc:
+        raise ToolError(str(exc)) from exc
+    not_members = [] if members is None else [i for i in ids if i not in members]
+    targets = ids if members is None else [i for i in ids if i in members]
+    if not approved:
+        if asked:
+            return _removal(
+                RemoveResult(
+                    summary=f"{tag}The user declined: nothing was removed from segment {segment_id}.",
+                    segment_id=segment_id,
+                    status="declined",
+                    requested=len(ids),
+                    would_remove=targets,
+                    not_members=not_members,
+                    membership_checked=members is not None,
+                    sandbox=app.settings.sandbox,
+                )
+            )
+        checked = f" {len(not_members):,} of the IDs are not members." if members is not None and not_members else ""
+        return _removal(
+            RemoveResult(
+                summary=(
+                    f"{tag}PREVIEW, nothing removed: {plural(len(targets), 'profile')} would be removed from segment "
+                    f"{segment_id}.{checked} Show this to the user; if they approve, call remove_profiles_from_segment "
+                    "again with the same profile_ids and confirm=true."
+                ),
+                segment_id=segment_id,
+                status="preview",
+                requested=len(ids),
+                would_remove=targets,
+                not_members=not_members,
+                membership_checked=members is not None,
+                sandbox=app.settings.sandbox,
+            )
+        )
+    if not targets:
+        return _removal(
+            RemoveResult(
+                summary=f"{tag}Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.",
+                segment_id=segment_id,
+                status="removed",
+                requested=len(ids),
+                not_members=not_members,
+                membership_checked=True,
+                sandbox=app.settings.sandbox,
+            )
+        )
+    try:
+        app.audit.write(
+            "intent",
+            tool="remove_profiles_from_segment",
+            store=app.settings.store_hash,
+            segment_id=segment_id,
+            ids=targets,
+        )
+    except BigCommerceError as exc:
+        raise ToolError(str(exc)) from exc
+
+    async def send(chunk: list[UUID]) -> ChunkOutcome:
+        return await app.client.remove_chunk(segment_id, chunk)
+
+    outcome = await run_chunks(targets, send, workers=app.settings.max_concurrency, progress=progress(ctx, "Removed"))
+    not_members += outcome.already  # BigCommerce said so (404) where membership was not looked up first
+    failed = outcome.failure_groups()
+    audit_outcome(
+        app,
+        "remove_profiles_from_segment",
+        segment_id,
+        removed=outcome.done,
+        not_members=outcome.already,
+        failed=failed,
+    )
+    if not outcome.done and outcome.failed:
+        raise ToolError(f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}")
+    summary = f"{tag}Removed {plural(len(outcome.done), 'profile')} from segment {segment_id}"
+    if not_members:
+        summary += f"; {len(not_members):,} {'was not a member' if len(not_members) == 1 else 'were not members'}"
+    if outcome.failed_count:
+        summary += (
+            f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}). "
+            "Call again with just the IDs in `failed` and confirm=true to retry them"
+        )
+    summary += ". To undo, add the removed IDs back with add_profiles_to_segment."
+    return _removal(
+        RemoveResult(
+            summary=summary,
+            segment_id=segment_id,
+            status="removed",
+            requested=len(ids),
+            removed=outcome.done,
+            not_members=not_members,
+            membership_checked=members is not None,
+            failed=failed,
+            sandbox=app.settings.sandbox,
+        )
+    )
+
+
+async def members_of(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> set[UUID] | None:
+    """Which of `ids` are members, when a few requests can tell; else None.
+
+    A segment of up to 1,000 profiles is read whole (4 pages of 250); for a larger one, up to 5 IDs are looked up
+    one by one through the segments each profile belongs to.
+    """
+    wanted = set(ids)
+    try:
+        first = await client.list_segment_profiles(segment_id, page=1, limit=MAX_PAGE_SIZE)
+    except PayloadTooLargeError:
+        return None  # a store that caps pages lower: membership stays unchecked rather than the removal failing
+    total_pages = first.pagination.total_pages
+    if total_pages <= MEMBERSHIP_PAGES:
+        found = {p.id for p in first.data if p.id in wanted}
+        for page in range(2, total_pages + 1):
+            if len(found) == len(wanted):
+                break
+            result = await client.list_segment_profiles(segment_id, page=page, limit=MAX_PAGE_SIZE)
+            found.update(p.id for p in result.data if p.id in wanted)
+        return found
+    if len(wanted) > MEMBERSHIP_LOOKUPS:
+        return None
+    return {profile_id for profile_id in ids if await is_member(client, segment_id, profile_id)}
+
+
+async def is_member(client: BigCommerceClient, segment_id: UUID, profile_id: UUID) -> bool:
+    for page in range(1, MEMBERSHIP_PAGES + 1):
+        try:
+            result = await client.profile_segments(profile_id, page=page, limit=MAX_PAGE_SIZE)
+        except NotFoundError:
+            return False  # no such profile: certainly not a member
+        if any(s.id == segment_id for s in result.data):
+            return True
+        if page >= result.pagination.total_pages:
+            return False
+    return True  # a shopper in over 1,000 segments: assume member, so the removal is still sent
