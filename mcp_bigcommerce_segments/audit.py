@@ -5,11 +5,12 @@ the outcome per ID after the last. A crash in between leaves the intent line: th
 `add_profiles_to_segment`.
 """
 
-import json
 import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+import pydantic_core
 
 from .errors import AuditLogError
 
@@ -29,7 +30,7 @@ class AuditLog:
         if self.path is None:
             return
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
-        line = json.dumps(record, separators=(",", ":"), default=str) + "\n"
+        line = pydantic_core.to_json(record).decode() + "\n"  # UUIDs as strings, result models as objects
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             with self.path.open("a", encoding="utf-8") as handle:

@@ -44,12 +44,13 @@ FaultKind = Literal["500", "503", "429-no-headers", "slow", "drop", "drop-after"
 
 @dataclass
 class Fault:
-    """One scripted misbehaviour, used by the next `times` matching requests."""
+    """One scripted misbehaviour, used by the next `times` matching requests after the first `skip`."""
 
     kind: FaultKind
     method: str | None = None
     times: int = 1
     seconds: float = 0.0  # for "slow"
+    skip: int = 0
 
 
 @dataclass
@@ -205,6 +206,9 @@ class FakeBigCommerce:
         wanted = set(kinds)
         for fault in self.faults:
             if fault.kind in wanted and fault.method in (None, method):
+                if fault.skip > 0:
+                    fault.skip -= 1
+                    return None
                 fault.times -= 1
                 if fault.times <= 0:
                     self.faults.remove(fault)

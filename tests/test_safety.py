@@ -381,3 +381,82 @@ async def test_canary_token_appears_in_no_result_log_or_audit_line(
     assert "segments/" in caplog.text  # the log was captured at DEBUG, one line per request
     assert CANARY not in caplog.text
     assert CANARY not in await anyio.Path(audit_path).read_text()
+
+
+# --- removal outcomes -------------------------------------------------------------------------------------------
+
+
+async def test_removal_that_fails_midway_reports_removed_and_failed_exactly(
+    make_client: MakeClient, settings: Settings, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path
+) -> None:
+    members = store.add_profiles(150)
+    store.add_members(segment, members)
+    store.inject(Fault("500", method="DELETE", skip=1, times=100))  # the first chunk goes through, then an outage
+
+    async with make_client(settings_=replace(settings, max_concurrency=1)) as mcp:
+        data = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment",
+                {"segment_id": str(segment), "profile_ids": [str(i) for i in members], "confirm": True},
+            )
+        )
+
+    assert data["removed"] == [str(i) for i in members[:50]]
+    assert sorted(i for group in data["failed"] for i in group["ids"]) == sorted(str(i) for i in members[50:])
+    assert "100 FAILED" in data["summary"]
+    assert store.members(segment) == members[50:]
+    outcome = audit_lines(audit_path)[-1]
+    assert (len(outcome["removed"]), sum(len(g["ids"]) for g in outcome["failed"])) == (50, 100)
+
+
+async def test_removal_that_removes_nothing_is_an_error_naming_the_reason(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    members = store.add_profiles(3)
+    store.add_members(segment, members)
+    store.inject(Fault("503", method="DELETE", times=100))
+
+    result = await mcp.call_tool(
+        "remove_profiles_from_segment",
+        {"segment_id": str(segment), "profile_ids": [str(i) for i in members], "confirm": True},
+    )
+
+    assert result.is_error
+    assert "No profiles were removed" in text_of(result)
+    assert "503" in text_of(result)
+    assert store.members(segment) == members
+
+
+async def test_membership_is_read_across_pages_of_a_mid_sized_segment(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    members = store.add_profiles(700)  # 3 pages of 250
+    store.add_members(segment, members)
+
+    data = structured(
+        await mcp.call_tool(
+            "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(members[650])]}
+        )
+    )
+
+    assert data["would_remove"] == [str(members[650])]
+    assert data["membership_checked"] is True
+    assert [q for m, _, q in store.stats.requests if m == "GET"] == [
+        "page=1&limit=250",
+        "page=2&limit=250",
+        "page=3&limit=250",
+    ]
+
+
+async def test_an_unknown_profile_in_a_large_segment_is_not_a_member(
+    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+) -> None:
+    store.add_members(segment, store.add_profiles(1_100))
+    ghost = uuid.uuid4()
+
+    data = structured(
+        await mcp.call_tool("remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(ghost)]})
+    )
+
+    assert data["not_members"] == [str(ghost)]
+    assert data["would_remove"] == []
