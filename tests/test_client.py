@@ -1,7 +1,10 @@
 """The HTTP client against the fake store: wire contract, error mapping, retries, rate limits."""
 
+import json
 import uuid
+from collections.abc import Callable
 
+import httpx2
 import pytest
 from pydantic import SecretStr
 
@@ -221,3 +224,94 @@ async def test_unknown_profile_fails_alone_and_the_rest_are_added(
     assert list(outcome.failed.values()) == [[ghost]]
     assert "does not exist" in next(iter(outcome.failed))
     assert store.members(segment) == good
+
+
+# --- answers the spec leaves open, scripted with httpx2.MockTransport -------------------------------------------
+
+
+def scripted(answer: Callable[[httpx2.Request], httpx2.Response], clock: VirtualClock) -> BigCommerceClient:
+    return BigCommerceClient(
+        base_url="https://api.bigcommerce.com/stores/abc/v3",
+        access_token=SecretStr(TOKEN),
+        user_agent="t",
+        transport=httpx2.MockTransport(answer),
+        clock=clock,
+        retry=RetryPolicy(jitter=0.0),
+    )
+
+
+def conflict(ids: list[str], conflicting: dict[int, str], success: int) -> httpx2.Response:
+    return httpx2.Response(
+        409,
+        json={
+            "data": [],
+            "errors": [{"status": 409, "title": "Conflicts", "errors": {str(n): m for n, m in conflicting.items()}}],
+            "meta": {"total": len(ids), "success": success, "failed": len(conflicting)},
+        },
+    )
+
+
+async def test_409_whose_meta_counts_the_others_as_added_is_believed(clock: VirtualClock) -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    posts: list[list[str]] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        posts.append(json.loads(request.content))
+        return conflict(posts[-1], {0: f"Shopper profile `{a}` already exists"}, success=1)
+
+    async with scripted(answer, clock) as client:
+        outcome = await client.add_chunk(uuid.uuid4(), [a, b])
+
+    assert (outcome.already, outcome.done, outcome.failed) == ([a], [b], {})
+    assert len(posts) == 1  # no second POST needed
+
+
+async def test_ids_a_409_neither_adds_nor_rejects_are_sent_once_more_then_reported(clock: VirtualClock) -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+    posts: list[list[str]] = []
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        posts.append(json.loads(request.content))
+        return conflict(posts[-1], {0: "already exists"} if len(posts[-1]) == 2 else {}, success=0)
+
+    async with scripted(answer, clock) as client:
+        outcome = await client.add_chunk(uuid.uuid4(), [a, b])
+
+    assert posts == [[str(a), str(b)], [str(b)]]
+    assert outcome.already == [a]
+    assert outcome.failed == {"BigCommerce neither added nor rejected it; adding again is safe": [b]}
+
+
+async def test_409_keyed_by_uuid_instead_of_index_is_understood(clock: VirtualClock) -> None:
+    a, b = uuid.uuid4(), uuid.uuid4()
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return conflict([str(a), str(b)], {7: f"Shopper profile `{b}` already exists"}, success=1)
+
+    async with scripted(answer, clock) as client:
+        outcome = await client.add_chunk(uuid.uuid4(), [a, b])
+
+    assert (outcome.done, outcome.already) == ([a], [b])
+
+
+async def test_422_without_per_id_errors_fails_the_chunk_with_bigcommerce_words(clock: VirtualClock) -> None:
+    ids = [uuid.uuid4(), uuid.uuid4()]
+
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(422, json={"status": 422, "title": "Segment is archived", "errors": {}})
+
+    async with scripted(answer, clock) as client:
+        outcome = await client.add_chunk(uuid.uuid4(), ids)
+
+    ((reason, failed),) = outcome.failed.items()
+    assert failed == ids
+    assert "Segment is archived" in reason
+
+
+async def test_a_page_without_pagination_is_a_shape_error(clock: VirtualClock) -> None:
+    def answer(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, json={"data": []})
+
+    async with scripted(answer, clock) as client:
+        with pytest.raises(ResponseShapeError, match="lacks the data or pagination"):
+            await client.list_segment_profiles(uuid.uuid4())
