@@ -57,6 +57,12 @@ Removal is destructive: call it without confirm first, show the user the preview
 confirm=true after the user approved."""
 
 
+def _description(fn: Callable[..., object]) -> str:
+    """The docstring as the client shows it: paragraphs kept, the source's line wrapping undone."""
+    paragraphs = (inspect.getdoc(fn) or "").split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs)
+
+
 def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations: ToolAnnotations) -> Tool:
     """A tool whose output schema is advertised but not validated a second time.
 
@@ -64,7 +70,7 @@ def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations:
     validate the same content against the same schema again (~0.1 ms a page, ~15 ms for 10,000 IDs).
     `FuncMetadata` reads its fields live, and a schema without a model is published and not re-checked.
     """
-    tool = Tool.from_function(fn, title=title, description=inspect.getdoc(fn), annotations=annotations)
+    tool = Tool.from_function(fn, title=title, description=_description(fn), annotations=annotations)
     tool.fn_metadata.output_model = None
     return tool
 
