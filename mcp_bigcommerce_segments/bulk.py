@@ -23,9 +23,11 @@ from .errors import (
     ServerError,
 )
 from .models import FailedIds
+from .throttle import wait_reporter
 
 ChunkFn = Callable[[list[UUID]], Awaitable[ChunkOutcome]]
-ProgressFn = Callable[[int, int], Awaitable[None]]
+#: (done, total, message or None for the default one)
+ProgressFn = Callable[[int, int, str | None], Awaitable[None]]
 
 # Errors every later chunk would meet as well: stop instead of sending them.
 _STOPS_THE_CALL = (
@@ -110,9 +112,22 @@ async def run_chunks(
                 outcome.merge(result)
             finished += len(chunk)
             if progress is not None:
-                await progress(finished, total)
+                await progress(finished, total, None)
 
-    async with anyio.create_task_group() as tg:
-        for _ in range(max(1, min(workers, (total + CHUNK_SIZE - 1) // CHUNK_SIZE))):
-            tg.start_soon(worker)
+    last_wait: float | None = None
+
+    async def waiting(seconds: float) -> None:
+        # All workers wait for the same reset: say it once per slice, not once per worker.
+        nonlocal last_wait
+        if progress is not None and (last_wait is None or abs(seconds - last_wait) >= 1.0):
+            last_wait = seconds
+            await progress(finished, total, f"waiting {seconds:.0f} s for BigCommerce's rate-limit window")
+
+    token = wait_reporter.set(waiting if progress is not None else None)
+    try:
+        async with anyio.create_task_group() as tg:
+            for _ in range(max(1, min(workers, (total + CHUNK_SIZE - 1) // CHUNK_SIZE))):
+                tg.start_soon(worker)
+    finally:
+        wait_reporter.reset(token)
     return outcome

@@ -29,7 +29,7 @@ from .errors import (
     error_from_response,
 )
 from .models import CustomerPage, ProfilePage, SegmentPage
-from .throttle import RateGovernor, RetryPolicy
+from .throttle import RateGovernor, RetryPolicy, wait
 
 logger = logging.getLogger(__name__)
 
@@ -184,7 +184,7 @@ class BigCommerceClient:
             logger.info("%s %s failed (%s); retrying in %.2f s", method, path, type(error).__name__, delay)
             if isinstance(error, RateLimitError):
                 self._governor.pause(delay)
-            await self._clock.sleep(delay)
+            await wait(self._clock, delay)
 
     def _delay(self, error: BigCommerceError, attempt: int) -> float:
         if isinstance(error, RateLimitError) and error.retry_after is not None:

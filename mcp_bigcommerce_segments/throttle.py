@@ -14,13 +14,32 @@ wait for anyway.
 """
 
 import random
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from .clock import Clock
 
 # Sent this long after the reported reset, so the request lands in the new window despite rounding to ms.
 RESET_MARGIN_SECONDS = 0.02
+# Long waits are slept in slices this long, each announced, so that a client that times out a silent call keeps
+# hearing from a bulk call that waits out a 30 s window.
+WAIT_SLICE_SECONDS = 5.0
+
+#: Told how many seconds are left whenever a request has to wait for the rate limit; set per tool call.
+wait_reporter: ContextVar[Callable[[float], Awaitable[None]] | None] = ContextVar("wait_reporter", default=None)
+
+
+async def wait(clock: Clock, seconds: float) -> None:
+    """Sleep `seconds` on `clock`, in announced slices when the current call has a wait reporter."""
+    report = wait_reporter.get()
+    if report is None or seconds <= 1.0:
+        await clock.sleep(seconds)
+        return
+    end = clock.now() + seconds
+    while (left := end - clock.now()) > 0:
+        await report(left)
+        await clock.sleep(min(left, WAIT_SLICE_SECONDS))
 
 
 def _header_number(headers: Mapping[str, str], name: str) -> float | None:
@@ -50,11 +69,11 @@ class RateGovernor:
         while True:
             now = self._clock.now()
             if self._paused_until > now:
-                await self._clock.sleep(self._paused_until - now)
+                await wait(self._clock, self._paused_until - now)
                 continue
             if self._left is not None and self._left < 1:
                 if now < self._reset_at:
-                    await self._clock.sleep(self._reset_at - now)
+                    await wait(self._clock, self._reset_at - now)
                     continue
                 # The window has turned over: assume the full quota until a response says otherwise.
                 self._left = self._quota

@@ -92,8 +92,9 @@ def plural(n: int, word: str) -> str:
 def progress(ctx: Ctx, verb: str) -> ProgressFn:
     """Progress notifications for a bulk call (a no-op when the client gave no progress token)."""
 
-    async def report(done: int, total: int) -> None:
-        await ctx.report_progress(done, total, f"{verb} {done:,} of {total:,} profiles")
+    async def report(done: int, total: int, message: str | None) -> None:
+        text = f"{verb} {done:,} of {total:,} profiles" + (f"; {message}" if message else "")
+        await ctx.report_progress(done, total, text)
 
     return report
 

@@ -1,6 +1,7 @@
 """Thousands of IDs per call: chunking, concurrency, rate limits, faults, progress, and every ID accounted for."""
 
 import json
+import re
 import uuid
 from dataclasses import replace
 from pathlib import Path
@@ -38,10 +39,16 @@ async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
     store.latency = 0.05
     store.quota, store.window_seconds = 150, 30.0
     ids = store.add_profiles(10_000)
+    heard: list[tuple[float, str]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        heard.append((clock.now(), message or ""))
 
     async with make_client() as mcp:
         result = await mcp.call_tool(
-            "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
+            "add_profiles_to_segment",
+            {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]},
+            progress_callback=on_progress,
         )
 
     data = structured(result)
@@ -52,6 +59,10 @@ async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
     assert store.stats.rate_limited == 0  # throttled before the quota ran out
     assert set(store.members(segment)) == set(ids)
     assert 30.0 <= clock.now() - 1000.0 < 31.0  # one window wait: 150 in the first window, 50 in the second
+    waits = [message for _, message in heard if "waiting" in message]
+    assert re.fullmatch(r"Added [\d,]+ of 10,000 profiles; waiting 29 s for BigCommerce's rate-limit window", waits[0])
+    assert len(waits) == 6  # announced every 5 s while the window runs out, once for all 10 workers
+    assert max(later - earlier for (earlier, _), (later, _) in zip(heard, heard[1:], strict=False)) <= 5.0
 
 
 async def test_concurrency_setting_lowers_in_flight(
