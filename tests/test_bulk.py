@@ -4,6 +4,7 @@ import json
 import re
 import uuid
 from dataclasses import replace
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -62,7 +63,7 @@ async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
     waits = [message for _, message in heard if "waiting" in message]
     assert re.fullmatch(r"Added [\d,]+ of 10,000 profiles; waiting 29 s for BigCommerce's rate-limit window", waits[0])
     assert len(waits) == 6  # announced every 5 s while the window runs out, once for all 10 workers
-    assert max(later - earlier for (earlier, _), (later, _) in zip(heard, heard[1:], strict=False)) <= 5.0
+    assert max(later - earlier for (earlier, _), (later, _) in pairwise(heard)) <= 5.0
 
 
 async def test_concurrency_setting_lowers_in_flight(
