@@ -245,6 +245,15 @@ class BigCommerceClient:
             },
         )
 
+    async def search_customers(self, *, name_like: str | None = None, email: str | None = None) -> CustomerPage:
+        """GET the first 50 customers whose name contains `name_like` or whose email is `email`."""
+        params: dict[str, str | int] = {"include": "shopper_profile_id,segment_ids", "limit": 50, "page": 1}
+        if name_like is not None:
+            params["name:like"] = name_like
+        if email is not None:
+            params["email:in"] = email
+        return await self._get_page("customers", CustomerPage, what="customers", params=params)
+
     async def profile_segments(self, profile_id: UUID, *, page: int = 1, limit: int = 50) -> SegmentPage:
         """GET one page of the segments a shopper profile belongs to."""
         return await self._get_page(

@@ -494,6 +494,16 @@ class FakeBigCommerce:
                 except ValueError:
                     return self._error(422, "id:in must be a list of integers.")
                 customers = [c for c in customers if c.id in wanted]
+            name_like = request.query_params.get("name:like")
+            if name_like:  # a substring of "first last", any of the comma-separated values
+                needles = [n.strip().casefold() for n in name_like.split(",") if n.strip()]
+                customers = [
+                    c for c in customers if any(n in f"{c.first_name} {c.last_name}".casefold() for n in needles)
+                ]
+            emails = request.query_params.get("email:in")
+            if emails:
+                wanted_emails = {e.strip().casefold() for e in emails.split(",")}
+                customers = [c for c in customers if c.email.casefold() in wanted_emails]
             includes = set(request.query_params.get("include", "").split(","))
             by_customer = {p.customer_id: p.id for p in self.profiles.values()}
             rows: list[dict[str, Any]] = []

@@ -90,17 +90,31 @@ async def resolve_customers(client: BigCommerceClient, customer_ids: Sequence[in
             size = SMALL_PAGE  # a store that caps pages lower: ask for 50 at a time
             continue
         start += len(batch)
-        by_id = {c.id: c for c in page.data}
-        if any("shopper_profile_id" not in c.model_fields_set for c in page.data):
-            raise ResponseShapeError(_BETA_MISSING)
-        for customer_id in batch:
-            customer = by_id.get(customer_id)
-            if customer is None:
-                resolution.not_found.append(customer_id)
-            elif customer.shopper_profile_id is None:
-                resolution.without_profile.append(customer_id)
-            else:
-                resolution.found.append(customer)
+        part = sort_customers(page.data, batch)
+        resolution.found += part.found
+        resolution.without_profile += part.without_profile
+        resolution.not_found += part.not_found
+    return resolution
+
+
+def sort_customers(customers: Sequence[Customer], asked: Sequence[int]) -> Resolution:
+    """Place each asked-for customer ID as found, without profile, or not found.
+
+    Raises:
+        ResponseShapeError: the store does not return the beta `shopper_profile_id` include.
+    """
+    if any("shopper_profile_id" not in c.model_fields_set for c in customers):
+        raise ResponseShapeError(_BETA_MISSING)
+    by_id = {c.id: c for c in customers}
+    resolution = Resolution()
+    for customer_id in asked:
+        customer = by_id.get(customer_id)
+        if customer is None:
+            resolution.not_found.append(customer_id)
+        elif customer.shopper_profile_id is None:
+            resolution.without_profile.append(customer_id)
+        else:
+            resolution.found.append(customer)
     return resolution
 
 
@@ -208,21 +222,38 @@ async def get_profile_segments(
 
 
 async def find_shopper_profiles(
-    customer_ids: Annotated[
-        list[Annotated[int, Field(ge=1)]],
-        Field(min_length=1, max_length=MAX_PAGE_SIZE, description="BigCommerce customer IDs, 1 to 250."),
-    ],
     ctx: Ctx,
+    customer_ids: Annotated[
+        list[Annotated[int, Field(ge=1)]] | None,
+        Field(min_length=1, max_length=MAX_PAGE_SIZE, description="BigCommerce customer IDs, 1 to 250."),
+    ] = None,
+    name_contains: Annotated[
+        str | None,
+        Field(min_length=2, max_length=100, description="Part of a customer's first and last name, e.g. 'smith'."),
+    ] = None,
+    email: Annotated[str | None, Field(min_length=3, max_length=254, description="A customer's exact email.")] = None,
 ) -> Annotated[CallToolResult, FindProfilesResult]:
-    """Turn BigCommerce customer IDs (numbers) into shopper profile IDs (UUIDs), which the segment tools take.
+    """Find shopper profile IDs (UUIDs, which the segment tools take) from customer IDs, a name, or an email.
 
-    Takes 1 to 250 customer IDs. Each one ends up in exactly one list: `found` (with its `shopper_profile_id`, name,
-    company and current segments), `without_profile` (a registered customer with no shopper profile yet: it cannot
-    be put in a segment), or `not_found`. add_profiles_to_segment also takes `customer_ids` directly.
+    Give exactly one of: `customer_ids` (1 to 250 customer numbers), `name_contains` (part of the first and last name,
+    e.g. "smith"; the first 50 matches) or `email`. Every customer found is in `found` (with its `shopper_profile_id`,
+    name, company and current segments) or in `without_profile` (a registered customer with no shopper profile yet:
+    it cannot be put in a segment); customer IDs the store does not have are in `not_found`. When a name matches
+    several customers, show them to the user and ask which one is meant. add_profiles_to_segment also takes
+    `customer_ids` directly.
     """
     app = state(ctx)
+    given = [value for value in (customer_ids, name_contains, email) if value is not None]
+    if len(given) != 1:
+        raise ToolError("Give exactly one of customer_ids, name_contains or email.")
+    matches = None
     try:
-        resolved = await resolve_customers(app.client, customer_ids)
+        if customer_ids is not None:
+            resolved = await resolve_customers(app.client, customer_ids)
+        else:
+            page = await app.client.search_customers(name_like=name_contains, email=email)
+            resolved = sort_customers(page.data, [c.id for c in page.data])
+            matches = page.pagination.total
     except BigCommerceError as exc:
         raise ToolError(str(exc)) from exc
     found = [
@@ -236,9 +267,23 @@ async def find_shopper_profiles(
         for c in resolved.found
         if c.shopper_profile_id is not None
     ]
+    summary = "Found " + resolved.describe()
+    if matches is not None:
+        what = f"named like {name_contains!r}" if name_contains is not None else f"with email {email!r}"
+        summary = (
+            f"{plural(matches, 'customer')} {what}"
+            + (
+                f"; the first {len(page.data)} are here, narrow the search for the rest. "
+                if matches > len(page.data)
+                else ". "
+            )
+            + summary
+        )
+        if len(found) > 1:
+            summary += " Several match: ask the user which one is meant."
     return result(
         FindProfilesResult(
-            summary=app.tag + "Found " + resolved.describe(),
+            summary=app.tag + summary,
             found=found,
             without_profile=resolved.without_profile,
             not_found=resolved.not_found,

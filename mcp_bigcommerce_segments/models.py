@@ -86,6 +86,10 @@ class CustomerPage(_Model):
     data: list[Customer]
     meta: CollectionMeta
 
+    @property
+    def pagination(self) -> Pagination:
+        return self.meta.pagination
+
 
 class FailedIds(_Model):
     """IDs that could not be processed, with the reason they share."""

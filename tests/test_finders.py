@@ -232,3 +232,39 @@ async def test_a_store_capping_pages_at_50_still_previews_a_removal(
     assert data["status"] == "preview"
     assert data["would_remove"] == [str(members[0])]
     assert data["membership_checked"] is False
+
+
+async def test_find_by_name_lists_every_match_for_the_user_to_choose(mcp: Client, store: FakeBigCommerce) -> None:
+    store.customers[1] = Customer(1, "Ada", "Smith", "ada@example.com", company="Acme")
+    store.customers[2] = Customer(2, "Bob", "Smithers", "bob@example.com")
+    store.customers[3] = Customer(3, "Cy", "Jones", "cy@example.com")
+    store.customers[4] = Customer(4, "Di", "Smith", "di@example.com")
+    profiles = {n: store.add_profile(customer_id=n) for n in (1, 2, 3)}
+
+    data = structured(await mcp.call_tool("find_shopper_profiles", {"name_contains": "SMITH"}))
+
+    assert [(f["customer_id"], f["shopper_profile_id"]) for f in data["found"]] == [
+        (1, str(profiles[1])),
+        (2, str(profiles[2])),
+    ]
+    assert data["without_profile"] == [4]
+    assert data["found"][0]["company"] == "Acme"
+    assert "ask the user which one is meant" in data["summary"]
+    assert store.stats.requests[-1][2] == ("include=shopper_profile_id%2Csegment_ids&limit=50&page=1&name%3Alike=SMITH")
+
+
+async def test_find_by_email(mcp: Client, store: FakeBigCommerce) -> None:
+    profiles = seed_customers(store, range(1, 4), range(0))
+
+    data = structured(await mcp.call_tool("find_shopper_profiles", {"email": "ada2@example.com"}))
+
+    assert [f["shopper_profile_id"] for f in data["found"]] == [str(profiles[2])]
+
+
+@pytest.mark.parametrize("args", [{}, {"customer_ids": [1], "email": "a@b.c"}])
+async def test_find_needs_exactly_one_way_to_look(mcp: Client, store: FakeBigCommerce, args: dict[str, object]) -> None:
+    result = await mcp.call_tool("find_shopper_profiles", args)
+
+    assert result.is_error
+    assert "exactly one of customer_ids, name_contains or email" in text_of(result)
+    assert store.stats.requests == []

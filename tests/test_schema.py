@@ -65,7 +65,9 @@ async def test_input_schemas_use_uuid_and_bounds(mcp: Client) -> None:
     assert profile_ids["items"]["format"] == "uuid"
     assert (profile_ids["minItems"], profile_ids["maxItems"]) == (1, 10_000)
     assert customer_ids["items"] == {"minimum": 1, "type": "integer"}
-    assert tools["find_shopper_profiles"]["properties"]["customer_ids"]["maxItems"] == 250
+    find = tools["find_shopper_profiles"]["properties"]
+    assert next(arm for arm in find["customer_ids"]["anyOf"] if arm.get("type") == "array")["maxItems"] == 250
+    assert set(find) == {"customer_ids", "name_contains", "email"}
     remove = tools["remove_profiles_from_segment"]
     assert remove["properties"]["confirm"] == {
         "default": False,
