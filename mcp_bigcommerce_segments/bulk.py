@@ -6,7 +6,7 @@ past the retry budget) stops the call: chunks not yet sent are reported as not s
 """
 
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from uuid import UUID
 
@@ -53,23 +53,10 @@ def dedupe(ids: Sequence[UUID]) -> list[UUID]:
 
 
 @dataclass
-class BulkOutcome:
-    """Every ID of the call in exactly one place."""
+class BulkOutcome(ChunkOutcome):
+    """Every ID of the call in exactly one place, and the error that stopped it, if one did."""
 
-    done: list[UUID] = field(default_factory=list)
-    already: list[UUID] = field(default_factory=list)
-    failed: dict[str, list[UUID]] = field(default_factory=dict)
     stopped_by: BigCommerceError | None = None
-
-    def merge(self, chunk: ChunkOutcome) -> None:
-        self.done.extend(chunk.done)
-        self.already.extend(chunk.already)
-        for reason, ids in chunk.failed.items():
-            self.failed.setdefault(reason, []).extend(ids)
-
-    def fail(self, reason: str, ids: Sequence[UUID]) -> None:
-        if ids:
-            self.failed.setdefault(reason, []).extend(ids)
 
     @property
     def failed_count(self) -> int:

@@ -5,7 +5,7 @@ from typing import TextIO
 
 import httpx2
 
-from . import __version__, sandbox
+from . import sandbox
 from .client import BigCommerceClient
 from .config import Settings
 from .errors import AuthenticationError, BigCommerceError, PermissionDeniedError
@@ -18,15 +18,11 @@ async def run_check(
     """Make two cheap read requests and say in plain words what works; 0 when all is well, else 1."""
     where = "the built-in sandbox store" if settings.sandbox else f"store {settings.store_hash} at {settings.api_url}"
     out.write(f"Configuration: OK ({where}, read-only: {'yes' if settings.read_only else 'no'}).\n")
-    if settings.sandbox and transport is None:
-        transport = sandbox.transport(settings.store_hash)
-    client = BigCommerceClient(
-        base_url=settings.base_url,
-        access_token=settings.access_token,
-        user_agent=f"mcp-bigcommerce-segments/{__version__}",
+    client = BigCommerceClient.for_settings(
+        settings,
+        transport=transport or sandbox.transport_for(settings),
         timeout_seconds=min(settings.timeout_seconds, 15.0),
         retry=RetryPolicy(max_attempts=2, max_seconds=10.0),
-        transport=transport,
     )
     async with client:
         try:

@@ -16,7 +16,9 @@ import anyio
 import httpx2
 from pydantic import SecretStr, ValidationError
 
+from . import __version__
 from .clock import Clock, SystemClock
+from .config import APP_NAME, Settings
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -53,6 +55,12 @@ class ChunkOutcome:
     def fail(self, reason: str, ids: Sequence[UUID]) -> None:
         if ids:
             self.failed.setdefault(reason, []).extend(ids)
+
+    def merge(self, other: "ChunkOutcome") -> None:
+        self.done.extend(other.done)
+        self.already.extend(other.already)
+        for reason, ids in other.failed.items():
+            self.fail(reason, ids)
 
 
 class BigCommerceClient:
@@ -98,6 +106,28 @@ class BigCommerceClient:
         if self._client is None:
             self._client = httpx2.AsyncClient(**self._http_options)
         return self._client
+
+    @classmethod
+    def for_settings(
+        cls,
+        settings: Settings,
+        *,
+        transport: httpx2.AsyncBaseTransport | None = None,
+        clock: Clock | None = None,
+        retry: RetryPolicy | None = None,
+        timeout_seconds: float | None = None,
+    ) -> Self:
+        """The client the configuration describes; the keyword arguments override it (tests, `--check`)."""
+        return cls(
+            base_url=settings.base_url,
+            access_token=settings.access_token,
+            user_agent=f"{APP_NAME}/{__version__}",
+            timeout_seconds=timeout_seconds or settings.timeout_seconds,
+            max_concurrency=settings.max_concurrency,
+            retry=retry or RetryPolicy(max_seconds=settings.max_retry_seconds),
+            transport=transport,
+            clock=clock,
+        )
 
     def __repr__(self) -> str:
         return f"BigCommerceClient(base_url={self._http_options['base_url']!r})"
@@ -351,11 +381,7 @@ class BigCommerceClient:
             outcome.already.extend(ids)
             return outcome
         for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
-            part = await self.remove_chunk(segment_id, half)
-            outcome.done.extend(part.done)
-            outcome.already.extend(part.already)
-            for reason, failed in part.failed.items():
-                outcome.fail(reason, failed)
+            outcome.merge(await self.remove_chunk(segment_id, half))
         return outcome
 
     async def _require_segment(self, segment_id: UUID, response: httpx2.Response) -> None:

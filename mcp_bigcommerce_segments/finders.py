@@ -15,7 +15,7 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from .client import MAX_PAGE_SIZE, BigCommerceClient
-from .errors import BigCommerceError, PayloadTooLargeError, ResponseShapeError
+from .errors import PayloadTooLargeError, ResponseShapeError
 from .models import (
     Customer,
     CustomerProfile,
@@ -25,7 +25,7 @@ from .models import (
     Segment,
     SegmentsResult,
 )
-from .tooling import Ctx, Page, next_page, paging, plural, result, shown, state
+from .tooling import Ctx, Page, next_page, paging, plural, result, shown, state, tool_errors
 
 # The store holds at most 1,000 segments: 4 pages of 250 read them all.
 SEGMENT_SCAN_PAGES = 4
@@ -133,7 +133,7 @@ async def list_segments(
     default 50); when `next_page` is not null, call again with `page` set to it.
     """
     app = state(ctx)
-    try:
+    with tool_errors():
         if name_contains is None:
             fetched = await app.client.list_segments(page=page, limit=limit)
             segments, p = fetched.data, fetched.pagination
@@ -148,8 +148,6 @@ async def list_segments(
                 current_page=page,
                 total_pages=-(-len(matches) // limit),
             )
-    except BigCommerceError as exc:
-        raise ToolError(str(exc)) from exc
     total, total_pages, current = p.total, p.total_pages, p.current_page
     following = next_page(current, total_pages)
     what = plural(total, "segment") + (f" whose name contains {name_contains!r}" if name_contains else " in the store")
@@ -201,10 +199,8 @@ async def get_profile_segments(
     it.
     """
     app = state(ctx)
-    try:
+    with tool_errors():
         fetched = await app.client.profile_segments(profile_id, page=page, limit=limit)
-    except BigCommerceError as exc:
-        raise ToolError(str(exc)) from exc
     p = fetched.pagination
     following = next_page(p.current_page, p.total_pages)
     summary = f"Shopper profile {profile_id} is in {plural(p.total, 'segment')}"
@@ -247,15 +243,13 @@ async def find_shopper_profiles(
     if len(given) != 1:
         raise ToolError("Give exactly one of customer_ids, name_contains or email.")
     matches = None
-    try:
+    with tool_errors():
         if customer_ids is not None:
             resolved = await resolve_customers(app.client, customer_ids)
         else:
             page = await app.client.search_customers(name_like=name_contains, email=email)
             resolved = sort_customers(page.data, [c.id for c in page.data])
             matches = page.pagination.total
-    except BigCommerceError as exc:
-        raise ToolError(str(exc)) from exc
     found = [
         CustomerProfile(
             customer_id=c.id,

@@ -2,7 +2,7 @@
 exact removal that never sends a DELETE without `id:in`."""
 
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
@@ -13,9 +13,21 @@ from pydantic import BaseModel, Field
 
 from .bulk import dedupe, run_chunks
 from .client import MAX_PAGE_SIZE, BigCommerceClient, ChunkOutcome
-from .errors import BigCommerceError, NotFoundError, PayloadTooLargeError
+from .errors import NotFoundError, PayloadTooLargeError
 from .models import RemoveResult
-from .tooling import Ctx, ProfileIds, SegmentId, audit_outcome, plural, progress, result, shown, state
+from .tooling import (
+    Ctx,
+    ProfileIds,
+    SegmentId,
+    audit_intent,
+    audit_outcome,
+    plural,
+    progress,
+    result,
+    shown,
+    state,
+    tool_errors,
+)
 
 # Membership is looked up before a removal when the segment fits in this many pages of 250.
 MEMBERSHIP_PAGES = 4
@@ -31,10 +43,6 @@ class RemovalApproval(BaseModel):
 
 class NotAsked(RemovalApproval):
     """No approval: `confirm` was not set and the client cannot ask the human."""
-
-
-def _removal(model: RemoveResult) -> CallToolResult:
-    return result(model, long_lists=("would_remove", "removed", "not_members"))
 
 
 async def ask_removal(
@@ -75,68 +83,44 @@ async def remove_profiles_from_segment(
     """
     app = state(ctx)
     ids = dedupe(profile_ids)
-    tag = app.tag
     approved = isinstance(approval, AcceptedElicitation) and approval.data.approve
     asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
-    try:
+    with tool_errors():
         members = await members_of(app.client, segment_id, ids)
-    except BigCommerceError as exc:
-        raise ToolError(str(exc)) from exc
     not_members = [] if members is None else [i for i in ids if i not in members]
     targets = ids if members is None else [i for i in ids if i in members]
-    if not approved:
-        if asked:
-            return _removal(
-                RemoveResult(
-                    summary=f"{tag}The user declined: nothing was removed from segment {segment_id}.",
-                    segment_id=segment_id,
-                    status="declined",
-                    requested=len(ids),
-                    would_remove=targets,
-                    not_members=not_members,
-                    membership_checked=members is not None,
-                    sandbox=app.settings.sandbox,
-                )
-            )
-        checked = f" {len(not_members):,} of the IDs are not members." if members is not None and not_members else ""
-        return _removal(
+
+    def answer(status: Literal["preview", "declined", "removed"], summary: str, **lists: Any) -> CallToolResult:
+        return result(
             RemoveResult(
-                summary=(
-                    f"{tag}PREVIEW, nothing removed: {plural(len(targets), 'profile')} would be removed from segment "
-                    f"{segment_id}.{checked} Show this to the user; if they approve, call remove_profiles_from_segment "
-                    "again with the same profile_ids and confirm=true."
-                ),
+                summary=app.tag + summary,
                 segment_id=segment_id,
-                status="preview",
+                status=status,
                 requested=len(ids),
-                would_remove=targets,
                 not_members=not_members,
                 membership_checked=members is not None,
                 sandbox=app.settings.sandbox,
-            )
+                **lists,
+            ),
+            long_lists=("would_remove", "removed", "not_members"),
+        )
+
+    if not approved and asked:
+        return answer(
+            "declined", f"The user declined: nothing was removed from segment {segment_id}.", would_remove=targets
+        )
+    if not approved:
+        checked = f" {len(not_members):,} of the IDs are not members." if members is not None and not_members else ""
+        return answer(
+            "preview",
+            f"PREVIEW, nothing removed: {plural(len(targets), 'profile')} would be removed from segment "
+            f"{segment_id}.{checked} Show this to the user; if they approve, call remove_profiles_from_segment "
+            "again with the same profile_ids and confirm=true.",
+            would_remove=targets,
         )
     if not targets:
-        return _removal(
-            RemoveResult(
-                summary=f"{tag}Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.",
-                segment_id=segment_id,
-                status="removed",
-                requested=len(ids),
-                not_members=not_members,
-                membership_checked=True,
-                sandbox=app.settings.sandbox,
-            )
-        )
-    try:
-        app.audit.write(
-            "intent",
-            tool="remove_profiles_from_segment",
-            store=app.settings.store_hash,
-            segment_id=segment_id,
-            ids=targets,
-        )
-    except BigCommerceError as exc:
-        raise ToolError(str(exc)) from exc
+        return answer("removed", f"Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.")
+    audit_intent(app, "remove_profiles_from_segment", segment_id, targets)
 
     async def send(chunk: list[UUID]) -> ChunkOutcome:
         return await app.client.remove_chunk(segment_id, chunk)
@@ -154,7 +138,7 @@ async def remove_profiles_from_segment(
     )
     if not outcome.done and outcome.failed:
         raise ToolError(f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}")
-    summary = f"{tag}Removed {plural(len(outcome.done), 'profile')} from segment {segment_id}"
+    summary = f"Removed {plural(len(outcome.done), 'profile')} from segment {segment_id}"
     if not_members:
         summary += f"; {len(not_members):,} {'was not a member' if len(not_members) == 1 else 'were not members'}"
     if outcome.failed_count:
@@ -163,19 +147,7 @@ async def remove_profiles_from_segment(
             "Call again with just the IDs in `failed` and confirm=true to retry them"
         )
     summary += ". To undo, add the removed IDs back with add_profiles_to_segment."
-    return _removal(
-        RemoveResult(
-            summary=summary,
-            segment_id=segment_id,
-            status="removed",
-            requested=len(ids),
-            removed=outcome.done,
-            not_members=not_members,
-            membership_checked=members is not None,
-            failed=failed,
-            sandbox=app.settings.sandbox,
-        )
-    )
+    return answer("removed", summary, removed=outcome.done, failed=failed)
 
 
 async def members_of(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> set[UUID] | None:

@@ -4,6 +4,7 @@ import uuid
 
 import httpx2
 
+from .config import Settings
 from .emulator import Customer, FakeBigCommerce
 
 _NAMESPACE = uuid.UUID("6f1c2a9e-5b7d-4c3e-9a21-0d8e4f6b7a10")
@@ -45,6 +46,11 @@ def build_store(store_hash: str = "sandbox") -> FakeBigCommerce:
 def transport(store_hash: str = "sandbox") -> httpx2.AsyncBaseTransport:
     """An httpx2 transport to a fresh sandbox store."""
     return build_store(store_hash).transport()
+
+
+def transport_for(settings: Settings) -> httpx2.AsyncBaseTransport | None:
+    """A fresh sandbox store in sandbox mode; otherwise None (the network)."""
+    return transport(settings.store_hash) if settings.sandbox else None
 
 
 def describe() -> str:

@@ -19,8 +19,7 @@ from .audit import AuditLog
 from .bulk import dedupe, run_chunks
 from .client import MAX_PAGE_SIZE, BigCommerceClient, ChunkOutcome
 from .clock import Clock
-from .config import Settings
-from .errors import BigCommerceError
+from .config import APP_NAME, Settings
 from .finders import CustomerIds, resolve_customers
 from .models import AddResult, ListResult
 from .throttle import RetryPolicy
@@ -30,6 +29,7 @@ from .tooling import (
     Page,
     ProfileIds,
     SegmentId,
+    audit_intent,
     audit_outcome,
     next_page,
     paging,
@@ -38,11 +38,12 @@ from .tooling import (
     result,
     shown,
     state,
+    tool_errors,
 )
 
 logger = logging.getLogger(__name__)
 
-SERVER_NAME = "mcp-bigcommerce-segments"
+SERVER_NAME = APP_NAME
 
 _READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 _ADD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
@@ -90,22 +91,12 @@ def build_server(
         clock: Time source for rate limiting and retries (tests pass a virtual clock).
         retry: Retry policy; by default bounded by `settings.max_retry_seconds`.
     """
-    if settings.sandbox and transport is None:
-        transport = sandbox.transport(settings.store_hash)
+    # Made here, not in the lifespan: the sandbox store keeps its state for the life of the server.
+    transport = transport or sandbox.transport_for(settings)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        client = BigCommerceClient(
-            base_url=settings.base_url,
-            access_token=settings.access_token,
-            user_agent=f"{SERVER_NAME}/{__version__}",
-            timeout_seconds=settings.timeout_seconds,
-            max_concurrency=settings.max_concurrency,
-            retry=retry or RetryPolicy(max_seconds=settings.max_retry_seconds),
-            transport=transport,
-            clock=clock,
-        )
-        async with client:
+        async with BigCommerceClient.for_settings(settings, transport=transport, clock=clock, retry=retry) as client:
             yield AppState(client=client, audit=AuditLog(settings.audit_log), settings=settings)
 
     instructions = INSTRUCTIONS
@@ -152,10 +143,8 @@ async def list_segment_profiles(
     API scope (BigCommerce requires it even for this read).
     """
     app = state(ctx)
-    try:
+    with tool_errors():
         fetched = await app.client.list_segment_profiles(segment_id, page=page, limit=limit)
-    except BigCommerceError as exc:
-        raise ToolError(str(exc)) from exc
     p = fetched.pagination
     following = next_page(p.current_page, p.total_pages)
     if not fetched.data and p.total and page > p.total_pages:
@@ -203,22 +192,15 @@ async def add_profiles_to_segment(
     without_profile: list[int] = []
     not_found: list[int] = []
     if customer_ids is not None:
-        try:
+        with tool_errors():
             resolved = await resolve_customers(app.client, customer_ids)
-        except BigCommerceError as exc:
-            raise ToolError(str(exc)) from exc
         without_profile, not_found = resolved.without_profile, resolved.not_found
         if not resolved.profiles:
             raise ToolError(f"Nothing was added: {resolved.describe()}")
         ids = dedupe(resolved.profiles)
     else:
         ids = dedupe(profile_ids or [])
-    try:
-        app.audit.write(
-            "intent", tool="add_profiles_to_segment", store=app.settings.store_hash, segment_id=segment_id, ids=ids
-        )
-    except BigCommerceError as exc:
-        raise ToolError(str(exc)) from exc
+    audit_intent(app, "add_profiles_to_segment", segment_id, ids)
 
     async def send(chunk: list[UUID]) -> ChunkOutcome:
         return await app.client.add_chunk(segment_id, chunk)

@@ -1,13 +1,15 @@
 """What every tool shares: argument types, the per-process state, and the shape of a result."""
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 from uuid import UUID
 
 import pydantic_core
 from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
@@ -97,6 +99,25 @@ def progress(ctx: Ctx, verb: str) -> ProgressFn:
         await ctx.report_progress(done, total, text)
 
     return report
+
+
+@contextmanager
+def tool_errors() -> Iterator[None]:
+    """Turn our errors into the tool error the model reads; each one's message already says what to do."""
+    try:
+        yield
+    except BigCommerceError as exc:
+        raise ToolError(str(exc)) from exc
+
+
+def audit_intent(app: AppState, tool: str, segment_id: UUID, ids: Sequence[UUID]) -> None:
+    """The intent record, on disk before the first request of a write.
+
+    Raises:
+        ToolError: the log cannot be written, so nothing may be sent.
+    """
+    with tool_errors():
+        app.audit.write("intent", tool=tool, store=app.settings.store_hash, segment_id=segment_id, ids=ids)
 
 
 def audit_outcome(app: AppState, tool: str, segment_id: UUID, **fields: Any) -> None:

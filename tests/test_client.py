@@ -2,7 +2,6 @@
 
 import json
 import uuid
-from collections.abc import Callable
 
 import httpx2
 import pytest
@@ -28,12 +27,14 @@ from .conftest import STORE, TOKEN
 pytestmark = pytest.mark.anyio
 
 
-def make(store: FakeBigCommerce, clock: VirtualClock, *, token: str = TOKEN, **retry: float) -> BigCommerceClient:
+def make(
+    transport: httpx2.AsyncBaseTransport, clock: VirtualClock, *, token: str = TOKEN, **retry: float
+) -> BigCommerceClient:
     return BigCommerceClient(
         base_url=f"http://127.0.0.1:9/stores/{STORE}/v3",
         access_token=SecretStr(token),
         user_agent="mcp-bigcommerce-segments/test",
-        transport=store.transport(),
+        transport=transport,
         clock=clock,
         retry=RetryPolicy(jitter=0.0, **retry),  # type: ignore[arg-type]
     )
@@ -42,7 +43,7 @@ def make(store: FakeBigCommerce, clock: VirtualClock, *, token: str = TOKEN, **r
 async def test_every_request_carries_auth_accept_and_user_agent(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
 
     headers = store.stats.headers[0]
@@ -59,7 +60,7 @@ async def test_every_request_carries_auth_accept_and_user_agent(
 async def test_wrong_token_is_authentication_error_without_the_token(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
-    async with make(store, clock, token="wrong-token-value") as client:
+    async with make(store.transport(), clock, token="wrong-token-value") as client:
         with pytest.raises(AuthenticationError) as caught:
             await client.list_segment_profiles(segment)
 
@@ -72,14 +73,14 @@ async def test_read_only_scope_is_permission_error_naming_the_modify_scope(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.scope = "read_only"
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         with pytest.raises(PermissionDeniedError, match="modify"):
             await client.list_segment_profiles(segment)
 
 
 async def test_unknown_segment_is_not_found(store: FakeBigCommerce, clock: VirtualClock) -> None:
     missing = uuid.uuid4()
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         with pytest.raises(NotFoundError, match=str(missing)):
             await client.list_segment_profiles(missing)
 
@@ -88,7 +89,7 @@ async def test_server_error_is_retried_then_succeeds(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("500", times=2))
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         page = await client.list_segment_profiles(segment)
 
     assert page.pagination.total == 0
@@ -100,7 +101,7 @@ async def test_persistent_server_error_gives_up_within_the_attempt_budget(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("503", times=100))
-    async with make(store, clock, max_attempts=4) as client:
+    async with make(store.transport(), clock, max_attempts=4) as client:
         with pytest.raises(ServerError, match="gave up after 4 attempts"):
             await client.list_segment_profiles(segment)
 
@@ -111,7 +112,7 @@ async def test_retry_time_budget_bounds_total_waiting(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("503", times=100))
-    async with make(store, clock, max_attempts=100, max_seconds=10.0) as client:
+    async with make(store.transport(), clock, max_attempts=100, max_seconds=10.0) as client:
         with pytest.raises(ServerError):
             await client.list_segment_profiles(segment)
 
@@ -120,7 +121,7 @@ async def test_retry_time_budget_bounds_total_waiting(
 
 async def test_dropped_connection_is_retried(store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID) -> None:
     store.inject(Fault("drop"))
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
 
     assert len(store.stats.requests) == 2
@@ -130,7 +131,7 @@ async def test_timeouts_exhaust_into_a_timeout_error(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("drop-after", times=10))
-    async with make(store, clock, max_attempts=3) as client:
+    async with make(store.transport(), clock, max_attempts=3) as client:
         with pytest.raises(APITimeoutError, match="in time"):
             await client.list_segment_profiles(segment)
 
@@ -152,7 +153,7 @@ async def test_429_waits_for_the_reset_header_then_succeeds(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.quota, store.window_seconds = 1, 30.0
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
         store.use_quota(1)  # another app on the store used up the window
         await client.list_segment_profiles(segment)
@@ -164,7 +165,7 @@ async def test_429_without_headers_backs_off_growing(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("429-no-headers", times=3))
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
 
     assert clock.slept == pytest.approx(0.5 + 1.0 + 2.0)
@@ -174,20 +175,20 @@ async def test_rate_limit_exhausted_is_rate_limit_error_saying_when(
     store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("429-no-headers", times=100))
-    async with make(store, clock, max_attempts=2) as client:
+    async with make(store.transport(), clock, max_attempts=2) as client:
         with pytest.raises(RateLimitError, match="Retry in"):
             await client.list_segment_profiles(segment)
 
 
 async def test_malformed_json_is_a_shape_error(store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID) -> None:
     store.inject(Fault("malformed-json"))
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         with pytest.raises(ResponseShapeError, match="not JSON"):
             await client.list_segment_profiles(segment)
 
 
 async def test_add_chunk_over_50_is_refused_locally(store: FakeBigCommerce, clock: VirtualClock) -> None:
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         with pytest.raises(ValueError, match="1 to 50"):
             await client.add_chunk(uuid.uuid4(), [uuid.uuid4() for _ in range(51)])
         with pytest.raises(ValueError, match="1 to 50"):
@@ -203,7 +204,7 @@ async def test_mixed_batch_ends_exact_whatever_the_409_semantics(
     store.conflict_mode = mode  # type: ignore[assignment]
     old, new = store.add_profiles(2), store.add_profiles(3)
     store.add_members(segment, old)
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         outcome = await client.add_chunk(segment, [new[0], old[0], new[1], old[1], new[2]])
 
     assert sorted(outcome.done) == sorted(new)
@@ -217,7 +218,7 @@ async def test_unknown_profile_fails_alone_and_the_rest_are_added(
 ) -> None:
     good = store.add_profiles(2)
     ghost = uuid.uuid4()
-    async with make(store, clock) as client:
+    async with make(store.transport(), clock) as client:
         outcome = await client.add_chunk(segment, [good[0], ghost, good[1]])
 
     assert outcome.done == good
@@ -227,17 +228,6 @@ async def test_unknown_profile_fails_alone_and_the_rest_are_added(
 
 
 # --- answers the spec leaves open, scripted with httpx2.MockTransport -------------------------------------------
-
-
-def scripted(answer: Callable[[httpx2.Request], httpx2.Response], clock: VirtualClock) -> BigCommerceClient:
-    return BigCommerceClient(
-        base_url="https://api.bigcommerce.com/stores/abc/v3",
-        access_token=SecretStr(TOKEN),
-        user_agent="t",
-        transport=httpx2.MockTransport(answer),
-        clock=clock,
-        retry=RetryPolicy(jitter=0.0),
-    )
 
 
 def conflict(ids: list[str], conflicting: dict[int, str], success: int) -> httpx2.Response:
@@ -259,7 +249,7 @@ async def test_409_whose_meta_counts_the_others_as_added_is_believed(clock: Virt
         posts.append(json.loads(request.content))
         return conflict(posts[-1], {0: f"Shopper profile `{a}` already exists"}, success=1)
 
-    async with scripted(answer, clock) as client:
+    async with make(httpx2.MockTransport(answer), clock) as client:
         outcome = await client.add_chunk(uuid.uuid4(), [a, b])
 
     assert (outcome.already, outcome.done, outcome.failed) == ([a], [b], {})
@@ -274,7 +264,7 @@ async def test_ids_a_409_neither_adds_nor_rejects_are_sent_once_more_then_report
         posts.append(json.loads(request.content))
         return conflict(posts[-1], {0: "already exists"} if len(posts[-1]) == 2 else {}, success=0)
 
-    async with scripted(answer, clock) as client:
+    async with make(httpx2.MockTransport(answer), clock) as client:
         outcome = await client.add_chunk(uuid.uuid4(), [a, b])
 
     assert posts == [[str(a), str(b)], [str(b)]]
@@ -288,7 +278,7 @@ async def test_409_keyed_by_uuid_instead_of_index_is_understood(clock: VirtualCl
     def answer(request: httpx2.Request) -> httpx2.Response:
         return conflict([str(a), str(b)], {7: f"Shopper profile `{b}` already exists"}, success=1)
 
-    async with scripted(answer, clock) as client:
+    async with make(httpx2.MockTransport(answer), clock) as client:
         outcome = await client.add_chunk(uuid.uuid4(), [a, b])
 
     assert (outcome.done, outcome.already) == ([a], [b])
@@ -300,7 +290,7 @@ async def test_422_without_per_id_errors_fails_the_chunk_with_bigcommerce_words(
     def answer(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(422, json={"status": 422, "title": "Segment is archived", "errors": {}})
 
-    async with scripted(answer, clock) as client:
+    async with make(httpx2.MockTransport(answer), clock) as client:
         outcome = await client.add_chunk(uuid.uuid4(), ids)
 
     ((reason, failed),) = outcome.failed.items()
@@ -312,6 +302,6 @@ async def test_a_page_without_pagination_is_a_shape_error(clock: VirtualClock) -
     def answer(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, json={"data": []})
 
-    async with scripted(answer, clock) as client:
+    async with make(httpx2.MockTransport(answer), clock) as client:
         with pytest.raises(ResponseShapeError, match="lacks the data or pagination"):
             await client.list_segment_profiles(uuid.uuid4())
