@@ -11,7 +11,8 @@ import math
 import time
 from typing import Any
 
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.serve import serve
 
 from .common import STORE, TOKEN, Figure, RawStdio, memory_kb, our_argv, ratio, reset_peak, server_env
 
@@ -28,7 +29,7 @@ def lower_bound(requests: int, quota: int, window: float, concurrency: int, late
 
 
 def one_run(ids_count: int, quota: int, window: float) -> dict[str, float]:
-    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=quota, window_seconds=window, latency=LATENCY)
+    store = FaultyStore(store_hash=STORE, token=TOKEN, quota=quota, window_seconds=window, latency=LATENCY)
     segment = store.add_segment("Black Friday")
     ids = [str(i) for i in store.add_profiles(ids_count)]
     with serve(store) as url:
@@ -85,7 +86,7 @@ async def _raw_posts(url: str, path: str, bodies: list[bytes], workers: int) -> 
 
 def floor_run(ids_count: int, quota: int, window: float) -> float:
     """Wall time of the same requests sent by a bare asyncio client: what the fake itself costs."""
-    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=None, window_seconds=window, latency=LATENCY)
+    store = FaultyStore(store_hash=STORE, token=TOKEN, quota=None, window_seconds=window, latency=LATENCY)
     segment = store.add_segment("Black Friday")
     ids = [str(i) for i in store.add_profiles(ids_count)]
     bodies = [json.dumps(ids[n : n + 50], separators=(",", ":")).encode() for n in range(0, ids_count, 50)]

@@ -10,7 +10,8 @@ import sys
 import time
 from typing import Any
 
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.serve import serve
 
 from .common import ROOT, STORE, TOKEN, Figure, RawStdio, cpu_seconds, our_argv, ratio, server_env
 
@@ -46,7 +47,7 @@ def _in_flight(client: RawStdio, params: dict[str, Any], count: int, window: int
 
 def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
     count, repeats = (50, 1) if quick else (300, 10)
-    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=None)
+    store = FaultyStore(store_hash=STORE, token=TOKEN, quota=None)
     segment = store.add_segment("VIP")
     store.add_members(segment, store.add_profiles(300))
     list_call = {"name": "list_segment_profiles", "arguments": {"segment_id": str(segment), "limit": 50}}

@@ -6,7 +6,8 @@ from typing import Any
 
 import httpx2
 
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.serve import serve
 
 from .common import STORE, TOKEN, RawStdio, our_argv, ratio, server_env
 
@@ -16,7 +17,7 @@ def _compact(value: Any) -> int:
 
 
 def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
-    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=None)
+    store = FaultyStore(store_hash=STORE, token=TOKEN, quota=None)
     segment = store.add_segment("VIP")
     store.add_members(segment, store.add_profiles(600))
     lines: list[str] = []

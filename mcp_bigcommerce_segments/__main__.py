@@ -1,19 +1,21 @@
-"""Command line: `mcp-bigcommerce-segments` / `python -m mcp_bigcommerce_segments`."""
+"""Command line and composition root: `mcp-bigcommerce-segments` / `python -m mcp_bigcommerce_segments`.
+
+Parses arguments, configures logging to stderr, reads the settings, chooses where requests go (the network, or the
+built-in sandbox store) and runs. The heavy imports (the MCP SDK, the sandbox's fake store) happen only once the
+arguments ask for them, so `--version` and `--help` answer in milliseconds and a real server never loads the fake.
+"""
 
 import argparse
-import gc
 import logging
 import os
 import sys
-
-import anyio
+from typing import TYPE_CHECKING
 
 from . import __version__
-from .check import run_check
-from .config import Settings
-from .demo import run_demo
-from .errors import ConfigError
-from .server import build_server
+
+if TYPE_CHECKING:
+    from .client import Transport
+    from .config import Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -43,7 +45,15 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Parse arguments, configure logging to stderr, and serve MCP over stdio until stdin closes."""
     args = _parser().parse_args(argv)
+    # Imported here, not at the top: `--version` and `--help` must not pay for loading the SDK (~0.5 s).
+    import anyio
+
+    from .config import Settings
+    from .errors import ConfigError
+
     if args.command == "demo":
+        from .demo import run_demo
+
         return anyio.run(run_demo, sys.stdout)
     try:
         settings = Settings.from_env(os.environ, read_only=args.read_only or None, sandbox=args.sandbox or None)
@@ -53,9 +63,27 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    transport = None
+    instructions_extra = ""
+    if settings.sandbox:
+        # Only a sandbox run loads the fake store (Starlette routes, seeded data).
+        from . import sandbox
+
+        transport = sandbox.transport(settings.store_hash)
+        instructions_extra = sandbox.describe()
     if args.check:
-        return anyio.run(run_check, settings)
-    server = build_server(settings)
+        from .check import run_check
+
+        return anyio.run(run_check, settings, sys.stdout, transport)
+    return _serve(settings, transport, instructions_extra)
+
+
+def _serve(settings: "Settings", transport: "Transport | None", instructions_extra: str) -> int:
+    import gc
+
+    from .server import build_server
+
+    server = build_server(settings, transport=transport, instructions_extra=instructions_extra)
     # Everything alive now lives as long as the process: take it out of the collector's sight. Later collections
     # get cheaper, and exit after stdin closes drops from ~300 ms (the final collection) to ~20 ms.
     gc.freeze()

@@ -12,7 +12,8 @@ from uuid import UUID
 
 import anyio
 
-from .client import CHUNK_SIZE, ChunkOutcome
+from .batch import Outcome
+from .client import CHUNK_SIZE
 from .errors import (
     APIConnectionError,
     AuthenticationError,
@@ -22,10 +23,10 @@ from .errors import (
     RateLimitError,
     ServerError,
 )
-from .models import FailedIds
-from .throttle import wait_reporter
+from .ratelimit import wait_reporter
+from .results import FailedIds
 
-ChunkFn = Callable[[list[UUID]], Awaitable[ChunkOutcome]]
+ChunkFn = Callable[[list[UUID]], Awaitable[Outcome]]
 #: (done, total, message or None for the default one)
 ProgressFn = Callable[[int, int, str | None], Awaitable[None]]
 
@@ -53,7 +54,7 @@ def dedupe(ids: Sequence[UUID]) -> list[UUID]:
 
 
 @dataclass
-class BulkOutcome(ChunkOutcome):
+class BulkOutcome(Outcome):
     """Every ID of the call in exactly one place, and the error that stopped it, if one did."""
 
     stopped_by: BigCommerceError | None = None

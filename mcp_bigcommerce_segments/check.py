@@ -3,24 +3,19 @@
 import sys
 from typing import TextIO
 
-import httpx2
-
-from . import sandbox
-from .client import BigCommerceClient
+from .client import BigCommerceClient, Transport
 from .config import Settings
 from .errors import AuthenticationError, BigCommerceError, PermissionDeniedError
-from .throttle import RetryPolicy
+from .retry import RetryPolicy
 
 
-async def run_check(
-    settings: Settings, out: TextIO = sys.stdout, transport: httpx2.AsyncBaseTransport | None = None
-) -> int:
+async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: Transport | None = None) -> int:
     """Make two cheap read requests and say in plain words what works; 0 when all is well, else 1."""
     where = "the built-in sandbox store" if settings.sandbox else f"store {settings.store_hash} at {settings.api_url}"
     out.write(f"Configuration: OK ({where}, read-only: {'yes' if settings.read_only else 'no'}).\n")
     client = BigCommerceClient.for_settings(
         settings,
-        transport=transport or sandbox.transport_for(settings),
+        transport=transport,
         timeout_seconds=min(settings.timeout_seconds, 15.0),
         retry=RetryPolicy(max_attempts=2, max_seconds=10.0),
     )

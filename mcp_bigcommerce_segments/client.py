@@ -1,15 +1,16 @@
 """BigCommerceClient: the only module that speaks HTTP, through one request function.
 
 `_request` is the choke point: headers, the shared concurrency limit, the rate-limit governor, retries and error
-mapping all happen there. Public methods take and return typed values, never responses or dicts.
+mapping all happen there. Public methods take and return typed values, never responses or dicts. `Transport` is
+re-exported so that no other module imports httpx2.
 """
 
 import json
 import logging
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, Self
 from uuid import UUID
 
 import anyio
@@ -21,52 +22,79 @@ from .clock import Clock, SystemClock
 from .config import APP_NAME, Settings
 from .errors import (
     APIConnectionError,
-    APIStatusError,
     APITimeoutError,
     BigCommerceError,
     NotFoundError,
+    PayloadTooLargeError,
     RateLimitError,
     ResponseShapeError,
     body_detail,
     error_from_response,
 )
-from .models import CustomerPage, ProfilePage, SegmentPage
-from .throttle import RateGovernor, RetryPolicy, wait
+from .models import Customer, CustomerPage, Page, ProfilePage, Segment, SegmentPage, ShopperProfile, T
+from .ratelimit import RateGovernor, wait
+from .retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
 
-PageT = TypeVar("PageT", ProfilePage, SegmentPage, CustomerPage)
+#: What `transport=` takes: the seam for the sandbox store and the tests.
+Transport = httpx2.AsyncBaseTransport
 
 # BigCommerce: "Limit of Shopper Profiles per request is 50." DELETE's `id:in` has no documented limit; the same
 # 50 keeps URLs short (50 UUIDs are about 1.9 kB).
 CHUNK_SIZE = 50
 # BigCommerce's largest page (a larger `limit` answers 413 on v3 endpoints).
 MAX_PAGE_SIZE = 250
+# BigCommerce's documented default page, for a store that answers 413 to pages of 250.
+SMALL_PAGE = 50
 
 
-@dataclass
-class ChunkOutcome:
-    """What BigCommerce did with one chunk of IDs; every ID of the chunk lands in exactly one bucket."""
+@dataclass(frozen=True)
+class Answer:
+    """An answer to a write, for the caller to interpret: its status and body."""
 
-    done: list[UUID] = field(default_factory=list)
-    already: list[UUID] = field(default_factory=list)
-    failed: dict[str, list[UUID]] = field(default_factory=dict)
+    status: int
+    body: bytes
+    what: str
 
-    def fail(self, reason: str, ids: Sequence[UUID]) -> None:
-        if ids:
-            self.failed.setdefault(reason, []).extend(ids)
+    @property
+    def detail(self) -> str:
+        """BigCommerce's own words from the body ("" when it said nothing)."""
+        return body_detail(self.body)
 
-    def merge(self, other: "ChunkOutcome") -> None:
-        self.done.extend(other.done)
-        self.already.extend(other.already)
-        for reason, ids in other.failed.items():
-            self.fail(reason, ids)
+    def json(self) -> Any:
+        """The body as JSON ({} when empty).
+
+        Raises:
+            ResponseShapeError: the body is not JSON.
+        """
+        if not self.body:
+            return {}
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise _not_json(self.what, self.status, "") from exc
+
+    def lenient_json(self) -> Any:
+        """The body as JSON, or {} when it is not JSON."""
+        try:
+            return self.json()
+        except ResponseShapeError:
+            return {}
+
+
+def _not_json(what: str, status: int, content_type: str) -> ResponseShapeError:
+    kind = content_type.split(";")[0] or "unknown content type"
+    return ResponseShapeError(
+        f"BigCommerce answered {what} with something that is not JSON ({kind}, status {status}); a proxy or an "
+        "outage page may be in the way. Retry in a minute."
+    )
 
 
 class BigCommerceClient:
     """An async client for the segment endpoints of one store.
 
-    Use as an async context manager. `transport` is the seam for the emulator (sandbox and tests).
+    Use as an async context manager. `transport` is the seam for the sandbox store and the tests.
     """
 
     def __init__(
@@ -78,7 +106,7 @@ class BigCommerceClient:
         timeout_seconds: float = 30.0,
         max_concurrency: int = 10,
         retry: RetryPolicy | None = None,
-        transport: httpx2.AsyncBaseTransport | None = None,
+        transport: Transport | None = None,
         clock: Clock | None = None,
     ) -> None:
         self._token = access_token
@@ -86,6 +114,8 @@ class BigCommerceClient:
         self._retry = retry or RetryPolicy()
         self._governor = RateGovernor(self._clock)
         self._slots = anyio.Semaphore(max_concurrency)
+        # Learnt from the first 413 to a page of 250: stores that cap pages lower are then read in pages of 50.
+        self.page_size = MAX_PAGE_SIZE
         self._http_options: dict[str, Any] = {
             "base_url": base_url.rstrip("/") + "/",
             "headers": {
@@ -112,7 +142,7 @@ class BigCommerceClient:
         cls,
         settings: Settings,
         *,
-        transport: httpx2.AsyncBaseTransport | None = None,
+        transport: Transport | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         timeout_seconds: float | None = None,
@@ -204,11 +234,10 @@ class BigCommerceClient:
                         return response
                     error = error_from_response(status, response.content, response.headers, what=what)
                     error.args = (self._redact(str(error)),)
-            retryable = isinstance(error, APIConnectionError) or (isinstance(error, APIStatusError) and error.retryable)
-            delay = self._delay(error, attempt)
             spent = self._clock.now() - started
-            if not retryable or attempt >= self._retry.max_attempts or spent + delay > self._retry.max_seconds:
-                if retryable and attempt > 1:
+            delay = self._retry.next_wait(error, attempt, spent)
+            if delay is None:
+                if attempt > 1:
                     error.args = (f"{error} (gave up after {attempt} attempts over {spent:.0f} s)",)
                 raise error
             logger.info("%s %s failed (%s); retrying in %.2f s", method, path, type(error).__name__, delay)
@@ -216,36 +245,55 @@ class BigCommerceClient:
                 self._governor.pause(delay)
             await wait(self._clock, delay)
 
-    def _delay(self, error: BigCommerceError, attempt: int) -> float:
-        if isinstance(error, RateLimitError) and error.retry_after is not None:
-            return error.retry_after
-        return self._retry.backoff(attempt)
+    # --- reads ----------------------------------------------------------------------------------------------
 
-    @staticmethod
-    def _json(response: httpx2.Response, what: str) -> Any:
-        try:
-            return json.loads(response.content)
-        except (ValueError, UnicodeDecodeError) as exc:
-            kind = response.headers.get("content-type", "unknown content type").split(";")[0]
-            raise ResponseShapeError(
-                f"BigCommerce answered {what} with something that is not JSON ({kind}, status "
-                f"{response.status_code}); a proxy or an outage page may be in the way. Retry in a minute."
-            ) from exc
-
-    # --- operations -----------------------------------------------------------------------------------------
-
-    async def _get_page(self, path: str, model: type[PageT], *, what: str, params: Mapping[str, str | int]) -> PageT:
+    async def _get_page(
+        self, path: str, model: type[Page[T]], *, what: str, params: Mapping[str, str | int]
+    ) -> Page[T]:
         """GET a paginated collection and check it has the `{data, meta: {pagination}}` shape the spec promises."""
         response = await self._request("GET", path, what=what, params=params)
         try:
             return model.model_validate_json(response.content)
         except ValidationError as exc:
             if exc.error_count() and exc.errors()[0]["type"] == "json_invalid":
-                self._json(response, what)  # raises the "not JSON" error
+                raise _not_json(what, response.status_code, response.headers.get("content-type", "")) from exc
             raise ResponseShapeError(
                 f"BigCommerce's answer for {what} lacks the data or pagination the API promises; "
                 "nothing was changed. Retry in a minute."
             ) from exc
+
+    async def iter_pages(
+        self,
+        path: str,
+        model: type[Page[T]],
+        *,
+        what: str,
+        params: Mapping[str, str | int] | None = None,
+        max_items: int | None = None,
+    ) -> AsyncIterator[Page[T]]:
+        """Every page of a collection, in the largest pages the store allows (learnt once per client).
+
+        Stops after the last page, or once `max_items` items have been read.
+        """
+        page = 1
+        read = 0
+        while True:
+            try:
+                fetched = await self._get_page(
+                    path, model, what=what, params={**(params or {}), "page": page, "limit": self.page_size}
+                )
+            except PayloadTooLargeError:
+                if page > 1 or self.page_size <= SMALL_PAGE:
+                    raise
+                self.page_size = SMALL_PAGE  # a store that caps pages lower: start again in pages of 50
+                continue
+            yield fetched
+            read += len(fetched.data)
+            if not fetched.data or page >= fetched.pagination.total_pages:
+                return
+            if max_items is not None and read >= max_items:
+                return
+            page += 1
 
     async def list_segment_profiles(self, segment_id: UUID, *, page: int = 1, limit: int = 50) -> ProfilePage:
         """GET one page of a segment's shopper profiles."""
@@ -256,24 +304,50 @@ class BigCommerceClient:
             params={"page": page, "limit": limit},
         )
 
+    def segment_profile_pages(self, segment_id: UUID, *, max_items: int | None = None) -> AsyncIterator[ProfilePage]:
+        """Every page of a segment's shopper profiles."""
+        return self.iter_pages(
+            f"segments/{segment_id}/shopper-profiles", ProfilePage, what=f"segment {segment_id}", max_items=max_items
+        )
+
     async def list_segments(self, *, page: int = 1, limit: int = 50) -> SegmentPage:
         """GET one page of the store's segments."""
         return await self._get_page("segments", SegmentPage, what="segments", params={"page": page, "limit": limit})
 
-    async def customers(self, ids: Sequence[int]) -> CustomerPage:
-        """GET up to 250 customers by ID (one page), with their shopper profile and segments (beta includes)."""
-        if not ids or len(ids) > MAX_PAGE_SIZE:
-            raise ValueError("customers() takes 1 to 250 IDs")
-        return await self._get_page(
-            "customers",
-            CustomerPage,
-            what="customers",
-            params={
-                "id:in": ",".join(str(i) for i in ids),
+    def segment_pages(self, *, max_items: int | None = None) -> AsyncIterator[SegmentPage]:
+        """Every page of the store's segments."""
+        return self.iter_pages("segments", SegmentPage, what="segments", max_items=max_items)
+
+    async def segment_exists(self, segment_id: UUID) -> bool:
+        """Whether the segment exists (one small read)."""
+        try:
+            await self.list_segment_profiles(segment_id, limit=1)
+        except NotFoundError:
+            return False
+        return True
+
+    async def customers(self, ids: Sequence[int]) -> list[Customer]:
+        """GET customers by ID, with their shopper profile and segments (beta includes), a page at a time."""
+        wanted = list(dict.fromkeys(ids))
+        found: list[Customer] = []
+        start = 0
+        while start < len(wanted):
+            batch = wanted[start : start + self.page_size]
+            params: dict[str, str | int] = {
+                "id:in": ",".join(str(i) for i in batch),
                 "include": "shopper_profile_id,segment_ids",
-                "limit": len(ids),  # one page holds them all
-            },
-        )
+                "limit": len(batch),  # one page holds them all
+            }
+            try:
+                page = await self._get_page("customers", CustomerPage, what="customers", params=params)
+            except PayloadTooLargeError:
+                if self.page_size <= SMALL_PAGE:
+                    raise
+                self.page_size = SMALL_PAGE  # a store that caps pages lower: ask for 50 at a time
+                continue
+            found += page.data
+            start += len(batch)
+        return found
 
     async def search_customers(self, *, name_like: str | None = None, email: str | None = None) -> CustomerPage:
         """GET the first 50 customers whose name contains `name_like` or whose email is `email`."""
@@ -293,18 +367,10 @@ class BigCommerceClient:
             params={"page": page, "limit": limit},
         )
 
-    async def add_chunk(self, segment_id: UUID, ids: Sequence[UUID]) -> ChunkOutcome:
-        """POST up to 50 IDs; sort them into added, already members, failed.
+    # --- writes: the answers are interpreted by `batch` -------------------------------------------------------
 
-        BigCommerce answers 201 when all were added, and 409 with a batch envelope whose `errors` are keyed by the
-        index of each conflicting ID. Whether the other IDs of a 409 batch were added is not documented, so IDs
-        neither confirmed nor reported are sent once more on their own: repeating an add is safe.
-        """
-        outcome = ChunkOutcome()
-        await self._add_into(outcome, segment_id, list(ids), rounds=2)
-        return outcome
-
-    async def _add_into(self, outcome: ChunkOutcome, segment_id: UUID, ids: list[UUID], *, rounds: int) -> None:
+    async def post_profiles(self, segment_id: UUID, ids: Sequence[UUID]) -> Answer:
+        """POST up to 50 IDs to a segment (a bare JSON array, as the spec says); 201, 404, 409 and 422 are returned."""
         if not ids or len(ids) > CHUNK_SIZE:  # BigCommerce: max 50 per POST; never an empty body
             raise ValueError("a POST takes 1 to 50 profile IDs")
         what = f"segment {segment_id}"
@@ -312,149 +378,32 @@ class BigCommerceClient:
         response = await self._request(
             "POST", f"segments/{segment_id}/shopper-profiles", what=what, body=body, accept=frozenset({404, 409, 422})
         )
-        if response.status_code == 404:
-            await self._require_segment(segment_id, response)
-            payload = _lenient_json(response.content)
-            if not _indexed_errors(payload, ids):
-                # The segment exists, so BigCommerce rejects some of the profiles without saying which: halve.
-                if len(ids) == 1:
-                    outcome.fail(f"BigCommerce does not know this shopper profile (404){_detail(response)}", ids)
-                    return
-                for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
-                    await self._add_into(outcome, segment_id, half, rounds=rounds)
-                return
-        else:
-            payload = self._json(response, what) if response.content else {}
-        if response.status_code < 300 and not (isinstance(payload, dict) and payload.get("errors")):
-            outcome.done.extend(ids)  # 201: BigCommerce added the whole batch
-            return
-        confirmed = _ids_in_data(payload) & set(ids)
-        indexed = _indexed_errors(payload, ids)
-        if response.status_code in (404, 422) and not indexed:
-            outcome.fail(str(error_from_response(422, response.content, response.headers, what=what)), ids)
-            return
-        unresolved: list[UUID] = []
-        for position, profile_id in enumerate(ids):
-            if profile_id in confirmed:
-                outcome.done.append(profile_id)
-            elif position in indexed:
-                status, message = indexed[position]
-                if status == 409 or "already" in message.lower():
-                    outcome.already.append(profile_id)
-                else:
-                    outcome.fail(f"BigCommerce rejected it: {message}", [profile_id])
-            else:
-                unresolved.append(profile_id)
-        if not unresolved:
-            return
-        meta = payload.get("meta") if isinstance(payload, dict) else None
-        success = meta.get("success") if isinstance(meta, dict) else None
-        if response.status_code < 300 or (
-            isinstance(success, int | float) and success >= len(confirmed) + len(unresolved)
-        ):
-            outcome.done.extend(unresolved)
-        elif rounds > 1:
-            await self._add_into(outcome, segment_id, unresolved, rounds=rounds - 1)
-        else:
-            outcome.fail("BigCommerce neither added nor rejected it; adding again is safe", unresolved)
+        return Answer(response.status_code, response.content, what)
 
-    async def remove_chunk(self, segment_id: UUID, ids: Sequence[UUID]) -> ChunkOutcome:
-        """DELETE up to 50 IDs by `id:in`. BigCommerce answers 204 and says nothing about non-members."""
+    async def delete_profiles(self, segment_id: UUID, ids: Sequence[UUID]) -> Answer:
+        """DELETE up to 50 IDs from a segment by `id:in`; 204 and 404 are returned."""
         # Without `id:in`, BigCommerce empties the whole segment: this guard must never be removed.
         if not ids or len(ids) > CHUNK_SIZE:
-            raise ValueError("remove_chunk needs 1 to 50 profile IDs")
+            raise ValueError("a DELETE takes 1 to 50 profile IDs")
+        what = f"segment {segment_id}"
         response = await self._request(
             "DELETE",
             f"segments/{segment_id}/shopper-profiles",
-            what=f"segment {segment_id}",
+            what=what,
             params={"id:in": ",".join(str(i) for i in ids)},
             accept=frozenset({404}),
         )
-        outcome = ChunkOutcome()
-        if response.status_code != 404:
-            outcome.done.extend(ids)
-            return outcome
-        # BigCommerce documents only 204. A 404 while the segment exists means some IDs are not members: halve
-        # until each is placed; a lone ID that still gets 404 was not a member ("already" out of the segment).
-        await self._require_segment(segment_id, response)
-        if len(ids) == 1:
-            outcome.already.extend(ids)
-            return outcome
-        for half in (ids[: len(ids) // 2], ids[len(ids) // 2 :]):
-            outcome.merge(await self.remove_chunk(segment_id, half))
-        return outcome
-
-    async def _require_segment(self, segment_id: UUID, response: httpx2.Response) -> None:
-        """After a 404 on a write, tell a missing segment (which stops the call) from IDs the store rejects.
-
-        Raises:
-            NotFoundError: the segment does not exist.
-        """
-        try:
-            await self.list_segment_profiles(segment_id, limit=1)
-        except NotFoundError:
-            raise error_from_response(404, response.content, response.headers, what=f"segment {segment_id}") from None
+        return Answer(response.status_code, response.content, what)
 
 
-def _lenient_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return {}
-
-
-def _detail(response: httpx2.Response) -> str:
-    """BigCommerce's words from an error body, as a parenthesis; empty when it said nothing."""
-    said = body_detail(response.content)
-    return f" (BigCommerce said: {said})" if said else ""
-
-
-def _ids_in_data(payload: Any) -> set[UUID]:
-    """The profile IDs listed in a batch answer's `data` (entries that are not profiles are skipped)."""
-    found: set[UUID] = set()
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if isinstance(data, list):
-        for item in data:
-            raw = item.get("id") if isinstance(item, dict) else None
-            if isinstance(raw, str):
-                try:
-                    found.add(UUID(raw))
-                except ValueError:
-                    continue
-    return found
-
-
-def _indexed_errors(payload: Any, ids: Sequence[UUID]) -> dict[int, tuple[int, str]]:
-    """Per-ID errors of a batch answer: position in the request -> (status, message).
-
-    Accepts both shapes BigCommerce uses: the batch envelope (`errors` is a list of `{status, errors: {index: msg}}`)
-    and the plain error body (`errors` is `{index: msg}`). A key that is not an index is matched by the UUID the
-    message names.
-    """
-    found: dict[int, tuple[int, str]] = {}
-    if not isinstance(payload, dict):
-        return found
-    top_status = payload.get("status")
-    groups: list[tuple[Any, Any]] = []
-    errors = payload.get("errors")
-    if isinstance(errors, list):
-        groups = [(g.get("status"), g.get("errors")) for g in errors if isinstance(g, dict)]
-    elif isinstance(errors, dict):
-        groups = [(top_status, errors)]
-    if not groups:
-        return found
-    positions = {str(profile_id): n for n, profile_id in enumerate(ids)}
-    for status, items in groups:
-        if not isinstance(items, dict):
-            continue
-        code = int(status) if isinstance(status, int | float) else 0
-        for key, message in items.items():
-            text = str(message)
-            position: int | None = None
-            if str(key).isdigit() and int(key) < len(ids):
-                position = int(key)
-            else:
-                position = next((n for uid, n in positions.items() if uid in text), None)
-            if position is not None:
-                found[position] = (code, text)
-    return found
+__all__ = [
+    "CHUNK_SIZE",
+    "MAX_PAGE_SIZE",
+    "SMALL_PAGE",
+    "Answer",
+    "BigCommerceClient",
+    "Customer",
+    "Segment",
+    "ShopperProfile",
+    "Transport",
+]

@@ -1,13 +1,12 @@
 """Settings, read once from the environment. The only module that reads environment variables."""
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .errors import ConfigError
 
@@ -41,10 +40,7 @@ ENV_VARS = (
     AUDIT_LOG,
 )
 
-_STORE_HASH_RE = re.compile(r"^[A-Za-z0-9]{1,64}$")
-_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 def default_audit_log() -> Path:
@@ -52,25 +48,41 @@ def default_audit_log() -> Path:
     return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)) / "audit.jsonl"
 
 
-@dataclass(frozen=True, kw_only=True)
-class Settings:
+class Settings(BaseModel):
     """Everything the server is configured with. Build with `from_env`; tests build it directly."""
 
-    store_hash: str
-    access_token: SecretStr = field(repr=False)
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    store_hash: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,64}$")]
+    access_token: SecretStr
     api_url: str = DEFAULT_API_URL
     read_only: bool = False
     sandbox: bool = False
-    log_level: str = "WARNING"
-    max_concurrency: int = MAX_CONCURRENCY
-    max_retry_seconds: float = 60.0
-    timeout_seconds: float = 30.0
+    log_level: LogLevel = "WARNING"
+    max_concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = MAX_CONCURRENCY
+    max_retry_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    timeout_seconds: Annotated[float, Field(ge=1, le=600)] = 30.0
     audit_log: Path | None = None
+
+    @field_validator("access_token")
+    @classmethod
+    def _token_is_one_word(cls, token: SecretStr) -> SecretStr:
+        if any(c.isspace() for c in token.get_secret_value()):
+            raise ValueError("whitespace")
+        return token
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_is_a_base(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+            raise ValueError("not an http(s) base URL")
+        return url.rstrip("/")
 
     @property
     def base_url(self) -> str:
         """`{api_url}/stores/{store_hash}/v3`: every request path hangs below it."""
-        return f"{self.api_url.rstrip('/')}/stores/{self.store_hash}/v3"
+        return f"{self.api_url}/stores/{self.store_hash}/v3"
 
     @classmethod
     def from_env(
@@ -81,85 +93,77 @@ class Settings:
         Raises:
             ConfigError: naming every missing or malformed variable at once.
         """
-        problems: list[str] = []
         # A host that substitutes nothing for an unset bundle option may pass "${user_config.x}" through.
-        environ = {k: ("" if v.startswith("${") else v) for k, v in environ.items() if k in ENV_VARS}
-
-        def flag(name: str, override: bool | None) -> bool:
+        raw = {
+            field: value.strip()
+            for field, name in _FIELDS.items()
+            if (value := environ.get(name, "")).strip() and not value.startswith("${")
+        }
+        values: dict[str, Any] = dict(raw)
+        problems: list[str] = []
+        for field, override in (("read_only", read_only), ("sandbox", sandbox)):
             if override:
-                return True
-            raw = environ.get(name, "").strip().lower()
-            if raw in _TRUE:
-                return True
-            if raw not in _FALSE:
-                problems.append(f"{name} must be true or false, not {raw[:20]!r}")
-            return False
-
-        def number(name: str, default: float, low: float, high: float) -> float:
-            raw = environ.get(name, "").strip()
-            if not raw:
-                return default
-            try:
-                value = float(raw)
-            except ValueError:
-                value = float("nan")
-            if not low <= value <= high:
-                problems.append(f"{name} must be a number from {low:g} to {high:g}, not {raw[:20]!r}")
-                return default
-            return value
-
-        is_sandbox = flag(SANDBOX, sandbox)
-        is_read_only = flag(READ_ONLY, read_only)
-        store_hash = environ.get(STORE_HASH, "").strip()
-        token = environ.get(ACCESS_TOKEN, "").strip()
-        if is_sandbox:
-            store_hash = store_hash or "sandbox"
-            token = token or "sandbox-token"
-        if not store_hash:
-            problems.append(f"{STORE_HASH} is not set (the store hash from your API path, e.g. 'abc123')")
-        elif not _STORE_HASH_RE.fullmatch(store_hash):
-            problems.append(f"{STORE_HASH} must be letters and digits only (the 'stores/<hash>' part of the API path)")
-        if not token:
-            problems.append(f"{ACCESS_TOKEN} is not set (the access token of a store-level API account)")
-        elif any(c.isspace() for c in token):
-            problems.append(f"{ACCESS_TOKEN} must not contain spaces or line breaks")
-
-        api_url = environ.get(API_URL, "").strip() or DEFAULT_API_URL
-        parts = urlsplit(api_url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            problems.append(f"{API_URL} must be an http(s) URL like {DEFAULT_API_URL}, not {api_url[:60]!r}")
-
-        log_level = environ.get(LOG_LEVEL, "").strip().upper() or "WARNING"
-        if log_level not in _LOG_LEVELS:
-            problems.append(f"{LOG_LEVEL} must be one of {', '.join(_LOG_LEVELS)}")
-            log_level = "WARNING"
-
-        concurrency = number(MAX_CONCURRENCY_VAR, MAX_CONCURRENCY, 1, MAX_CONCURRENCY)
-        if concurrency != int(concurrency):
-            problems.append(f"{MAX_CONCURRENCY_VAR} must be a whole number from 1 to {MAX_CONCURRENCY}")
-        retry_seconds = number(MAX_RETRY_SECONDS, 60.0, 0, 3600)
-        timeout = number(TIMEOUT_SECONDS, 30.0, 1, 600)
-
-        raw_audit = environ.get(AUDIT_LOG, "").strip()
-        audit_log: Path | None
-        if raw_audit.lower() == "off":
-            audit_log = None
-        elif raw_audit:
-            audit_log = Path(raw_audit).expanduser()
-        else:
-            audit_log = default_audit_log()
-
+                values[field] = True
+            elif field in raw:
+                flag = raw[field].lower()
+                if flag not in _TRUE + _FALSE:
+                    problems.append(f"{_FIELDS[field]} {_HINTS[field]}, not {raw[field][:20]!r}")
+                values[field] = flag in _TRUE
+        if "log_level" in values:
+            values["log_level"] = values["log_level"].upper()
+        audit = raw.get("audit_log", "")
+        values["audit_log"] = (
+            None if audit.lower() == "off" else Path(audit).expanduser() if audit else default_audit_log()
+        )
+        if values.get("sandbox"):
+            values.setdefault("store_hash", "sandbox")
+            values.setdefault("access_token", "sandbox-token")
+        for field, missing in _MISSING.items():
+            if field not in values:
+                problems.append(f"{_FIELDS[field]} is not set ({missing})")
+        try:
+            settings = cls.model_validate(values)
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = str(error["loc"][0])
+                if field in values and not any(_FIELDS[field] in p for p in problems):
+                    shown = "" if field == "access_token" else f", not {str(raw.get(field, ''))[:60]!r}"
+                    problems.append(f"{_FIELDS[field]} {_HINTS[field]}{shown}")
         if problems:
             raise ConfigError("Configuration error: " + "; ".join(problems) + ".")
-        return cls(
-            store_hash=store_hash,
-            access_token=SecretStr(token),
-            api_url=api_url.rstrip("/"),
-            read_only=is_read_only,
-            sandbox=is_sandbox,
-            log_level=log_level,
-            max_concurrency=int(concurrency),
-            max_retry_seconds=retry_seconds,
-            timeout_seconds=timeout,
-            audit_log=audit_log,
-        )
+        return settings
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+#: Settings field -> the environment variable it is read from.
+_FIELDS = {
+    "store_hash": STORE_HASH,
+    "access_token": ACCESS_TOKEN,
+    "api_url": API_URL,
+    "read_only": READ_ONLY,
+    "sandbox": SANDBOX,
+    "log_level": LOG_LEVEL,
+    "max_concurrency": MAX_CONCURRENCY_VAR,
+    "max_retry_seconds": MAX_RETRY_SECONDS,
+    "timeout_seconds": TIMEOUT_SECONDS,
+    "audit_log": AUDIT_LOG,
+}
+_MISSING = {
+    "store_hash": "the store hash from your API path, e.g. 'abc123'",
+    "access_token": "the access token of a store-level API account",
+}
+#: What a malformed value is told, after the variable's name.
+_HINTS = {
+    "store_hash": "must be letters and digits only (the 'stores/<hash>' part of the API path)",
+    "access_token": "must not contain spaces or line breaks",
+    "api_url": f"must be an http(s) URL like {DEFAULT_API_URL}",
+    "read_only": "must be true or false",
+    "sandbox": "must be true or false",
+    "log_level": "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
+    "max_concurrency": f"must be a whole number from 1 to {MAX_CONCURRENCY}",
+    "max_retry_seconds": "must be a number from 0 to 3600",
+    "timeout_seconds": "must be a number from 1 to 600",
+    "audit_log": "must be a file path or 'off'",
+}

@@ -50,8 +50,6 @@ class ResponseShapeError(BigCommerceError):
 class APIConnectionError(BigCommerceError):
     """BigCommerce could not be reached."""
 
-    retryable = True
-
 
 class APITimeoutError(APIConnectionError):
     """BigCommerce did not answer in time."""
@@ -59,8 +57,6 @@ class APITimeoutError(APIConnectionError):
 
 class APIStatusError(BigCommerceError):
     """BigCommerce answered with an error status."""
-
-    retryable = False
 
     def __init__(self, message: str, *, status: int, detail: str = "", retry_after: float | None = None) -> None:
         super().__init__(message)
@@ -70,39 +66,39 @@ class APIStatusError(BigCommerceError):
 
 
 class BadRequestError(APIStatusError):
-    pass
+    """400: the request was malformed."""
 
 
 class AuthenticationError(APIStatusError):
-    pass
+    """401: the token was rejected."""
 
 
 class PermissionDeniedError(APIStatusError):
-    pass
+    """403: a scope or the plan is missing."""
 
 
 class NotFoundError(APIStatusError):
-    pass
+    """404: the segment or profile does not exist."""
 
 
 class ConflictError(APIStatusError):
-    pass
+    """409: a conflict BigCommerce reported."""
 
 
 class PayloadTooLargeError(APIStatusError):
-    pass
+    """413: a page or request too large for the store."""
 
 
 class UnprocessableEntityError(APIStatusError):
-    pass
+    """422: BigCommerce rejected the data."""
 
 
 class RateLimitError(APIStatusError):
-    retryable = True
+    """429: the store's request quota for this window is used up."""
 
 
 class ServerError(APIStatusError):
-    retryable = True
+    """5xx: BigCommerce failed; nothing suggests the request was wrong."""
 
 
 def body_detail(body: bytes) -> str:
@@ -150,6 +146,45 @@ def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return None
 
 
+# status -> (class, sentence). `{said}` is BigCommerce's own words (or nothing), `{what}` the resource asked for.
+_BY_STATUS: dict[int, tuple[type[APIStatusError], str]] = {
+    400: (BadRequestError, "BigCommerce rejected the request as malformed (400).{said}"),
+    401: (
+        AuthenticationError,
+        "BigCommerce rejected the access token (401): it is wrong, revoked, or belongs to another store. "
+        "Check BIGCOMMERCE_ACCESS_TOKEN and BIGCOMMERCE_STORE_HASH, then restart the server.",
+    ),
+    403: (
+        PermissionDeniedError,
+        "BigCommerce refused access (403).{said} " + SCOPE_HINT + ". The Customer Segmentation API is also only "
+        "available on Enterprise plans.",
+    ),
+    404: (
+        NotFoundError,
+        "BigCommerce found no {what} (404). Check the ID (list_segments finds segments by name); it may have "
+        "been deleted, or BIGCOMMERCE_STORE_HASH may name another store.{said}",
+    ),
+    409: (ConflictError, "BigCommerce reported a conflict (409).{said}"),
+    413: (
+        PayloadTooLargeError,
+        "BigCommerce said the request was too large (413).{said} Use a smaller page size or fewer IDs.",
+    ),
+    422: (UnprocessableEntityError, "BigCommerce rejected the data (422).{said}"),
+}
+_REDIRECT = (
+    "The API answered with a redirect ({status}), which is not followed so that the token goes nowhere else. "
+    "Check BIGCOMMERCE_API_URL: it should be https://api.bigcommerce.com or your proxy's address."
+)
+_SERVER = (
+    "BigCommerce had an internal error ({status}).{said} Nothing suggests the request was wrong; "
+    "retry in a minute, and check status.bigcommerce.com if it persists."
+)
+_RATE_LIMITED = (
+    "BigCommerce's rate limit for this store is used up (429). Retry {when}; other apps on the store share the "
+    "same quota."
+)
+
+
 def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *, what: str) -> APIStatusError:
     """Map an error response to the exception a caller can act on.
 
@@ -161,63 +196,19 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
     """
     detail = body_detail(body)
     said = f" BigCommerce said: {detail}." if detail else ""
-    if 300 <= status < 400:
-        return APIStatusError(
-            f"The API answered with a redirect ({status}), which is not followed so that the token goes nowhere else. "
-            "Check BIGCOMMERCE_API_URL: it should be https://api.bigcommerce.com or your proxy's address.",
-            status=status,
-            detail=detail,
-        )
-    if status == 400:
-        return BadRequestError(
-            f"BigCommerce rejected the request as malformed (400).{said}", status=status, detail=detail
-        )
-    if status == 401:
-        return AuthenticationError(
-            "BigCommerce rejected the access token (401): it is wrong, revoked, or belongs to another store. "
-            "Check BIGCOMMERCE_ACCESS_TOKEN and BIGCOMMERCE_STORE_HASH, then restart the server.",
-            status=status,
-            detail=detail,
-        )
-    if status == 403:
-        return PermissionDeniedError(
-            f"BigCommerce refused access (403).{said} {SCOPE_HINT}. The Customer Segmentation API is also only "
-            "available on Enterprise plans.",
-            status=status,
-            detail=detail,
-        )
-    if status == 404:
-        return NotFoundError(
-            f"BigCommerce found no {what} (404). Check the ID (list_segments finds segments by name); it may have "
-            f"been deleted, or BIGCOMMERCE_STORE_HASH may name another store.{said}",
-            status=status,
-            detail=detail,
-        )
-    if status == 409:
-        return ConflictError(f"BigCommerce reported a conflict (409).{said}", status=status, detail=detail)
-    if status == 413:
-        return PayloadTooLargeError(
-            f"BigCommerce said the request was too large (413).{said} Use a smaller page size or fewer IDs.",
-            status=status,
-            detail=detail,
-        )
-    if status == 422:
-        return UnprocessableEntityError(f"BigCommerce rejected the data (422).{said}", status=status, detail=detail)
-    if status == 429:
-        wait = retry_after_seconds(headers)
-        when = f"in {wait:.1f} s" if wait is not None else "in a minute"
-        return RateLimitError(
-            f"BigCommerce's rate limit for this store is used up (429). Retry {when}; "
-            "other apps on the store share the same quota.",
-            status=status,
-            detail=detail,
-            retry_after=wait,
-        )
-    if status >= 500:
-        return ServerError(
-            f"BigCommerce had an internal error ({status}).{said} Nothing suggests the request was wrong; "
-            "retry in a minute, and check status.bigcommerce.com if it persists.",
-            status=status,
-            detail=detail,
-        )
-    return APIStatusError(f"BigCommerce answered with status {status}.{said}", status=status, detail=detail)
+    cls: type[APIStatusError]
+    retry_after: float | None = None
+    if status in _BY_STATUS:
+        cls, template = _BY_STATUS[status]
+    elif status == 429:
+        retry_after = retry_after_seconds(headers)
+        when = f"in {retry_after:.1f} s" if retry_after is not None else "in a minute"
+        cls, template = RateLimitError, _RATE_LIMITED.replace("{when}", when)
+    elif 300 <= status < 400:
+        cls, template = APIStatusError, _REDIRECT
+    elif status >= 500:
+        cls, template = ServerError, _SERVER
+    else:
+        cls, template = APIStatusError, "BigCommerce answered with status {status}.{said}"
+    message = template.format(status=status, said=said, what=what)
+    return cls(message, status=status, detail=detail, retry_after=retry_after)

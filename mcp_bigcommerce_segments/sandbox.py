@@ -1,11 +1,12 @@
-"""The built-in sandbox store: fixed segments and a few hundred shopper profiles, no token needed."""
+"""The built-in sandbox store: fixed segments and a few hundred shopper profiles, no token needed.
+
+Imported only by the composition root (`__main__`) when `--sandbox` is on, so a real server never loads the fake.
+"""
 
 import uuid
 
-import httpx2
-
-from .config import Settings
-from .emulator import Customer, FakeBigCommerce
+from .client import Transport
+from .emulator.store import Customer, FakeBigCommerce
 
 _NAMESPACE = uuid.UUID("6f1c2a9e-5b7d-4c3e-9a21-0d8e4f6b7a10")
 
@@ -43,14 +44,9 @@ def build_store(store_hash: str = "sandbox") -> FakeBigCommerce:
     return store
 
 
-def transport(store_hash: str = "sandbox") -> httpx2.AsyncBaseTransport:
+def transport(store_hash: str = "sandbox") -> Transport:
     """An httpx2 transport to a fresh sandbox store."""
     return build_store(store_hash).transport()
-
-
-def transport_for(settings: Settings) -> httpx2.AsyncBaseTransport | None:
-    """A fresh sandbox store in sandbox mode; otherwise None (the network)."""
-    return transport(settings.store_hash) if settings.sandbox else None
 
 
 def describe() -> str:

@@ -14,9 +14,9 @@ from pydantic import SecretStr
 
 from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.config import Settings
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.retry import RetryPolicy
 from mcp_bigcommerce_segments.server import build_server
-from mcp_bigcommerce_segments.throttle import RetryPolicy
 
 TOKEN = "test-token-5f2b9c"
 READ_TOOLS = ["list_segment_profiles", "list_segments", "get_profile_segments", "find_shopper_profiles"]
@@ -35,12 +35,12 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-def store(clock: VirtualClock) -> FakeBigCommerce:
-    return FakeBigCommerce(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
+def store(clock: VirtualClock) -> FaultyStore:
+    return FaultyStore(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
 
 
 @pytest.fixture
-def segment(store: FakeBigCommerce) -> uuid.UUID:
+def segment(store: FaultyStore) -> uuid.UUID:
     return store.add_segment("VIP", "Top spenders")
 
 
@@ -58,7 +58,7 @@ MakeClient = Callable[..., AbstractAsyncContextManager[Client]]
 
 
 @pytest.fixture
-def make_client(settings: Settings, store: FakeBigCommerce, clock: VirtualClock) -> MakeClient:
+def make_client(settings: Settings, store: FaultyStore, clock: VirtualClock) -> MakeClient:
     """An MCP client connected in process to our server, which talks to `store` through its transport."""
 
     def make(*, mode: str = "auto", settings_: Settings | None = None, **client_kwargs: Any) -> Client:

@@ -3,7 +3,6 @@
 import json
 import re
 import uuid
-from dataclasses import replace
 from itertools import pairwise
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from mcp import Client
 from mcp_bigcommerce_segments.bulk import chunks, dedupe
 from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.config import Settings
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+from mcp_bigcommerce_segments.emulator.faults import Fault, FaultyStore
 
 from .conftest import MakeClient, audit_lines, structured, text_of
 
@@ -35,7 +34,7 @@ def test_dedupe_keeps_first_order() -> None:
 
 
 async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, clock: VirtualClock
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, clock: VirtualClock
 ) -> None:
     store.latency = 0.05
     store.quota, store.window_seconds = 150, 30.0
@@ -67,11 +66,11 @@ async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
 
 
 async def test_concurrency_setting_lowers_in_flight(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, settings: Settings
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, settings: Settings
 ) -> None:
     store.latency = 0.05
     ids = store.add_profiles(500)
-    async with make_client(settings_=replace(settings, max_concurrency=3)) as mcp:
+    async with make_client(settings_=settings.model_copy(update=dict(max_concurrency=3))) as mcp:
         await mcp.call_tool(
             "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]}
         )
@@ -79,7 +78,7 @@ async def test_concurrency_setting_lowers_in_flight(
     assert store.stats.peak_in_flight == 3
 
 
-async def test_duplicates_are_sent_once(make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+async def test_duplicates_are_sent_once(make_client: MakeClient, store: FaultyStore, segment: uuid.UUID) -> None:
     ids = store.add_profiles(60)
     async with make_client() as mcp:
         data = structured(
@@ -93,7 +92,7 @@ async def test_duplicates_are_sent_once(make_client: MakeClient, store: FakeBigC
 
 
 async def test_mixed_new_and_present_across_many_chunks(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(500)
     present = ids[::3]
@@ -112,7 +111,7 @@ async def test_mixed_new_and_present_across_many_chunks(
 
 
 async def test_faults_in_the_middle_are_retried_and_the_final_state_is_exact(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(1_000)
     store.inject(
@@ -136,7 +135,7 @@ async def test_faults_in_the_middle_are_retried_and_the_final_state_is_exact(
 
 
 async def test_persistent_failure_names_exactly_the_failed_ids(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
     good, ghosts = store.add_profiles(120), [uuid.uuid4() for _ in range(3)]
 
@@ -156,7 +155,7 @@ async def test_persistent_failure_names_exactly_the_failed_ids(
 
 
 async def test_server_down_stops_the_call_and_reports_every_id(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(1_000)
     store.inject(Fault("503", times=10_000))
@@ -172,7 +171,7 @@ async def test_server_down_stops_the_call_and_reports_every_id(
 
 
 async def test_progress_notifications_arrive_for_multi_chunk_calls(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(230)
     seen: list[tuple[float, float | None]] = []
@@ -192,7 +191,7 @@ async def test_progress_notifications_arrive_for_multi_chunk_calls(
 
 
 async def test_bulk_remove_chunks_deletes_and_never_drops_the_filter(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(2_000)
     store.add_members(segment, ids)
@@ -215,7 +214,7 @@ async def test_bulk_remove_chunks_deletes_and_never_drops_the_filter(
 
 
 async def test_text_copy_of_a_bulk_result_stays_small_and_structured_stays_complete(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(5_000)
 
@@ -233,7 +232,7 @@ async def test_text_copy_of_a_bulk_result_stays_small_and_structured_stays_compl
 
 
 async def test_bare_404_for_an_unknown_profile_isolates_it_and_adds_the_rest(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     store.unknown_profile_status = 404
     good = store.add_profiles(120)
@@ -253,9 +252,7 @@ async def test_bare_404_for_an_unknown_profile_isolates_it_and_adds_the_rest(
     assert set(store.members(segment)) == set(good)
 
 
-async def test_bare_404_for_a_missing_segment_still_stops_the_call(
-    make_client: MakeClient, store: FakeBigCommerce
-) -> None:
+async def test_bare_404_for_a_missing_segment_still_stops_the_call(make_client: MakeClient, store: FaultyStore) -> None:
     store.unknown_profile_status = 404
     ids = store.add_profiles(500)
 
@@ -270,7 +267,7 @@ async def test_bare_404_for_a_missing_segment_still_stops_the_call(
 
 
 async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     store.strict_delete = True
     members = store.add_profiles(1_100)  # too large to read whole, so no membership look-up first
@@ -294,7 +291,7 @@ async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
 
 
 async def test_quota_spent_by_another_app_costs_at_most_the_first_burst(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, clock: VirtualClock
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, clock: VirtualClock
 ) -> None:
     store.latency = 0.05
     store.quota, store.window_seconds = 20, 30.0

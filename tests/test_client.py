@@ -7,9 +7,10 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
+from mcp_bigcommerce_segments.batch import add_chunk, remove_chunk
 from mcp_bigcommerce_segments.client import BigCommerceClient
 from mcp_bigcommerce_segments.clock import VirtualClock
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+from mcp_bigcommerce_segments.emulator.faults import Fault, FaultyStore
 from mcp_bigcommerce_segments.errors import (
     APIConnectionError,
     APITimeoutError,
@@ -20,7 +21,7 @@ from mcp_bigcommerce_segments.errors import (
     ResponseShapeError,
     ServerError,
 )
-from mcp_bigcommerce_segments.throttle import RetryPolicy
+from mcp_bigcommerce_segments.retry import RetryPolicy
 
 from .conftest import STORE, TOKEN
 
@@ -41,7 +42,7 @@ def make(
 
 
 async def test_every_request_carries_auth_accept_and_user_agent(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
@@ -58,7 +59,7 @@ async def test_every_request_carries_auth_accept_and_user_agent(
 
 
 async def test_wrong_token_is_authentication_error_without_the_token(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     async with make(store.transport(), clock, token="wrong-token-value") as client:
         with pytest.raises(AuthenticationError) as caught:
@@ -70,7 +71,7 @@ async def test_wrong_token_is_authentication_error_without_the_token(
 
 
 async def test_read_only_scope_is_permission_error_naming_the_modify_scope(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.scope = "read_only"
     async with make(store.transport(), clock) as client:
@@ -78,7 +79,7 @@ async def test_read_only_scope_is_permission_error_naming_the_modify_scope(
             await client.list_segment_profiles(segment)
 
 
-async def test_unknown_segment_is_not_found(store: FakeBigCommerce, clock: VirtualClock) -> None:
+async def test_unknown_segment_is_not_found(store: FaultyStore, clock: VirtualClock) -> None:
     missing = uuid.uuid4()
     async with make(store.transport(), clock) as client:
         with pytest.raises(NotFoundError, match=str(missing)):
@@ -86,7 +87,7 @@ async def test_unknown_segment_is_not_found(store: FakeBigCommerce, clock: Virtu
 
 
 async def test_server_error_is_retried_then_succeeds(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("500", times=2))
     async with make(store.transport(), clock) as client:
@@ -98,7 +99,7 @@ async def test_server_error_is_retried_then_succeeds(
 
 
 async def test_persistent_server_error_gives_up_within_the_attempt_budget(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("503", times=100))
     async with make(store.transport(), clock, max_attempts=4) as client:
@@ -109,7 +110,7 @@ async def test_persistent_server_error_gives_up_within_the_attempt_budget(
 
 
 async def test_retry_time_budget_bounds_total_waiting(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("503", times=100))
     async with make(store.transport(), clock, max_attempts=100, max_seconds=10.0) as client:
@@ -119,7 +120,7 @@ async def test_retry_time_budget_bounds_total_waiting(
     assert clock.slept <= 10.0
 
 
-async def test_dropped_connection_is_retried(store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID) -> None:
+async def test_dropped_connection_is_retried(store: FaultyStore, clock: VirtualClock, segment: uuid.UUID) -> None:
     store.inject(Fault("drop"))
     async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
@@ -128,7 +129,7 @@ async def test_dropped_connection_is_retried(store: FakeBigCommerce, clock: Virt
 
 
 async def test_timeouts_exhaust_into_a_timeout_error(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("drop-after", times=10))
     async with make(store.transport(), clock, max_attempts=3) as client:
@@ -150,7 +151,7 @@ async def test_unreachable_api_is_a_connection_error(clock: VirtualClock) -> Non
 
 
 async def test_429_waits_for_the_reset_header_then_succeeds(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.quota, store.window_seconds = 1, 30.0
     async with make(store.transport(), clock) as client:
@@ -162,7 +163,7 @@ async def test_429_waits_for_the_reset_header_then_succeeds(
 
 
 async def test_429_without_headers_backs_off_growing(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("429-no-headers", times=3))
     async with make(store.transport(), clock) as client:
@@ -172,7 +173,7 @@ async def test_429_without_headers_backs_off_growing(
 
 
 async def test_rate_limit_exhausted_is_rate_limit_error_saying_when(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     store.inject(Fault("429-no-headers", times=100))
     async with make(store.transport(), clock, max_attempts=2) as client:
@@ -180,48 +181,48 @@ async def test_rate_limit_exhausted_is_rate_limit_error_saying_when(
             await client.list_segment_profiles(segment)
 
 
-async def test_malformed_json_is_a_shape_error(store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID) -> None:
+async def test_malformed_json_is_a_shape_error(store: FaultyStore, clock: VirtualClock, segment: uuid.UUID) -> None:
     store.inject(Fault("malformed-json"))
     async with make(store.transport(), clock) as client:
         with pytest.raises(ResponseShapeError, match="not JSON"):
             await client.list_segment_profiles(segment)
 
 
-async def test_add_chunk_over_50_is_refused_locally(store: FakeBigCommerce, clock: VirtualClock) -> None:
+async def test_add_chunk_over_50_is_refused_locally(store: FaultyStore, clock: VirtualClock) -> None:
     async with make(store.transport(), clock) as client:
         with pytest.raises(ValueError, match="1 to 50"):
-            await client.add_chunk(uuid.uuid4(), [uuid.uuid4() for _ in range(51)])
+            await add_chunk(client, uuid.uuid4(), [uuid.uuid4() for _ in range(51)])
         with pytest.raises(ValueError, match="1 to 50"):
-            await client.remove_chunk(uuid.uuid4(), [])
+            await remove_chunk(client, uuid.uuid4(), [])
 
     assert store.stats.requests == []
 
 
 @pytest.mark.parametrize("mode", ["partial", "atomic"])
 async def test_mixed_batch_ends_exact_whatever_the_409_semantics(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID, mode: str
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID, mode: str
 ) -> None:
     store.conflict_mode = mode  # type: ignore[assignment]
     old, new = store.add_profiles(2), store.add_profiles(3)
     store.add_members(segment, old)
     async with make(store.transport(), clock) as client:
-        outcome = await client.add_chunk(segment, [new[0], old[0], new[1], old[1], new[2]])
+        outcome = await add_chunk(client, segment, [new[0], old[0], new[1], old[1], new[2]])
 
-    assert sorted(outcome.done) == sorted(new)
-    assert sorted(outcome.already) == sorted(old)
+    assert sorted(outcome.changed) == sorted(new)
+    assert sorted(outcome.unchanged) == sorted(old)
     assert outcome.failed == {}
     assert set(store.members(segment)) == set(old + new)
 
 
 async def test_unknown_profile_fails_alone_and_the_rest_are_added(
-    store: FakeBigCommerce, clock: VirtualClock, segment: uuid.UUID
+    store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
     good = store.add_profiles(2)
     ghost = uuid.uuid4()
     async with make(store.transport(), clock) as client:
-        outcome = await client.add_chunk(segment, [good[0], ghost, good[1]])
+        outcome = await add_chunk(client, segment, [good[0], ghost, good[1]])
 
-    assert outcome.done == good
+    assert outcome.changed == good
     assert list(outcome.failed.values()) == [[ghost]]
     assert "does not exist" in next(iter(outcome.failed))
     assert store.members(segment) == good
@@ -250,9 +251,9 @@ async def test_409_whose_meta_counts_the_others_as_added_is_believed(clock: Virt
         return conflict(posts[-1], {0: f"Shopper profile `{a}` already exists"}, success=1)
 
     async with make(httpx2.MockTransport(answer), clock) as client:
-        outcome = await client.add_chunk(uuid.uuid4(), [a, b])
+        outcome = await add_chunk(client, uuid.uuid4(), [a, b])
 
-    assert (outcome.already, outcome.done, outcome.failed) == ([a], [b], {})
+    assert (outcome.unchanged, outcome.changed, outcome.failed) == ([a], [b], {})
     assert len(posts) == 1  # no second POST needed
 
 
@@ -265,10 +266,10 @@ async def test_ids_a_409_neither_adds_nor_rejects_are_sent_once_more_then_report
         return conflict(posts[-1], {0: "already exists"} if len(posts[-1]) == 2 else {}, success=0)
 
     async with make(httpx2.MockTransport(answer), clock) as client:
-        outcome = await client.add_chunk(uuid.uuid4(), [a, b])
+        outcome = await add_chunk(client, uuid.uuid4(), [a, b])
 
     assert posts == [[str(a), str(b)], [str(b)]]
-    assert outcome.already == [a]
+    assert outcome.unchanged == [a]
     assert outcome.failed == {"BigCommerce neither added nor rejected it; adding again is safe": [b]}
 
 
@@ -279,9 +280,9 @@ async def test_409_keyed_by_uuid_instead_of_index_is_understood(clock: VirtualCl
         return conflict([str(a), str(b)], {7: f"Shopper profile `{b}` already exists"}, success=1)
 
     async with make(httpx2.MockTransport(answer), clock) as client:
-        outcome = await client.add_chunk(uuid.uuid4(), [a, b])
+        outcome = await add_chunk(client, uuid.uuid4(), [a, b])
 
-    assert (outcome.done, outcome.already) == ([a], [b])
+    assert (outcome.changed, outcome.unchanged) == ([a], [b])
 
 
 async def test_422_without_per_id_errors_fails_the_chunk_with_bigcommerce_words(clock: VirtualClock) -> None:
@@ -291,7 +292,7 @@ async def test_422_without_per_id_errors_fails_the_chunk_with_bigcommerce_words(
         return httpx2.Response(422, json={"status": 422, "title": "Segment is archived", "errors": {}})
 
     async with make(httpx2.MockTransport(answer), clock) as client:
-        outcome = await client.add_chunk(uuid.uuid4(), ids)
+        outcome = await add_chunk(client, uuid.uuid4(), ids)
 
     ((reason, failed),) = outcome.failed.items()
     assert failed == ids

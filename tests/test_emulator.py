@@ -8,7 +8,8 @@ import httpx2
 import pytest
 
 from mcp_bigcommerce_segments.clock import VirtualClock
-from mcp_bigcommerce_segments.emulator import Customer, FakeBigCommerce
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.store import Customer
 
 from .conftest import STORE, TOKEN
 
@@ -16,7 +17,7 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-async def http(store: FakeBigCommerce) -> AsyncIterator[httpx2.AsyncClient]:
+async def http(store: FaultyStore) -> AsyncIterator[httpx2.AsyncClient]:
     async with httpx2.AsyncClient(
         transport=store.transport(),
         base_url=f"http://store.test/stores/{STORE}/v3/",
@@ -26,7 +27,7 @@ async def http(store: FakeBigCommerce) -> AsyncIterator[httpx2.AsyncClient]:
 
 
 async def test_delete_without_id_filter_empties_the_segment(
-    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+    http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     store.add_members(segment, store.add_profiles(5))
 
@@ -38,7 +39,7 @@ async def test_delete_without_id_filter_empties_the_segment(
 
 
 async def test_delete_by_comma_joined_ids_removes_only_those(
-    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+    http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(3)
     store.add_members(segment, ids)
@@ -51,7 +52,7 @@ async def test_delete_by_comma_joined_ids_removes_only_those(
 
 
 async def test_post_conflict_uses_the_batch_envelope_keyed_by_index(
-    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+    http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     old, new = store.add_profile(), store.add_profile()
     store.add_members(segment, [old])
@@ -68,7 +69,7 @@ async def test_post_conflict_uses_the_batch_envelope_keyed_by_index(
 
 
 async def test_post_created_returns_data_without_meta(
-    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
+    http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     pid = store.add_profile(customer_id=7)
 
@@ -87,16 +88,14 @@ async def test_post_created_returns_data_without_meta(
     }
 
 
-async def test_post_over_fifty_is_rejected(
-    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID
-) -> None:
+async def test_post_over_fifty_is_rejected(http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID) -> None:
     response = await http.post(f"segments/{segment}/shopper-profiles", json=[str(i) for i in store.add_profiles(51)])
 
     assert response.status_code == 422
     assert store.members(segment) == []
 
 
-async def test_get_paginates_with_meta(http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+async def test_get_paginates_with_meta(http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID) -> None:
     store.add_members(segment, store.add_profiles(7))
 
     body = (await http.get(f"segments/{segment}/shopper-profiles", params={"page": 3, "limit": 3})).json()
@@ -115,7 +114,7 @@ async def test_wrong_token_is_401_and_unknown_segment_404(http: httpx2.AsyncClie
 
 
 async def test_rate_limit_headers_count_down_and_429_at_zero(
-    http: httpx2.AsyncClient, store: FakeBigCommerce, segment: uuid.UUID, clock: VirtualClock
+    http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID, clock: VirtualClock
 ) -> None:
     store.quota, store.window_seconds = 2, 30.0
 
@@ -136,7 +135,7 @@ async def test_rate_limit_headers_count_down_and_429_at_zero(
     assert store.stats.rate_limited == 1
 
 
-async def test_customers_include_shopper_profile(http: httpx2.AsyncClient, store: FakeBigCommerce) -> None:
+async def test_customers_include_shopper_profile(http: httpx2.AsyncClient, store: FaultyStore) -> None:
     store.customers[5] = Customer(5, "Ada", "Smith", "ada@example.com")
     pid = store.add_profile(customer_id=5)
 

@@ -7,7 +7,7 @@ import httpx2
 import pytest
 from mcp import Client
 
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+from mcp_bigcommerce_segments.emulator.faults import Fault, FaultyStore
 from mcp_bigcommerce_segments.errors import body_detail, error_from_response, retry_after_seconds
 
 from .conftest import MakeClient, structured, text_of
@@ -60,7 +60,7 @@ def test_retry_after_reads_any_case_and_falls_back() -> None:
 
 
 async def test_wrong_token_becomes_a_tool_error_and_the_server_keeps_serving(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     store.token = "another-token"
     async with make_client() as mcp:
@@ -74,7 +74,7 @@ async def test_wrong_token_becomes_a_tool_error_and_the_server_keeps_serving(
 
 
 async def test_missing_scope_names_the_scope_for_every_tool(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     store.scope = "read_only"
     profile = store.add_profile()
@@ -89,7 +89,7 @@ async def test_missing_scope_names_the_scope_for_every_tool(
         assert "store_v2_customers" in text_of(result), name
 
 
-async def test_unknown_segment_on_add_stops_after_the_first_chunks(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_unknown_segment_on_add_stops_after_the_first_chunks(mcp: Client, store: FaultyStore) -> None:
     ids = store.add_profiles(1_000)
 
     result = await mcp.call_tool(
@@ -102,7 +102,7 @@ async def test_unknown_segment_on_add_stops_after_the_first_chunks(mcp: Client, 
     assert store.stats.count("POST") <= 10
 
 
-async def test_html_error_page_is_reported_not_crashed(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+async def test_html_error_page_is_reported_not_crashed(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
     store.inject(Fault("html", times=10))
 
     result = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})
@@ -111,9 +111,7 @@ async def test_html_error_page_is_reported_not_crashed(mcp: Client, store: FakeB
     assert "502" in text_of(result)
 
 
-async def test_malformed_answer_to_a_list_is_a_clear_error(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
-) -> None:
+async def test_malformed_answer_to_a_list_is_a_clear_error(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
     store.inject(Fault("malformed-json"))
 
     result = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})
@@ -123,7 +121,7 @@ async def test_malformed_answer_to_a_list_is_a_clear_error(
 
 
 async def test_malformed_answer_to_an_add_is_failed_not_success(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(60)
     store.inject(Fault("malformed-json", method="POST"))

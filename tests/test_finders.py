@@ -2,15 +2,17 @@
 
 import sys
 import uuid
-from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from mcp import Client, StdioServerParameters
 from pydantic import SecretStr
 
+from mcp_bigcommerce_segments import sandbox
 from mcp_bigcommerce_segments.config import Settings
-from mcp_bigcommerce_segments.emulator import Customer, FakeBigCommerce, serve
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.serve import serve
+from mcp_bigcommerce_segments.emulator.store import Customer
 from mcp_bigcommerce_segments.sandbox import SEGMENTS
 from mcp_bigcommerce_segments.server import build_server
 
@@ -20,7 +22,7 @@ from .test_stdio import server_env
 pytestmark = pytest.mark.anyio
 
 
-def seed_customers(store: FakeBigCommerce, with_profile: range, without_profile: range) -> dict[int, uuid.UUID]:
+def seed_customers(store: FaultyStore, with_profile: range, without_profile: range) -> dict[int, uuid.UUID]:
     profiles = {}
     for n in [*with_profile, *without_profile]:
         store.customers[n] = Customer(n, "Ada", f"Smith{n}", f"ada{n}@example.com", company="Acme")
@@ -29,7 +31,7 @@ def seed_customers(store: FakeBigCommerce, with_profile: range, without_profile:
     return profiles
 
 
-async def test_list_segments_pages_with_totals(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_list_segments_pages_with_totals(mcp: Client, store: FaultyStore) -> None:
     for n in range(7):
         store.add_segment(f"Segment {n}", "desc")
 
@@ -41,7 +43,7 @@ async def test_list_segments_pages_with_totals(mcp: Client, store: FakeBigCommer
     assert store.stats.requests[-1] == ("GET", f"/stores/{STORE}/v3/segments", "page=2&limit=3")
 
 
-async def test_name_contains_searches_every_page_case_insensitively(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_name_contains_searches_every_page_case_insensitively(mcp: Client, store: FaultyStore) -> None:
     for n in range(600):
         store.add_segment("VIP customers" if n in (10, 520) else f"Other {n}")
 
@@ -54,7 +56,7 @@ async def test_name_contains_searches_every_page_case_insensitively(mcp: Client,
     assert queries == ["page=1&limit=250", "page=2&limit=250", "page=3&limit=250"]
 
 
-async def test_name_search_says_when_it_stopped_early(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_name_search_says_when_it_stopped_early(mcp: Client, store: FaultyStore) -> None:
     for n in range(1_100):
         store.add_segment(f"Promo {n}")
 
@@ -66,7 +68,7 @@ async def test_name_search_says_when_it_stopped_early(mcp: Client, store: FakeBi
     assert store.stats.count("GET") == 4
 
 
-async def test_get_profile_segments(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_get_profile_segments(mcp: Client, store: FaultyStore) -> None:
     profile = store.add_profile()
     a, b, _ = store.add_segment("A"), store.add_segment("B"), store.add_segment("C")
     store.add_members(a, [profile])
@@ -86,7 +88,7 @@ async def test_get_profile_segments_of_unknown_profile_is_404(mcp: Client) -> No
     assert "404" in text_of(result)
 
 
-async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: FaultyStore) -> None:
     profiles = seed_customers(store, range(1, 4), range(4, 6))
     segment = store.add_segment("VIP")
     store.add_members(segment, [profiles[1]])
@@ -105,7 +107,7 @@ async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: Fa
     )
 
 
-async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FaultyStore) -> None:
     seed_customers(store, range(1, 3), range(0))
     store.include_shopper_profile = False
 
@@ -115,7 +117,7 @@ async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FakeBig
     assert "beta" in text_of(result)
 
 
-async def test_add_by_customer_ids_reports_customers_without_profile(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_add_by_customer_ids_reports_customers_without_profile(mcp: Client, store: FaultyStore) -> None:
     profiles = seed_customers(store, range(1, 4), range(4, 5))
     segment = store.add_segment("VIP")
 
@@ -131,7 +133,7 @@ async def test_add_by_customer_ids_reports_customers_without_profile(mcp: Client
     assert set(store.members(segment)) == set(profiles.values())
 
 
-async def test_add_by_customer_ids_resolves_in_batches_of_250(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_add_by_customer_ids_resolves_in_batches_of_250(mcp: Client, store: FaultyStore) -> None:
     seed_customers(store, range(1, 601), range(0))
     segment = store.add_segment("VIP")
 
@@ -146,7 +148,7 @@ async def test_add_by_customer_ids_resolves_in_batches_of_250(mcp: Client, store
 
 
 @pytest.mark.parametrize("args", [{}, {"profile_ids": [str(uuid.uuid4())], "customer_ids": [1]}])
-async def test_add_needs_exactly_one_kind_of_id(mcp: Client, store: FakeBigCommerce, args: dict[str, object]) -> None:
+async def test_add_needs_exactly_one_kind_of_id(mcp: Client, store: FaultyStore, args: dict[str, object]) -> None:
     segment = store.add_segment("VIP")
 
     result = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), **args})
@@ -156,7 +158,7 @@ async def test_add_needs_exactly_one_kind_of_id(mcp: Client, store: FakeBigComme
     assert store.stats.requests == []
 
 
-async def test_add_by_customers_none_with_a_profile_adds_nothing(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_add_by_customers_none_with_a_profile_adds_nothing(mcp: Client, store: FaultyStore) -> None:
     seed_customers(store, range(0), range(1, 3))
     segment = store.add_segment("VIP")
 
@@ -168,8 +170,8 @@ async def test_add_by_customers_none_with_a_profile_adds_nothing(mcp: Client, st
 
 
 async def test_sandbox_has_named_segments_and_customers(settings: Settings) -> None:
-    sandboxed = replace(settings, sandbox=True, access_token=SecretStr("anything"), audit_log=None)
-    async with Client(build_server(sandboxed)) as mcp:
+    sandboxed = settings.model_copy(update=dict(sandbox=True, access_token=SecretStr("anything"), audit_log=None))
+    async with Client(build_server(sandboxed, transport=sandbox.transport(sandboxed.store_hash))) as mcp:
         segments = structured(await mcp.call_tool("list_segments", {"name_contains": "black friday"}))
         customers = structured(await mcp.call_tool("find_shopper_profiles", {"customer_ids": [1, 295]}))
 
@@ -180,7 +182,7 @@ async def test_sandbox_has_named_segments_and_customers(settings: Settings) -> N
 
 
 async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None:
-    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=450)
+    store = FaultyStore(store_hash=STORE, token=TOKEN, quota=450)
     profiles = seed_customers(store, range(4810, 4815), range(0))
     vip = store.add_segment("VIP customers")
     store.add_segment("Newsletter")
@@ -201,7 +203,7 @@ async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None
     assert [s["name"] for s in where["segments"]] == ["VIP customers"]
 
 
-async def test_a_store_capping_pages_at_50_still_finds_and_resolves(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_a_store_capping_pages_at_50_still_finds_and_resolves(mcp: Client, store: FaultyStore) -> None:
     store.max_limit = 50
     for n in range(120):
         store.add_segment("VIP customers" if n == 110 else f"Other {n}")
@@ -217,7 +219,7 @@ async def test_a_store_capping_pages_at_50_still_finds_and_resolves(mcp: Client,
 
 
 async def test_a_store_capping_pages_at_50_still_previews_a_removal(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     store.max_limit = 50
     members = store.add_profiles(3)
@@ -234,7 +236,7 @@ async def test_a_store_capping_pages_at_50_still_previews_a_removal(
     assert data["membership_checked"] is False
 
 
-async def test_find_by_name_lists_every_match_for_the_user_to_choose(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_find_by_name_lists_every_match_for_the_user_to_choose(mcp: Client, store: FaultyStore) -> None:
     store.customers[1] = Customer(1, "Ada", "Smith", "ada@example.com", company="Acme")
     store.customers[2] = Customer(2, "Bob", "Smithers", "bob@example.com")
     store.customers[3] = Customer(3, "Cy", "Jones", "cy@example.com")
@@ -253,7 +255,7 @@ async def test_find_by_name_lists_every_match_for_the_user_to_choose(mcp: Client
     assert store.stats.requests[-1][2] == ("include=shopper_profile_id%2Csegment_ids&limit=50&page=1&name%3Alike=SMITH")
 
 
-async def test_find_by_email(mcp: Client, store: FakeBigCommerce) -> None:
+async def test_find_by_email(mcp: Client, store: FaultyStore) -> None:
     profiles = seed_customers(store, range(1, 4), range(0))
 
     data = structured(await mcp.call_tool("find_shopper_profiles", {"email": "ada2@example.com"}))
@@ -262,7 +264,7 @@ async def test_find_by_email(mcp: Client, store: FakeBigCommerce) -> None:
 
 
 @pytest.mark.parametrize("args", [{}, {"customer_ids": [1], "email": "a@b.c"}])
-async def test_find_needs_exactly_one_way_to_look(mcp: Client, store: FakeBigCommerce, args: dict[str, object]) -> None:
+async def test_find_needs_exactly_one_way_to_look(mcp: Client, store: FaultyStore, args: dict[str, object]) -> None:
     result = await mcp.call_tool("find_shopper_profiles", args)
 
     assert result.is_error

@@ -18,7 +18,8 @@ from mcp import Client, StdioServerParameters
 
 from mcp_bigcommerce_segments import __version__
 from mcp_bigcommerce_segments.config import ENV_VARS
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.serve import serve
 from mcp_bigcommerce_segments.sandbox import SEGMENTS, profile_id
 
 from .conftest import READ_TOOLS, WRITE_TOOLS, MakeClient
@@ -243,8 +244,8 @@ def test_check_passes_on_the_sandbox() -> None:
 
 
 @pytest.fixture
-def live() -> Iterator[tuple[FakeBigCommerce, str]]:
-    store = FakeBigCommerce(store_hash="abc123", token="right-token", quota=None)
+def live() -> Iterator[tuple[FaultyStore, str]]:
+    store = FaultyStore(store_hash="abc123", token="right-token", quota=None)
     with serve(store) as url:
         yield store, url
 
@@ -259,7 +260,7 @@ def live() -> Iterator[tuple[FakeBigCommerce, str]]:
     ],
 )
 def test_check_reports_token_and_scope(
-    live: tuple[FakeBigCommerce, str], token: str, scope: str, segments: int, code: int, expected: str
+    live: tuple[FaultyStore, str], token: str, scope: str, segments: int, code: int, expected: str
 ) -> None:
     store, url = live
     store.scope = scope  # type: ignore[assignment]

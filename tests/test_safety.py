@@ -2,7 +2,6 @@
 
 import logging
 import uuid
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,10 @@ from pydantic import SecretStr, TypeAdapter, ValidationError
 from mcp_bigcommerce_segments.client import BigCommerceClient
 from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.config import Settings
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, Fault
+from mcp_bigcommerce_segments.emulator.faults import Fault, FaultyStore
 from mcp_bigcommerce_segments.errors import APIStatusError
+from mcp_bigcommerce_segments.retry import RetryPolicy
 from mcp_bigcommerce_segments.server import build_server
-from mcp_bigcommerce_segments.throttle import RetryPolicy
 
 from .conftest import READ_TOOLS, STORE, TOKEN, MakeClient, audit_lines, structured, text_of
 
@@ -44,7 +43,7 @@ def answering(action: str, content: dict[str, Any] | None = None, seen: list[str
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
 async def test_elicitation_accept_removes(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID, mode: str
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, mode: str
 ) -> None:
     ids = store.add_profiles(12)
     store.add_members(segment, ids)
@@ -67,7 +66,7 @@ async def test_elicitation_accept_removes(
 @pytest.mark.parametrize(("action", "content"), [("decline", None), ("cancel", None), ("accept", {"approve": False})])
 async def test_elicitation_decline_cancel_or_unchecked_removes_nothing(
     make_client: MakeClient,
-    store: FakeBigCommerce,
+    store: FaultyStore,
     segment: uuid.UUID,
     mode: str,
     action: str,
@@ -90,7 +89,7 @@ async def test_elicitation_decline_cancel_or_unchecked_removes_nothing(
 
 
 async def test_without_elicitation_capability_it_never_elicits_and_previews(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = store.add_profiles(2)
     store.add_members(segment, ids)
@@ -103,9 +102,7 @@ async def test_without_elicitation_capability_it_never_elicits_and_previews(
     assert store.stats.count("DELETE") == 0
 
 
-async def test_confirm_true_does_not_ask_again(
-    make_client: MakeClient, store: FakeBigCommerce, segment: uuid.UUID
-) -> None:
+async def test_confirm_true_does_not_ask_again(make_client: MakeClient, store: FaultyStore, segment: uuid.UUID) -> None:
     ids = store.add_profiles(1)
     store.add_members(segment, ids)
     asked: list[str] = []
@@ -123,7 +120,7 @@ async def test_confirm_true_does_not_ask_again(
 
 
 async def test_preview_in_a_large_segment_checks_few_ids_one_by_one(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     members = store.add_profiles(1_100)  # 5 pages of 250: too many to read whole
     store.add_members(segment, members)
@@ -143,7 +140,7 @@ async def test_preview_in_a_large_segment_checks_few_ids_one_by_one(
 
 
 async def test_preview_of_many_ids_in_a_large_segment_lists_them_all_unchecked(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     members = store.add_profiles(1_100)
     store.add_members(segment, members)
@@ -163,9 +160,9 @@ async def test_preview_of_many_ids_in_a_large_segment_lists_them_all_unchecked(
 
 
 async def test_read_only_registers_only_the_read_tool(
-    make_client: MakeClient, settings: Settings, store: FakeBigCommerce, segment: uuid.UUID
+    make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID
 ) -> None:
-    async with make_client(settings_=replace(settings, read_only=True)) as mcp:
+    async with make_client(settings_=settings.model_copy(update=dict(read_only=True))) as mcp:
         names = [t.name for t in (await mcp.list_tools()).tools]
         refused = await mcp.call_tool(
             "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(uuid.uuid4())]}
@@ -180,14 +177,14 @@ async def test_read_only_registers_only_the_read_tool(
 
 
 async def test_unwritable_audit_log_refuses_writes_before_sending(
-    make_client: MakeClient, settings: Settings, store: FakeBigCommerce, segment: uuid.UUID, tmp_path: Path
+    make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID, tmp_path: Path
 ) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     ids = store.add_profiles(2)
     store.add_members(segment, ids[:1])
 
-    async with make_client(settings_=replace(settings, audit_log=blocker / "audit.jsonl")) as mcp:
+    async with make_client(settings_=settings.model_copy(update=dict(audit_log=blocker / "audit.jsonl"))) as mcp:
         add = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(ids[1])]})
         remove = await mcp.call_tool(
             "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(ids[0])], "confirm": True}
@@ -202,7 +199,7 @@ async def test_unwritable_audit_log_refuses_writes_before_sending(
 
 
 async def test_audit_log_records_intent_and_per_id_outcome(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path
+    mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
     old, new = store.add_profile(), store.add_profile()
     store.add_members(segment, [old])
@@ -232,7 +229,7 @@ class CrashOnDelete(httpx2.AsyncBaseTransport):
 
 
 async def test_crash_between_intent_and_delete_leaves_the_intent_line(
-    settings: Settings, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path, clock: VirtualClock
+    settings: Settings, store: FaultyStore, segment: uuid.UUID, audit_path: Path, clock: VirtualClock
 ) -> None:
     ids = store.add_profiles(3)
     store.add_members(segment, ids)
@@ -278,13 +275,13 @@ async def test_only_valid_uuids_ever_reach_http_and_no_delete_lacks_its_filter(
     ids: list[str], confirm: bool, tool: str, settings: Settings
 ) -> None:
     clock = VirtualClock()
-    store = FakeBigCommerce(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
+    store = FaultyStore(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
     segment = store.add_segment("S")
     for raw in ids:
         if _is_uuid(raw):
             store.add_profile(profile_id=_UUID.validate_python(raw))
     store.add_members(segment, list(store.profiles)[::2])
-    server = build_server(replace(settings, audit_log=None), transport=store.transport(), clock=clock)
+    server = build_server(settings.model_copy(update=dict(audit_log=None)), transport=store.transport(), clock=clock)
     name = "add_profiles_to_segment" if tool == "add" else "remove_profiles_from_segment"
     args: dict[str, Any] = {"segment_id": str(segment), "profile_ids": ids}
     if tool == "remove":
@@ -339,10 +336,10 @@ async def test_canary_token_appears_in_no_result_log_or_audit_line(
     settings: Settings, clock: VirtualClock, caplog: pytest.LogCaptureFixture, audit_path: Path
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    store = FakeBigCommerce(store_hash=STORE, token=CANARY, clock=clock, quota=2, window_seconds=30.0)
+    store = FaultyStore(store_hash=STORE, token=CANARY, clock=clock, quota=2, window_seconds=30.0)
     segment = store.add_segment("S")
     ids = store.add_profiles(3)
-    canary_settings = replace(settings, access_token=SecretStr(CANARY))
+    canary_settings = settings.model_copy(update=dict(access_token=SecretStr(CANARY)))
     texts: list[str] = []
 
     async def run(args: dict[str, Any], name: str = "list_segment_profiles") -> None:
@@ -387,13 +384,13 @@ async def test_canary_token_appears_in_no_result_log_or_audit_line(
 
 
 async def test_removal_that_fails_midway_reports_removed_and_failed_exactly(
-    make_client: MakeClient, settings: Settings, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path
+    make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
     members = store.add_profiles(150)
     store.add_members(segment, members)
     store.inject(Fault("500", method="DELETE", skip=1, times=100))  # the first chunk goes through, then an outage
 
-    async with make_client(settings_=replace(settings, max_concurrency=1)) as mcp:
+    async with make_client(settings_=settings.model_copy(update=dict(max_concurrency=1))) as mcp:
         data = structured(
             await mcp.call_tool(
                 "remove_profiles_from_segment",
@@ -410,7 +407,7 @@ async def test_removal_that_fails_midway_reports_removed_and_failed_exactly(
 
 
 async def test_removal_that_removes_nothing_is_an_error_naming_the_reason(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     members = store.add_profiles(3)
     store.add_members(segment, members)
@@ -428,7 +425,7 @@ async def test_removal_that_removes_nothing_is_an_error_naming_the_reason(
 
 
 async def test_membership_is_read_across_pages_of_a_mid_sized_segment(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     members = store.add_profiles(700)  # 3 pages of 250
     store.add_members(segment, members)
@@ -449,7 +446,7 @@ async def test_membership_is_read_across_pages_of_a_mid_sized_segment(
 
 
 async def test_an_unknown_profile_in_a_large_segment_is_not_a_member(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     store.add_members(segment, store.add_profiles(1_100))
     ghost = uuid.uuid4()

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 
 from .conftest import audit_lines, structured, text_of
 
@@ -14,7 +14,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_list_returns_one_page_with_totals_and_next_page(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     members = store.add_profiles(120)
     store.add_members(segment, members)
@@ -35,7 +35,7 @@ async def test_list_returns_one_page_with_totals_and_next_page(
     assert store.stats.requests[-1][2] == "page=2&limit=50"
 
 
-async def test_list_last_page_has_no_next_page(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+async def test_list_last_page_has_no_next_page(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
     store.add_members(segment, store.add_profiles(3))
 
     data = structured(await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
@@ -46,7 +46,7 @@ async def test_list_last_page_has_no_next_page(mcp: Client, store: FakeBigCommer
 
 
 async def test_list_text_content_is_summary_then_compact_json(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     store.add_members(segment, store.add_profiles(2))
 
@@ -58,7 +58,7 @@ async def test_list_text_content_is_summary_then_compact_json(
     assert ": " not in body
 
 
-async def test_add_reports_added_and_already_members(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+async def test_add_reports_added_and_already_members(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
     old, new = store.add_profiles(2), store.add_profiles(3)
     store.add_members(segment, old)
 
@@ -74,7 +74,7 @@ async def test_add_reports_added_and_already_members(mcp: Client, store: FakeBig
     assert data["summary"].startswith("Added 3 profiles")
 
 
-async def test_add_sends_a_bare_json_array(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+async def test_add_sends_a_bare_json_array(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
     ids = store.add_profiles(2)
 
     await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]})
@@ -85,7 +85,7 @@ async def test_add_sends_a_bare_json_array(mcp: Client, store: FakeBigCommerce, 
     assert store.stats.headers[post[0]]["content-type"] == "application/json"
 
 
-async def test_remove_without_confirm_sends_no_delete(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+async def test_remove_without_confirm_sends_no_delete(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
     members = store.add_profiles(3)
     store.add_members(segment, members)
 
@@ -101,7 +101,7 @@ async def test_remove_without_confirm_sends_no_delete(mcp: Client, store: FakeBi
     assert store.members(segment) == members
 
 
-async def test_remove_preview_names_non_members(mcp: Client, store: FakeBigCommerce, segment: uuid.UUID) -> None:
+async def test_remove_preview_names_non_members(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
     member, stranger = store.add_profiles(2)
     store.add_members(segment, [member])
 
@@ -117,7 +117,7 @@ async def test_remove_preview_names_non_members(mcp: Client, store: FakeBigComme
 
 
 async def test_remove_with_confirm_removes_exactly_those(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID, audit_path: Path
+    mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
     members = store.add_profiles(4)
     store.add_members(segment, members)
@@ -140,9 +140,7 @@ async def test_remove_with_confirm_removes_exactly_those(
     assert events == [("intent", "remove_profiles_from_segment"), ("outcome", "remove_profiles_from_segment")]
 
 
-async def test_remove_of_non_members_only_sends_nothing(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
-) -> None:
+async def test_remove_of_non_members_only_sends_nothing(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
     stranger = store.add_profile()
 
     data = structured(
@@ -177,7 +175,7 @@ async def test_remove_of_non_members_only_sends_nothing(
     ],
 )
 async def test_invalid_arguments_are_rejected_before_any_request(
-    mcp: Client, store: FakeBigCommerce, tool: str, args: dict[str, object]
+    mcp: Client, store: FaultyStore, tool: str, args: dict[str, object]
 ) -> None:
     result = await mcp.call_tool(tool, args)
 
@@ -186,7 +184,7 @@ async def test_invalid_arguments_are_rejected_before_any_request(
 
 
 async def test_oversize_id_list_is_rejected_before_any_request(
-    mcp: Client, store: FakeBigCommerce, segment: uuid.UUID
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
     ids = [str(uuid.uuid4()) for _ in range(10_001)]
 

@@ -12,7 +12,8 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from mcp_bigcommerce_segments import __version__
-from mcp_bigcommerce_segments.emulator import FakeBigCommerce, serve
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.serve import serve
 
 from .conftest import READ_TOOLS, STORE, TOKEN, WRITE_TOOLS, structured, text_of
 
@@ -20,12 +21,12 @@ pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def live_store() -> FakeBigCommerce:
-    return FakeBigCommerce(store_hash=STORE, token=TOKEN, quota=450)
+def live_store() -> FaultyStore:
+    return FaultyStore(store_hash=STORE, token=TOKEN, quota=450)
 
 
 @pytest.fixture
-def api_url(live_store: FakeBigCommerce) -> Iterator[str]:
+def api_url(live_store: FaultyStore) -> Iterator[str]:
     with serve(live_store) as url:
         yield url
 
@@ -42,7 +43,7 @@ def server_env(api_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
 
 
 async def test_subprocess_lists_adds_and_removes_over_stdio(
-    live_store: FakeBigCommerce, api_url: str, tmp_path: Path
+    live_store: FaultyStore, api_url: str, tmp_path: Path
 ) -> None:
     segment = live_store.add_segment("VIP")
     ids = live_store.add_profiles(3)
@@ -149,7 +150,7 @@ def read_until(proc: "subprocess.Popen[str]", want: set[int]) -> dict[int, dict[
 
 
 def test_server_survives_garbage_unknown_tools_and_concurrent_calls(
-    live_store: FakeBigCommerce, api_url: str, tmp_path: Path
+    live_store: FaultyStore, api_url: str, tmp_path: Path
 ) -> None:
     segment = live_store.add_segment("VIP")
     live_store.add_members(segment, live_store.add_profiles(30))
@@ -185,9 +186,7 @@ def test_server_survives_garbage_unknown_tools_and_concurrent_calls(
     assert proc.returncode == 0
 
 
-async def test_read_only_subprocess_offers_only_listing(
-    live_store: FakeBigCommerce, api_url: str, tmp_path: Path
-) -> None:
+async def test_read_only_subprocess_offers_only_listing(live_store: FaultyStore, api_url: str, tmp_path: Path) -> None:
     segment = live_store.add_segment("VIP")
     for env_extra, args in (({"BIGCOMMERCE_READ_ONLY": "true"}, []), ({}, ["--read-only"])):
         params = StdioServerParameters(
@@ -206,9 +205,7 @@ async def test_read_only_subprocess_offers_only_listing(
     assert live_store.stats.count("POST") == live_store.stats.count("DELETE") == 0
 
 
-def test_default_log_level_writes_nothing_per_request(
-    live_store: FakeBigCommerce, api_url: str, tmp_path: Path
-) -> None:
+def test_default_log_level_writes_nothing_per_request(live_store: FaultyStore, api_url: str, tmp_path: Path) -> None:
     segment = live_store.add_segment("VIP")
     with spawn(server_env(api_url, tmp_path)) as proc:
         initialize(proc)

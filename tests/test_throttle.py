@@ -3,7 +3,8 @@
 import pytest
 
 from mcp_bigcommerce_segments.clock import VirtualClock
-from mcp_bigcommerce_segments.throttle import RateGovernor, RetryPolicy
+from mcp_bigcommerce_segments.ratelimit import RateGovernor
+from mcp_bigcommerce_segments.retry import RetryPolicy
 
 pytestmark = pytest.mark.anyio
 

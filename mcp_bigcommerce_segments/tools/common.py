@@ -1,4 +1,4 @@
-"""What every tool shares: argument types, the per-process state, and the shape of a result."""
+"""What every tool shares: argument types, the per-process state, the shape of a result, and the audit records."""
 
 import logging
 from collections.abc import Iterator, Sequence
@@ -13,12 +13,12 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from .audit import AuditLog
-from .bulk import ProgressFn
-from .client import BigCommerceClient
-from .config import Settings
-from .errors import BigCommerceError
-from .models import Pagination
+from ..audit import AuditLog
+from ..bulk import ProgressFn
+from ..client import MAX_PAGE_SIZE, BigCommerceClient
+from ..config import Settings
+from ..errors import BigCommerceError
+from ..models import Pagination
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,9 @@ ProfileIds = Annotated[
         description=f"Shopper profile IDs (UUIDs, not customer IDs), 1 to {MAX_IDS:,}. Duplicates are ignored.",
     ),
 ]
-Page = Annotated[int, Field(ge=1, description="Page number, from 1. Use `next_page` from the last result.")]
+PageNumber = Annotated[int, Field(ge=1, description="Page number, from 1. Use `next_page` from the last result.")]
+Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 250.")]
+ProfileLimit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Profiles per page, 1 to 250.")]
 
 
 @dataclass
@@ -60,11 +62,12 @@ class AppState:
 Ctx = Context[AppState, Any]
 
 
-def state(ctx: Ctx) -> AppState:
+def app_state(ctx: Ctx) -> AppState:
+    """The state the server's lifespan made, for this call."""
     return ctx.request_context.lifespan_context
 
 
-def result(model: BaseModel, *, long_lists: Sequence[str] = ()) -> CallToolResult:
+def tool_result(model: BaseModel, *, long_lists: Sequence[str] = ()) -> CallToolResult:
     """Structured content plus a compact text copy: the summary line first, then the data without it.
 
     The structured content is always complete. In the text, which a model reads whole, each list named in
@@ -81,17 +84,18 @@ def result(model: BaseModel, *, long_lists: Sequence[str] = ()) -> CallToolResul
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
 
 
-def shown(ids: Sequence[object]) -> str:
+def first_few(ids: Sequence[object]) -> str:
     """The first few IDs, and how many more."""
     head = ", ".join(str(i) for i in ids[:_SHOWN])
     return head + (f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else "")
 
 
 def plural(n: int, word: str) -> str:
+    """ "1 profile", "2 profiles"."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
 
 
-def progress(ctx: Ctx, verb: str) -> ProgressFn:
+def progress_reporter(ctx: Ctx, verb: str) -> ProgressFn:
     """Progress notifications for a bulk call (a no-op when the client gave no progress token)."""
 
     async def report(done: int, total: int, message: str | None) -> None:
@@ -129,10 +133,11 @@ def audit_outcome(app: AppState, tool: str, segment_id: UUID, **fields: Any) -> 
 
 
 def next_page(current: int, total_pages: int) -> int | None:
+    """The page after `current`, or None on the last page."""
     return current + 1 if current < total_pages else None
 
 
-def paging(p: Pagination, sandbox: bool) -> dict[str, Any]:
+def page_fields(p: Pagination, sandbox: bool) -> dict[str, Any]:
     """The page fields of a one-page result."""
     return {
         "total": p.total,

@@ -11,22 +11,23 @@ from mcp.server.mcpserver.resolve import AcceptedElicitation
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from .bulk import dedupe, run_chunks
-from .client import MAX_PAGE_SIZE, BigCommerceClient, ChunkOutcome
-from .errors import NotFoundError, PayloadTooLargeError
-from .models import RemoveResult
-from .tooling import (
+from ..batch import Outcome, remove_chunk
+from ..bulk import dedupe, run_chunks
+from ..client import MAX_PAGE_SIZE, BigCommerceClient
+from ..errors import NotFoundError, PayloadTooLargeError
+from ..results import RemoveResult
+from .common import (
     Ctx,
     ProfileIds,
     SegmentId,
+    app_state,
     audit_intent,
     audit_outcome,
+    first_few,
     plural,
-    progress,
-    result,
-    shown,
-    state,
+    progress_reporter,
     tool_errors,
+    tool_result,
 )
 
 # Membership is looked up before a removal when the segment fits in this many pages of 250.
@@ -58,7 +59,7 @@ async def ask_removal(
     ids = dedupe(profile_ids)
     return Elicit(
         f"Remove {plural(len(ids), 'shopper profile')} from BigCommerce segment {segment_id}? "
-        f"({shown(ids)}). The profiles themselves are kept; only their membership ends.",
+        f"({first_few(ids)}). The profiles themselves are kept; only their membership ends.",
         RemovalApproval,
     )
 
@@ -81,7 +82,7 @@ async def remove_profiles_from_segment(
     result lists `removed`, `not_members` and `failed` (with the reason; safe to retry). Every removal is recorded
     in the audit log, and removed profiles can be put back with add_profiles_to_segment.
     """
-    app = state(ctx)
+    app = app_state(ctx)
     ids = dedupe(profile_ids)
     approved = isinstance(approval, AcceptedElicitation) and approval.data.approve
     asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
@@ -91,7 +92,7 @@ async def remove_profiles_from_segment(
     targets = ids if members is None else [i for i in ids if i in members]
 
     def answer(status: Literal["preview", "declined", "removed"], summary: str, **lists: Any) -> CallToolResult:
-        return result(
+        return tool_result(
             RemoveResult(
                 summary=app.tag + summary,
                 segment_id=segment_id,
@@ -122,23 +123,25 @@ async def remove_profiles_from_segment(
         return answer("removed", f"Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.")
     audit_intent(app, "remove_profiles_from_segment", segment_id, targets)
 
-    async def send(chunk: list[UUID]) -> ChunkOutcome:
-        return await app.client.remove_chunk(segment_id, chunk)
+    async def send(chunk: list[UUID]) -> Outcome:
+        return await remove_chunk(app.client, segment_id, chunk)
 
-    outcome = await run_chunks(targets, send, workers=app.settings.max_concurrency, progress=progress(ctx, "Removed"))
-    not_members += outcome.already  # BigCommerce said so (404) where membership was not looked up first
+    outcome = await run_chunks(
+        targets, send, workers=app.settings.max_concurrency, progress=progress_reporter(ctx, "Removed")
+    )
+    not_members += outcome.unchanged  # BigCommerce said so (404) where membership was not looked up first
     failed = outcome.failure_groups()
     audit_outcome(
         app,
         "remove_profiles_from_segment",
         segment_id,
-        removed=outcome.done,
-        not_members=outcome.already,
+        removed=outcome.changed,
+        not_members=outcome.unchanged,
         failed=failed,
     )
-    if not outcome.done and outcome.failed:
+    if not outcome.changed and outcome.failed:
         raise ToolError(f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}")
-    summary = f"Removed {plural(len(outcome.done), 'profile')} from segment {segment_id}"
+    summary = f"Removed {plural(len(outcome.changed), 'profile')} from segment {segment_id}"
     if not_members:
         summary += f"; {len(not_members):,} {'was not a member' if len(not_members) == 1 else 'were not members'}"
     if outcome.failed_count:
@@ -147,7 +150,7 @@ async def remove_profiles_from_segment(
             "Call again with just the IDs in `failed` and confirm=true to retry them"
         )
     summary += ". To undo, add the removed IDs back with add_profiles_to_segment."
-    return answer("removed", summary, removed=outcome.done, failed=failed)
+    return answer("removed", summary, removed=outcome.changed, failed=failed)
 
 
 async def members_of(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> set[UUID] | None:

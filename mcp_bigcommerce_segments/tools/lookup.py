@@ -1,12 +1,10 @@
 """Read-only tools that turn what a merchant says into the UUIDs the segment tools take.
 
 `list_segments` finds a segment by name, `get_profile_segments` shows where a profile is a member, and
-`find_shopper_profiles` (also used by `add_profiles_to_segment(customer_ids=...)`) turns customer numbers into
-shopper profile IDs through `GET /v3/customers?include=shopper_profile_id,segment_ids`.
+`find_shopper_profiles` turns customer numbers, names and emails into shopper profile IDs through
+`GET /v3/customers?include=shopper_profile_id,segment_ids`.
 """
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Annotated
 from uuid import UUID
 
@@ -14,113 +12,19 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from .client import MAX_PAGE_SIZE, BigCommerceClient
-from .errors import PayloadTooLargeError, ResponseShapeError
-from .models import (
-    Customer,
-    CustomerProfile,
-    FindProfilesResult,
-    Pagination,
-    ProfileSegmentsResult,
-    Segment,
-    SegmentsResult,
-)
-from .tooling import Ctx, Page, next_page, paging, plural, result, shown, state, tool_errors
+from ..client import MAX_PAGE_SIZE, BigCommerceClient
+from ..models import Pagination, Segment
+from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentsResult
+from .common import Ctx, Limit, PageNumber, app_state, next_page, page_fields, plural, tool_errors, tool_result
+from .resolve import resolve_customers, sort_customers
 
-# The store holds at most 1,000 segments: 4 pages of 250 read them all.
-SEGMENT_SCAN_PAGES = 4
-# BigCommerce's documented page size, for a store that answers 413 to pages of 250.
-SMALL_PAGE = 50
-MAX_CUSTOMERS = 10_000
-
-CustomerIds = Annotated[
-    list[Annotated[int, Field(ge=1)]],
-    Field(
-        min_length=1,
-        max_length=MAX_CUSTOMERS,
-        description="BigCommerce customer IDs (the numbers in the control panel's customer URLs), not profile UUIDs.",
-    ),
-]
-Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 250.")]
-
-_BETA_MISSING = (
-    "BigCommerce answered without shopper_profile_id, an include its API marks as beta, so customer IDs cannot be "
-    "turned into shopper profiles on this store. Use list_segment_profiles or ask for the shopper profile UUIDs."
-)
-
-
-@dataclass
-class Resolution:
-    """Customer IDs sorted by what the store has for them; each given ID is in exactly one place."""
-
-    found: list[Customer] = field(default_factory=list)
-    without_profile: list[int] = field(default_factory=list)
-    not_found: list[int] = field(default_factory=list)
-
-    @property
-    def profiles(self) -> list[UUID]:
-        return [c.shopper_profile_id for c in self.found if c.shopper_profile_id is not None]
-
-    def describe(self) -> str:
-        parts = [f"{plural(len(self.found), 'customer')} with a shopper profile"]
-        if self.without_profile:
-            parts.append(f"{len(self.without_profile):,} without one yet ({shown(self.without_profile)})")
-        if self.not_found:
-            parts.append(f"{len(self.not_found):,} not in the store ({shown(self.not_found)})")
-        return ", ".join(parts) + "."
-
-
-async def resolve_customers(client: BigCommerceClient, customer_ids: Sequence[int]) -> Resolution:
-    """Look customers up 250 at a time and sort them into found / without profile / not found.
-
-    Raises:
-        ResponseShapeError: the store does not return the beta `shopper_profile_id` include.
-    """
-    wanted = list(dict.fromkeys(customer_ids))
-    resolution = Resolution()
-    size = MAX_PAGE_SIZE
-    start = 0
-    while start < len(wanted):
-        batch = wanted[start : start + size]
-        try:
-            page = await client.customers(batch)
-        except PayloadTooLargeError:
-            if size == SMALL_PAGE:
-                raise
-            size = SMALL_PAGE  # a store that caps pages lower: ask for 50 at a time
-            continue
-        start += len(batch)
-        part = sort_customers(page.data, batch)
-        resolution.found += part.found
-        resolution.without_profile += part.without_profile
-        resolution.not_found += part.not_found
-    return resolution
-
-
-def sort_customers(customers: Sequence[Customer], asked: Sequence[int]) -> Resolution:
-    """Place each asked-for customer ID as found, without profile, or not found.
-
-    Raises:
-        ResponseShapeError: the store does not return the beta `shopper_profile_id` include.
-    """
-    if any("shopper_profile_id" not in c.model_fields_set for c in customers):
-        raise ResponseShapeError(_BETA_MISSING)
-    by_id = {c.id: c for c in customers}
-    resolution = Resolution()
-    for customer_id in asked:
-        customer = by_id.get(customer_id)
-        if customer is None:
-            resolution.not_found.append(customer_id)
-        elif customer.shopper_profile_id is None:
-            resolution.without_profile.append(customer_id)
-        else:
-            resolution.found.append(customer)
-    return resolution
+# A store holds at most 1,000 segments.
+MAX_SEGMENTS = 1_000
 
 
 async def list_segments(
     ctx: Ctx,
-    page: Page = 1,
+    page: PageNumber = 1,
     limit: Limit = 50,
     name_contains: Annotated[
         str | None, Field(max_length=200, description="Only segments whose name contains this, any case.")
@@ -132,7 +36,7 @@ async def list_segments(
     all segments (a store has at most 1,000) in up to 4 requests. Without it, one page of `limit` segments (1 to 250,
     default 50); when `next_page` is not null, call again with `page` set to it.
     """
-    app = state(ctx)
+    app = app_state(ctx)
     with tool_errors():
         if name_contains is None:
             fetched = await app.client.list_segments(page=page, limit=limit)
@@ -158,39 +62,33 @@ async def list_segments(
         summary = f"{what}; this is {first:,}-{first + len(segments) - 1:,} (page {current} of {total_pages})."
         summary += f" Call again with page={following} for more." if following else ""
     if not searched_all:
-        summary += f" The search stopped after {SEGMENT_SCAN_PAGES * MAX_PAGE_SIZE:,} segments; there may be more."
-    return result(
+        summary += f" The search stopped after {MAX_SEGMENTS:,} segments; there may be more."
+    return tool_result(
         SegmentsResult(
             summary=app.tag + summary,
             segments=segments,
             name_contains=name_contains,
             searched_all=searched_all,
-            **paging(p, app.settings.sandbox),
+            **page_fields(p, app.settings.sandbox),
         )
     )
 
 
 async def _search_segments(client: BigCommerceClient, needle: str) -> tuple[list[Segment], bool]:
-    try:
-        return await _scan_segments(client, needle.casefold(), MAX_PAGE_SIZE)
-    except PayloadTooLargeError:  # a store that caps pages lower: the same 1,000 segments in pages of 50
-        return await _scan_segments(client, needle.casefold(), SMALL_PAGE)
-
-
-async def _scan_segments(client: BigCommerceClient, wanted: str, limit: int) -> tuple[list[Segment], bool]:
+    """Segments whose name contains `needle` (any case), and whether every segment was read."""
+    wanted = needle.casefold()
     matches: list[Segment] = []
-    for page in range(1, SEGMENT_SCAN_PAGES * MAX_PAGE_SIZE // limit + 1):
-        fetched = await client.list_segments(page=page, limit=limit)
-        matches.extend(s for s in fetched.data if wanted in s.name.casefold())
-        if not fetched.data or page >= fetched.pagination.total_pages:
-            return matches, True
-    return matches, False
+    searched_all = True
+    async for page in client.segment_pages(max_items=MAX_SEGMENTS):
+        matches.extend(s for s in page.data if wanted in s.name.casefold())
+        searched_all = not page.data or page.pagination.current_page >= page.pagination.total_pages
+    return matches, searched_all
 
 
 async def get_profile_segments(
     profile_id: Annotated[UUID, Field(description="The shopper profile's ID (a UUID).")],
     ctx: Ctx,
-    page: Page = 1,
+    page: PageNumber = 1,
     limit: Limit = 50,
 ) -> Annotated[CallToolResult, ProfileSegmentsResult]:
     """List the segments one shopper profile belongs to (a shopper can be in up to 1,000).
@@ -198,7 +96,7 @@ async def get_profile_segments(
     One page of `limit` segments (1 to 250, default 50); when `next_page` is not null, call again with `page` set to
     it.
     """
-    app = state(ctx)
+    app = app_state(ctx)
     with tool_errors():
         fetched = await app.client.profile_segments(profile_id, page=page, limit=limit)
     p = fetched.pagination
@@ -207,12 +105,12 @@ async def get_profile_segments(
     if fetched.data and p.total_pages > 1:
         summary += f"; page {p.current_page} of {p.total_pages}"
     summary += f". Call again with page={following} for more." if following else "."
-    return result(
+    return tool_result(
         ProfileSegmentsResult(
             summary=app.tag + summary,
             profile_id=profile_id,
             segments=fetched.data,
-            **paging(p, app.settings.sandbox),
+            **page_fields(p, app.settings.sandbox),
         )
     )
 
@@ -238,7 +136,7 @@ async def find_shopper_profiles(
     several customers, show them to the user and ask which one is meant. add_profiles_to_segment also takes
     `customer_ids` directly.
     """
-    app = state(ctx)
+    app = app_state(ctx)
     given = [value for value in (customer_ids, name_contains, email) if value is not None]
     if len(given) != 1:
         raise ToolError("Give exactly one of customer_ids, name_contains or email.")
@@ -275,7 +173,7 @@ async def find_shopper_profiles(
         )
         if len(found) > 1:
             summary += " Several match: ask the user which one is meant."
-    return result(
+    return tool_result(
         FindProfilesResult(
             summary=app.tag + summary,
             found=found,

@@ -13,10 +13,8 @@ apps have nearly used up earns 429s that are retried at the window's reset, whic
 wait for anyway.
 """
 
-import random
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass
 
 from .clock import Clock
 
@@ -26,7 +24,9 @@ RESET_MARGIN_SECONDS = 0.02
 # hearing from a bulk call that waits out a 30 s window.
 WAIT_SLICE_SECONDS = 5.0
 
-#: Told how many seconds are left whenever a request has to wait for the rate limit; set per tool call.
+#: The progress channel. A bulk call sets this to a function that is told how many seconds are left whenever one of
+#: its requests has to wait (for the rate limit or a retry), and announces it as a progress notification. It is a
+#: ContextVar so that it follows the call's tasks into the client without every layer passing it along.
 wait_reporter: ContextVar[Callable[[float], Awaitable[None]] | None] = ContextVar("wait_reporter", default=None)
 
 
@@ -117,24 +117,3 @@ class RateGovernor:
         self._paused_until = max(self._paused_until, self._clock.now() + seconds)
         self._left = 0
         self._reset_at = max(self._reset_at, self._clock.now() + seconds)
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how long a failed request is tried again.
-
-    429s wait as long as BigCommerce says (`X-Rate-Limit-Time-Reset-Ms`); without the header, and for 5xx, timeouts
-    and dropped connections, the wait grows exponentially with jitter. Both the attempts and the total time are
-    bounded; other 4xx are never retried.
-    """
-
-    max_attempts: int = 6
-    max_seconds: float = 60.0
-    initial_backoff: float = 0.5
-    max_backoff: float = 15.0
-    jitter: float = 0.25
-
-    def backoff(self, attempt: int) -> float:
-        """The wait before attempt `attempt + 1` when the server gave no delay."""
-        base = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
-        return base * (1 + self.jitter * random.random())  # noqa: S311 - jitter, not cryptography

@@ -10,47 +10,32 @@ What it does, from `segments.v3.yml` and CONTRACT.md:
 - The hazard: a DELETE without `id:in` empties the whole segment (counted in `stats.unfiltered_deletes`).
 - Rate limits: a fixed window per store with the four `X-Rate-Limit-*` headers on every answer, and 429 when the
   quota is used up. Time comes from an injected clock.
-- Scripted faults for tests: 500s, 429 without headers, slow answers, dropped connections, malformed JSON.
+
+This module is what `--sandbox` needs. Scripted faults (tests and benchmarks only) live in `faults.py`, which
+overrides `fault_for()`, and serving over real HTTP in `serve.py`.
 """
 
 import json
-import socket
-import threading
-import time
 import uuid
-from collections import deque
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import httpx2
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from .clock import Clock, SystemClock
+from ..clock import Clock, SystemClock
 
 STATUS_DOC = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
 MAX_LIMIT = 250
 MAX_ADD = 50
 
-_HTTP_FAULTS = ("500", "503", "429-no-headers", "slow", "malformed-json", "html")
-FaultKind = Literal["500", "503", "429-no-headers", "slow", "drop", "drop-after", "malformed-json", "html"]
-
-
-@dataclass
-class Fault:
-    """One scripted misbehaviour, used by the next `times` matching requests after the first `skip`."""
-
-    kind: FaultKind
-    method: str | None = None
-    times: int = 1
-    seconds: float = 0.0  # for "slow"
-    skip: int = 0
+#: What a scripted fault can make the store answer (see `faults.py`).
+HttpFault = Literal["500", "503", "429-no-headers", "malformed-json", "html"]
 
 
 @dataclass
@@ -143,7 +128,6 @@ class FakeBigCommerce:
         self.segments: dict[uuid.UUID, Segment] = {}
         self.profiles: dict[uuid.UUID, Profile] = {}
         self.customers: dict[int, Customer] = {}
-        self.faults: deque[Fault] = deque()
         self.stats = Stats()
         self._window_start: float | None = None
         self._used = 0
@@ -157,7 +141,6 @@ class FakeBigCommerce:
                     self._segment_profiles,
                     methods=["GET", "POST", "DELETE"],
                 ),
-                Route(f"{base}/shopper-profiles", self._all_profiles, methods=["GET"]),
                 Route(f"{base}/shopper-profiles/{{profile_id}}/segments", self._profile_segments, methods=["GET"]),
                 Route(f"{base}/customers", self._customers, methods=["GET"]),
             ]
@@ -192,28 +175,15 @@ class FakeBigCommerce:
         self._spend()
         self._used = min(self.quota or 0, self._used + requests - 1)
 
-    def inject(self, *faults: Fault) -> None:
-        self.faults.extend(faults)
-
     def transport(self) -> httpx2.AsyncBaseTransport:
-        """An httpx2 transport that reaches this store in process (faults of the "drop" kinds included)."""
-        return _FaultingTransport(self)
+        """An httpx2 transport that reaches this store in process."""
+        return httpx2.ASGITransport(app=self.app)
+
+    def fault_for(self, method: str) -> HttpFault | None:
+        """The misbehaviour to show for this request; none here (tests script some through `faults.py`)."""
+        return None
 
     # --- protocol helpers ---------------------------------------------------------------------------------------
-
-    def take_fault(self, method: str, kinds: Iterable[str]) -> Fault | None:
-        """The first scripted fault of one of `kinds` for `method`, used up once."""
-        wanted = set(kinds)
-        for fault in self.faults:
-            if fault.kind in wanted and fault.method in (None, method):
-                if fault.skip > 0:
-                    fault.skip -= 1
-                    return None
-                fault.times -= 1
-                if fault.times <= 0:
-                    self.faults.remove(fault)
-                return fault
-        return None
 
     def _rate_headers(self) -> dict[str, str]:
         if self.quota is None:
@@ -263,15 +233,15 @@ class FakeBigCommerce:
         try:
             raw = await request.body()
             stats.bodies.append(raw)
-            fault = self.take_fault(request.method, _HTTP_FAULTS)
+            fault = self.fault_for(request.method)
             within_quota = self._spend()  # counted on arrival; the answer comes back after the latency
-            if self.latency or (fault and fault.kind == "slow"):
-                await self.clock.sleep(self.latency + (fault.seconds if fault and fault.kind == "slow" else 0.0))
+            if self.latency:
+                await self.clock.sleep(self.latency)
             if self.token is not None and request.headers.get("x-auth-token") != self.token:
                 return self._error(401, "You are not authorized to access this resource.")
-            if fault and fault.kind in ("500", "503"):
-                return self._error(int(fault.kind), "Internal Server Error")
-            if fault and fault.kind == "429-no-headers":
+            if fault in ("500", "503"):
+                return self._error(int(fault), "Internal Server Error")
+            if fault == "429-no-headers":
                 stats.rate_limited += 1
                 return Response(b"", status_code=429)
             if not within_quota:
@@ -284,11 +254,11 @@ class FakeBigCommerce:
                 )
             if needs == "modify" and self.scope != "modify":
                 return self._error(403, "You don't have a required scope to access the endpoint")
-            if fault and fault.kind == "malformed-json":
+            if fault == "malformed-json":
                 return Response(
                     b'{"data": [', status_code=200, media_type="application/json", headers=self._rate_headers()
                 )
-            if fault and fault.kind == "html":
+            if fault == "html":
                 return Response(b"<html><body>502 Bad Gateway</body></html>", status_code=502, media_type="text/html")
             request.state.body = raw
             result: Response = await body()
@@ -456,15 +426,6 @@ class FakeBigCommerce:
 
         return await self._handle(request, "read", _async(body))
 
-    async def _all_profiles(self, request: Request) -> Response:
-        def body() -> Response:
-            args = self._page_args(request)
-            if isinstance(args, Response):
-                return args
-            return self._json(200, self._paged(list(self.profiles), *args, self._profile_json))
-
-        return await self._handle(request, "read", _async(body))
-
     async def _profile_segments(self, request: Request) -> Response:
         def body() -> Response:
             try:
@@ -531,43 +492,3 @@ def _async(fn: Callable[[], Response]) -> Callable[[], Any]:
         return fn()
 
     return run
-
-
-class _FaultingTransport(httpx2.AsyncBaseTransport):
-    """ASGITransport to the store, plus the faults only a transport can show: dropped connections."""
-
-    def __init__(self, store: FakeBigCommerce) -> None:
-        self._store = store
-        self._inner = httpx2.ASGITransport(app=store.app)
-
-    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
-        fault = self._store.take_fault(request.method, ("drop", "drop-after"))
-        if fault is not None and fault.kind == "drop":
-            self._store.stats.requests.append((request.method, request.url.path, request.url.query.decode()))
-            raise httpx2.RemoteProtocolError("Server disconnected without sending a response.", request=request)
-        response = await self._inner.handle_async_request(request)
-        if fault is not None:  # drop-after: the store did the work, the answer is lost
-            await response.aclose()
-            raise httpx2.ReadTimeout("The read operation timed out", request=request)
-        return response
-
-
-@contextmanager
-def serve(store: FakeBigCommerce, host: str = "127.0.0.1") -> Iterator[str]:
-    """Serve `store` over real HTTP on `host` (loopback) in a background thread; yields the API URL."""
-    # IPPROTO_TCP explicitly: asyncio turns Nagle off (TCP_NODELAY) only for sockets that say they are TCP.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(store.app, log_level="warning", lifespan="off", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started and thread.is_alive():
-        time.sleep(0.005)
-    try:
-        yield f"http://{host}:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=5)
-        sock.close()
