@@ -1,17 +1,15 @@
 """Helpers shared by the benchmarks: statistics, process memory, spawning the server under test."""
 
-import json
 import os
 import statistics
-import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from mcp import StdioServerParameters
+
+from tests.support.stdio import RawStdio, our_argv
 
 ROOT = Path(__file__).resolve().parents[1]
 STORE = "bench1"
@@ -73,10 +71,6 @@ def script_server(script: str, api_url: str) -> StdioServerParameters:
     )
 
 
-def our_argv() -> list[str]:
-    return [sys.executable, "-m", "mcp_bigcommerce_segments"]
-
-
 def children_matching(words: Sequence[str]) -> list[int]:
     """PIDs of this process's children whose command line contains all of `words`."""
     found: list[int] = []
@@ -107,67 +101,4 @@ def reset_peak(pid: int) -> None:
     Path(f"/proc/{pid}/clear_refs").write_text("5")
 
 
-class RawStdio:
-    """A bare JSON-RPC client over a server's stdio: no schema validation of its own, so timings are the server's.
-
-    Speaks the 2025-06-18 handshake, as Claude Desktop does.
-    """
-
-    def __init__(self, argv: Sequence[str], env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(
-            list(argv),
-            env=env,
-            cwd=ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        self._next = 0
-        self._early: dict[int, tuple[dict[str, Any], int]] = {}  # answers that arrived before they were asked for
-
-    def send(self, method: str, params: dict[str, Any] | None = None, *, notify: bool = False) -> int:
-        assert self.proc.stdin is not None
-        message: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-        if params is not None:
-            message["params"] = params
-        if not notify:
-            self._next += 1
-            message["id"] = self._next
-        self.proc.stdin.write(json.dumps(message).encode() + b"\n")
-        self.proc.stdin.flush()
-        return self._next
-
-    def receive(self, wanted: int) -> tuple[dict[str, Any], int]:
-        """The answer to request `wanted`, and the size of its line in bytes."""
-        assert self.proc.stdout is not None
-        if wanted in self._early:
-            return self._early.pop(wanted)
-        while True:
-            line = self.proc.stdout.readline()
-            if not line:
-                raise RuntimeError("server closed stdout")
-            message = json.loads(line)
-            if message.get("id") == wanted:
-                return message, len(line)
-            if isinstance(message.get("id"), int):
-                self._early[message["id"]] = (message, len(line))
-
-    def call(self, method: str, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
-        return self.receive(self.send(method, params))
-
-    def initialize(self) -> None:
-        self.call(
-            "initialize",
-            {"protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "bench", "version": "1"}},
-        )
-        self.send("notifications/initialized", notify=True)
-
-    def close(self) -> float:
-        """Close stdin and return how long the server took to exit."""
-        assert self.proc.stdin is not None
-        started = time.perf_counter()
-        self.proc.stdin.close()
-        self.proc.wait(timeout=30)
-        if self.proc.stdout is not None:
-            self.proc.stdout.close()
-        return time.perf_counter() - started
+__all__ = ["ROOT", "STORE", "TOKEN", "Figure", "RawStdio", "our_argv", "ratio", "server_env"]

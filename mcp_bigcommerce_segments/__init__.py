@@ -15,63 +15,65 @@ except PackageNotFoundError:  # running from a source tree that was never instal
     __version__ = "0.0.0"
 
 if TYPE_CHECKING:
-    from .client import BigCommerceClient
-    from .config import Settings
+    from .client import BigCommerceClient as BigCommerceClient
+    from .config import Settings as Settings
     from .errors import (
-        APIConnectionError,
-        APIStatusError,
-        APITimeoutError,
-        AuditLogError,
-        AuthenticationError,
-        BadRequestError,
-        BigCommerceError,
-        ConfigError,
-        ConflictError,
-        NotFoundError,
-        PayloadTooLargeError,
-        PermissionDeniedError,
-        RateLimitError,
-        ResponseShapeError,
-        ServerError,
-        UnprocessableEntityError,
+        APIConnectionError as APIConnectionError,
     )
-    from .server import build_server
+    from .errors import (
+        APIStatusError as APIStatusError,
+    )
+    from .errors import (
+        APITimeoutError as APITimeoutError,
+    )
+    from .errors import (
+        AuditLogError as AuditLogError,
+    )
+    from .errors import (
+        AuthenticationError as AuthenticationError,
+    )
+    from .errors import (
+        BadRequestError as BadRequestError,
+    )
+    from .errors import (
+        BigCommerceError as BigCommerceError,
+    )
+    from .errors import (
+        ConfigError as ConfigError,
+    )
+    from .errors import (
+        ConflictError as ConflictError,
+    )
+    from .errors import (
+        NotFoundError as NotFoundError,
+    )
+    from .errors import (
+        PayloadTooLargeError as PayloadTooLargeError,
+    )
+    from .errors import (
+        PermissionDeniedError as PermissionDeniedError,
+    )
+    from .errors import (
+        RateLimitError as RateLimitError,
+    )
+    from .errors import (
+        ResponseShapeError as ResponseShapeError,
+    )
+    from .errors import (
+        ServerError as ServerError,
+    )
+    from .errors import (
+        UnprocessableEntityError as UnprocessableEntityError,
+    )
+    from .server import build_server as build_server
 
-_WHERE = {
-    "build_server": "server",
-    "Settings": "config",
-    "BigCommerceClient": "client",
-    **dict.fromkeys(
-        (
-            "APIConnectionError",
-            "APIStatusError",
-            "APITimeoutError",
-            "AuditLogError",
-            "AuthenticationError",
-            "BadRequestError",
-            "BigCommerceError",
-            "ConfigError",
-            "ConflictError",
-            "NotFoundError",
-            "PayloadTooLargeError",
-            "PermissionDeniedError",
-            "RateLimitError",
-            "ResponseShapeError",
-            "ServerError",
-            "UnprocessableEntityError",
-        ),
-        "errors",
-    ),
-}
-
-__all__ = [
+_ERRORS = (
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
     "AuditLogError",
     "AuthenticationError",
     "BadRequestError",
-    "BigCommerceClient",
     "BigCommerceError",
     "ConfigError",
     "ConflictError",
@@ -81,11 +83,16 @@ __all__ = [
     "RateLimitError",
     "ResponseShapeError",
     "ServerError",
-    "Settings",
     "UnprocessableEntityError",
-    "__version__",
-    "build_server",
-]
+)
+_WHERE = {
+    "build_server": "server",
+    "Settings": "config",
+    "BigCommerceClient": "client",
+    **dict.fromkeys(_ERRORS, "errors"),
+}
+
+__all__ = ["BigCommerceClient", "Settings", "__version__", "build_server", *_ERRORS]
 
 
 def __getattr__(name: str) -> Any:

@@ -18,10 +18,10 @@ from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.retry import RetryPolicy
 from mcp_bigcommerce_segments.server import build_server
 
-TOKEN = "test-token-5f2b9c"
+from .support.stdio import STORE, TOKEN
+
 READ_TOOLS = ["list_segment_profiles", "list_segments", "get_profile_segments", "find_shopper_profiles"]
 WRITE_TOOLS = ["add_profiles_to_segment", "remove_profiles_from_segment"]
-STORE = "abc123"
 
 
 @pytest.fixture

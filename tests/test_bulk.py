@@ -155,7 +155,7 @@ async def test_persistent_failure_names_exactly_the_failed_ids(
 
 
 async def test_server_down_stops_the_call_and_reports_every_id(
-    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
     ids = store.add_profiles(1_000)
     store.inject(Fault("503", times=10_000))
@@ -168,6 +168,12 @@ async def test_server_down_stops_the_call_and_reports_every_id(
     assert result.is_error
     assert "No profiles were added" in text_of(result)
     assert store.stats.count("POST") <= 10 * 6  # the workers in flight, each within its attempt budget
+    outcome = audit_lines(audit_path)[-1]
+    assert outcome["event"] == "outcome"
+    failed = [profile for group in outcome["failed"] for profile in group["ids"]]
+    assert sorted(failed) == sorted(str(i) for i in ids)  # every ID accounted for, each once
+    assert any("Not sent" in group["reason"] for group in outcome["failed"])
+    assert outcome["added"] == outcome["already_members"] == []
 
 
 async def test_progress_notifications_arrive_for_multi_chunk_calls(

@@ -23,7 +23,7 @@ from mcp_bigcommerce_segments.errors import (
 )
 from mcp_bigcommerce_segments.retry import RetryPolicy
 
-from .conftest import STORE, TOKEN
+from .support.stdio import STORE, TOKEN
 
 pytestmark = pytest.mark.anyio
 
@@ -114,10 +114,12 @@ async def test_retry_time_budget_bounds_total_waiting(
 ) -> None:
     store.inject(Fault("503", times=100))
     async with make(store.transport(), clock, max_attempts=100, max_seconds=10.0) as client:
-        with pytest.raises(ServerError):
+        with pytest.raises(ServerError, match="gave up after"):
             await client.list_segment_profiles(segment)
 
-    assert clock.slept <= 10.0
+    # Backoff 0.5, 1, 2, 4 s = 7.5 s; the next wait (8 s) would pass the 10 s budget: 5 attempts, never 100.
+    assert len(store.stats.requests) == 5
+    assert 7.0 <= clock.slept <= 10.0
 
 
 async def test_dropped_connection_is_retried(store: FaultyStore, clock: VirtualClock, segment: uuid.UUID) -> None:

@@ -11,7 +11,7 @@ from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.store import Customer
 
-from .conftest import STORE, TOKEN
+from .support.stdio import STORE, TOKEN
 
 pytestmark = pytest.mark.anyio
 

@@ -16,8 +16,8 @@ from mcp_bigcommerce_segments.emulator.store import Customer
 from mcp_bigcommerce_segments.sandbox import SEGMENTS
 from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import STORE, TOKEN, structured, text_of
-from .test_stdio import server_env
+from .conftest import structured, text_of
+from .support.stdio import STORE, TOKEN, server_env
 
 pytestmark = pytest.mark.anyio
 
@@ -181,6 +181,7 @@ async def test_sandbox_has_named_segments_and_customers(settings: Settings) -> N
     assert customers["summary"].startswith("[SANDBOX]")
 
 
+@pytest.mark.subprocess
 async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None:
     store = FaultyStore(store_hash=STORE, token=TOKEN, quota=450)
     profiles = seed_customers(store, range(4810, 4815), range(0))
@@ -188,7 +189,9 @@ async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None
     store.add_segment("Newsletter")
     with serve(store) as url:
         params = StdioServerParameters(
-            command=sys.executable, args=["-m", "mcp_bigcommerce_segments"], env=server_env(url, tmp_path)
+            command=sys.executable,
+            args=["-m", "mcp_bigcommerce_segments"],
+            env=server_env(url, tmp_path / "audit.jsonl"),
         )
         async with Client(params) as client:
             found = structured(await client.call_tool("list_segments", {"name_contains": "VIP"}))

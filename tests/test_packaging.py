@@ -23,6 +23,7 @@ from mcp_bigcommerce_segments.emulator.serve import serve
 from mcp_bigcommerce_segments.sandbox import SEGMENTS, profile_id
 
 from .conftest import READ_TOOLS, WRITE_TOOLS, MakeClient
+from .support.stdio import clean_env
 
 ROOT = Path(__file__).parents[1]
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
@@ -40,7 +41,7 @@ def npx(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.Comple
 def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "mcp_bigcommerce_segments", *args],
-        env={"PATH": os.environ.get("PATH", ""), "HOME": str(Path.home()), **(env or {})},
+        env=clean_env(**(env or {})),
         capture_output=True,
         text=True,
         timeout=120,
@@ -104,6 +105,7 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "bundle.mcpb"
 
 
+@pytest.mark.npx
 def test_bundle_holds_the_package_and_not_the_tests(packed: Path) -> None:
     names = zipfile.ZipFile(packed).namelist()
 
@@ -114,6 +116,7 @@ def test_bundle_holds_the_package_and_not_the_tests(packed: Path) -> None:
 
 
 @pytest.mark.anyio
+@pytest.mark.npx
 async def test_packed_bundle_starts_with_its_own_mcp_config(packed: Path, tmp_path: Path) -> None:
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(packed).extractall(unpacked)
@@ -161,6 +164,7 @@ def inspector(*args: str) -> tuple[int, Any]:
         return result.returncode, result.stdout + result.stderr
 
 
+@pytest.mark.npx
 def test_inspector_lists_tools_strictly() -> None:
     code, output = inspector("--method", "tools/list", "--strict")
 
@@ -168,6 +172,7 @@ def test_inspector_lists_tools_strictly() -> None:
     assert sorted(t["name"] for t in output["result"]["tools"]) == sorted(READ_TOOLS + WRITE_TOOLS)
 
 
+@pytest.mark.npx
 def test_inspector_calls_each_tool() -> None:
     newcomer = str(profile_id(250))
     calls = [
@@ -195,6 +200,7 @@ def test_inspector_calls_each_tool() -> None:
     assert all(o["sandbox"] is True for o in outputs)
 
 
+@pytest.mark.npx
 def test_inspector_sees_a_tool_error_as_exit_5() -> None:
     code, output = inspector(
         "--method",
@@ -212,6 +218,7 @@ def test_inspector_sees_a_tool_error_as_exit_5() -> None:
 # --- command line -----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.subprocess
 def test_help_and_version() -> None:
     helped, version = cli("--help"), cli("--version")
 
@@ -221,6 +228,7 @@ def test_help_and_version() -> None:
     assert version.stdout.strip() == f"mcp-bigcommerce-segments {__version__}"
 
 
+@pytest.mark.subprocess
 def test_demo_prints_a_transcript_of_a_real_session() -> None:
     result = cli("demo")
 
@@ -236,6 +244,7 @@ def test_demo_prints_a_transcript_of_a_real_session() -> None:
     assert "outcome remove_profiles_from_segment" in text
 
 
+@pytest.mark.subprocess
 def test_check_passes_on_the_sandbox() -> None:
     result = cli("--check", "--sandbox")
 
@@ -259,6 +268,7 @@ def live() -> Iterator[tuple[FaultyStore, str]]:
         ("right-token", "modify", 1, 0, "All set."),
     ],
 )
+@pytest.mark.subprocess
 def test_check_reports_token_and_scope(
     live: tuple[FaultyStore, str], token: str, scope: str, segments: int, code: int, expected: str
 ) -> None:
@@ -277,6 +287,7 @@ def test_check_reports_token_and_scope(
     assert token not in result.stdout + result.stderr
 
 
+@pytest.mark.subprocess
 def test_check_reports_an_unreachable_store() -> None:
     result = cli(
         "--check",

@@ -24,7 +24,8 @@ from mcp_bigcommerce_segments.errors import APIStatusError
 from mcp_bigcommerce_segments.retry import RetryPolicy
 from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import READ_TOOLS, STORE, TOKEN, MakeClient, audit_lines, structured, text_of
+from .conftest import READ_TOOLS, MakeClient, audit_lines, structured, text_of
+from .support.stdio import STORE, TOKEN
 
 pytestmark = pytest.mark.anyio
 
@@ -372,7 +373,8 @@ async def test_canary_token_appears_in_no_result_log_or_audit_line(
     await run(add, "add_profiles_to_segment")
     await run({**add, "confirm": True}, "remove_profiles_from_segment")
 
-    assert texts
+    assert len(texts) == 2 * 14  # text and structured content of each of the 14 calls
+    assert {h["x-auth-token"] for h in store.stats.headers} == {CANARY}  # the canary really was sent
     assert len([t for t in texts if "Error" in t or "error" in t]) >= 8
     assert all(CANARY not in t for t in texts)
     assert "segments/" in caplog.text  # the log was captured at DEBUG, one line per request

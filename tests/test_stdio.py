@@ -1,7 +1,5 @@
 """End to end: the real `python -m mcp_bigcommerce_segments` subprocess over stdio, against the fake on 127.0.0.1."""
 
-import json
-import os
 import subprocess
 import sys
 import uuid
@@ -15,9 +13,11 @@ from mcp_bigcommerce_segments import __version__
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.serve import serve
 
-from .conftest import READ_TOOLS, STORE, TOKEN, WRITE_TOOLS, structured, text_of
+from .conftest import READ_TOOLS, WRITE_TOOLS, structured, text_of
+from .support.stdio import STORE, TOKEN, RawStdio, clean_env, our_argv
+from .support.stdio import server_env as support_env
 
-pytestmark = pytest.mark.anyio
+pytestmark = [pytest.mark.anyio, pytest.mark.subprocess]
 
 
 @pytest.fixture
@@ -32,14 +32,7 @@ def api_url(live_store: FaultyStore) -> Iterator[str]:
 
 
 def server_env(api_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
-    return {
-        "PATH": os.environ.get("PATH", ""),
-        "BIGCOMMERCE_STORE_HASH": STORE,
-        "BIGCOMMERCE_ACCESS_TOKEN": TOKEN,
-        "BIGCOMMERCE_API_URL": api_url,
-        "BIGCOMMERCE_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
-        **extra,
-    }
+    return support_env(api_url, tmp_path / "audit.jsonl", **extra)
 
 
 async def test_subprocess_lists_adds_and_removes_over_stdio(
@@ -83,7 +76,7 @@ async def test_subprocess_lists_adds_and_removes_over_stdio(
 def test_missing_configuration_exits_nonzero_with_one_stderr_line(tmp_path: Path) -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "mcp_bigcommerce_segments"],
-        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        env=clean_env(HOME=str(tmp_path)),
         capture_output=True,
         text=True,
         timeout=60,
@@ -100,90 +93,37 @@ def test_missing_configuration_exits_nonzero_with_one_stderr_line(tmp_path: Path
     assert "Traceback" not in proc.stderr
 
 
-def rpc(proc: "subprocess.Popen[str]", message: dict[str, object] | str) -> None:
-    assert proc.stdin is not None
-    proc.stdin.write((message if isinstance(message, str) else json.dumps(message)) + "\n")
-    proc.stdin.flush()
-
-
-def initialize(proc: "subprocess.Popen[str]") -> None:
-    """The 2025-06-18 handshake, as Claude Desktop does it."""
-    rpc(
-        proc,
-        {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "1"},
-            },
-        },
-    )
-    read_until(proc, {1})
-    rpc(proc, {"jsonrpc": "2.0", "method": "notifications/initialized"})
-
-
-def spawn(env: dict[str, str]) -> "subprocess.Popen[str]":
-    return subprocess.Popen(
-        [sys.executable, "-m", "mcp_bigcommerce_segments"],
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def read_until(proc: "subprocess.Popen[str]", want: set[int]) -> dict[int, dict[str, object]]:
-    """Read JSON-RPC lines from stdout until answers with all ids in `want` arrived; every line must be JSON."""
-    assert proc.stdout is not None
-    answers: dict[int, dict[str, object]] = {}
-    while not want <= answers.keys():
-        line = proc.stdout.readline()
-        assert line, "the server closed stdout"
-        message = json.loads(line)  # stdout carries only the protocol
-        if isinstance(message.get("id"), int):
-            answers[message["id"]] = message
-    return answers
-
-
 def test_server_survives_garbage_unknown_tools_and_concurrent_calls(
     live_store: FaultyStore, api_url: str, tmp_path: Path
 ) -> None:
     segment = live_store.add_segment("VIP")
     live_store.add_members(segment, live_store.add_profiles(30))
-    with spawn(server_env(api_url, tmp_path, BIGCOMMERCE_LOG_LEVEL="DEBUG")) as proc:
-        initialize(proc)
-        rpc(proc, "this is not json {")
-        rpc(
-            proc, {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "drop_table", "arguments": {}}}
-        )
-        for n in range(10, 30):
-            rpc(
-                proc,
+    with RawStdio(our_argv(), server_env(api_url, tmp_path, BIGCOMMERCE_LOG_LEVEL="DEBUG"), stderr=True) as server:
+        server.initialize()
+        server.write("this is not json {")
+        unknown_id = server.send("tools/call", {"name": "drop_table", "arguments": {}})
+        calls = [
+            server.send(
+                "tools/call",
                 {
-                    "jsonrpc": "2.0",
-                    "id": n,
-                    "method": "tools/call",
-                    "params": {
-                        "name": "list_segment_profiles",
-                        "arguments": {"segment_id": str(segment), "limit": 5, "page": 1 + n % 6},
-                    },
+                    "name": "list_segment_profiles",
+                    "arguments": {"segment_id": str(segment), "limit": 5, "page": 1 + n % 6},
                 },
             )
-        rpc(proc, {"jsonrpc": "2.0", "id": 3, "method": "tools/list"})
-        answers = read_until(proc, {2, 3, *range(10, 30)})
-        _, stderr = proc.communicate(timeout=20)
+            for n in range(20)
+        ]
+        tools_id = server.send("tools/list")
+        unknown = server.receive(unknown_id)[0]
+        pages = [server.receive(n)[0] for n in calls]
+        tools = server.receive(tools_id)[0]
+        server.close()
 
-    unknown = answers[2]
-    assert "error" in unknown or unknown["result"]["isError"]  # type: ignore[index]
-    assert all(answers[n]["result"]["structuredContent"]["total"] == 30 for n in range(10, 30))  # type: ignore[index]
-    assert len(answers[3]["result"]["tools"]) == len(READ_TOOLS + WRITE_TOOLS)  # type: ignore[index]
-    assert TOKEN not in stderr
-    assert "shopper-profiles" in stderr  # DEBUG logs every request, on stderr
-    assert proc.returncode == 0
+    assert "error" in unknown or unknown["result"]["isError"]
+    assert all(page["result"]["structuredContent"]["total"] == 30 for page in pages)
+    assert len(tools["result"]["tools"]) == len(READ_TOOLS + WRITE_TOOLS)
+    assert TOKEN not in server.stderr
+    assert "shopper-profiles" in server.stderr  # DEBUG logs every request, on stderr
+    assert server.proc.returncode == 0
 
 
 async def test_read_only_subprocess_offers_only_listing(live_store: FaultyStore, api_url: str, tmp_path: Path) -> None:
@@ -207,20 +147,66 @@ async def test_read_only_subprocess_offers_only_listing(live_store: FaultyStore,
 
 def test_default_log_level_writes_nothing_per_request(live_store: FaultyStore, api_url: str, tmp_path: Path) -> None:
     segment = live_store.add_segment("VIP")
-    with spawn(server_env(api_url, tmp_path)) as proc:
-        initialize(proc)
-        for n, target in ((2, segment), (3, uuid.uuid4())):
-            rpc(
-                proc,
-                {
-                    "jsonrpc": "2.0",
-                    "id": n,
-                    "method": "tools/call",
-                    "params": {"name": "list_segment_profiles", "arguments": {"segment_id": str(target)}},
-                },
-            )
-        answers = read_until(proc, {2, 3})
-        _, stderr = proc.communicate(timeout=20)
+    with RawStdio(our_argv(), server_env(api_url, tmp_path), stderr=True) as server:
+        server.initialize()
+        found = server.tool("list_segment_profiles", {"segment_id": str(segment)})
+        missing = server.tool("list_segment_profiles", {"segment_id": str(uuid.uuid4())})
+        server.close()
 
-    assert answers[3]["result"]["isError"]  # type: ignore[index]
-    assert stderr == ""
+    assert not found["result"]["isError"]
+    assert missing["result"]["isError"]
+    assert server.stderr == ""
+
+
+def imported(stderr: str) -> set[str]:
+    """Module names from `python -X importtime` output."""
+    return {line.rsplit("|", 1)[1].strip() for line in stderr.splitlines() if line.startswith("import time:")} - {
+        "package"
+    }
+
+
+def test_version_loads_neither_the_sdk_nor_the_fake_store() -> None:
+    proc = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mcp_bigcommerce_segments", "--version"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+    modules = imported(proc.stderr)
+    assert "mcp_bigcommerce_segments" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("starlette", "uvicorn", "mcp", "httpx2")}
+    assert not {
+        m for m in modules if m.startswith(("mcp_bigcommerce_segments.emulator", "mcp_bigcommerce_segments.sandbox"))
+    }
+
+
+def test_a_real_server_start_loads_no_fake_store_and_nothing_the_sdk_does_not(
+    live_store: FaultyStore, api_url: str, tmp_path: Path
+) -> None:
+    sdk = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import mcp.server"],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    with RawStdio(
+        [sys.executable, "-X", "importtime", *our_argv()[1:]], server_env(api_url, tmp_path), stderr=True
+    ) as server:
+        server.initialize()
+        tools = server.call("tools/list")[0]
+        server.close()
+
+    ours = imported(server.stderr)
+    web = {m for m in ours if m.split(".")[0] in ("starlette", "uvicorn", "sse_starlette")}
+    assert len(tools["result"]["tools"]) == len(READ_TOOLS + WRITE_TOOLS)
+    assert "mcp_bigcommerce_segments.server" in ours
+    assert not {
+        m for m in ours if m.startswith(("mcp_bigcommerce_segments.emulator", "mcp_bigcommerce_segments.sandbox"))
+    }
+    # The SDK's `mcp.server` itself imports Starlette and uvicorn (mcp 2.3); we add none of their modules.
+    assert web <= imported(sdk.stderr)

@@ -12,8 +12,8 @@ from ..results import AddResult, ListResult
 from .common import (
     Ctx,
     PageNumber,
-    ProfileLimit,
     ProfileIds,
+    ProfileLimit,
     SegmentId,
     app_state,
     audit_intent,

@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the benchmarks: the raw stdio driver and the server's environment."""
