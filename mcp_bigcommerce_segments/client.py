@@ -7,8 +7,9 @@ re-exported so that no other module imports httpx2.
 
 import json
 import logging
+import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Self
 from uuid import UUID
@@ -22,6 +23,7 @@ from .clock import Clock, SystemClock
 from .config import APP_NAME, Settings
 from .errors import (
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     BigCommerceError,
     NotFoundError,
@@ -30,9 +32,11 @@ from .errors import (
     ResponseShapeError,
     body_detail,
     error_from_response,
+    quote_store_text,
 )
 from .models import Customer, CustomerPage, Page, ProfilePage, Segment, SegmentPage, ShopperProfile, T
 from .ratelimit import RateGovernor, wait
+from .redact import keep_secret
 from .retry import RetryPolicy
 
 logger = logging.getLogger(__name__)
@@ -47,15 +51,22 @@ CHUNK_SIZE = 50
 MAX_PAGE_SIZE = 250
 # BigCommerce's documented default page, for a store that answers 413 to pages of 250.
 SMALL_PAGE = 50
+# The largest answer read (decompressed). A page of 250 profiles is about 60 kB: this is generous.
+MAX_BODY_BYTES = 8 * 2**20
 
 
 @dataclass(frozen=True)
 class Answer:
-    """An answer to a write, for the caller to interpret: its status and body."""
+    """A complete answer: status, body (read whole, within the size cap) and headers."""
 
     status: int
     body: bytes
     what: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def error(self) -> APIStatusError:
+        """The error this answer's status means."""
+        return error_from_response(self.status, self.body, self.headers, what=self.what)
 
     @property
     def detail(self) -> str:
@@ -72,8 +83,8 @@ class Answer:
             return {}
         try:
             return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise _not_json(self.what, self.status, "") from exc
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise _not_json(self.what, self.status, self.headers.get("content-type", "")) from exc
 
     def lenient_json(self) -> Any:
         """The body as JSON, or {} when it is not JSON."""
@@ -84,11 +95,58 @@ class Answer:
 
 
 def _not_json(what: str, status: int, content_type: str) -> ResponseShapeError:
-    kind = content_type.split(";")[0] or "unknown content type"
+    kind = quote_store_text(content_type.split(";")[0], 60) or "no content type"
     return ResponseShapeError(
         f"BigCommerce answered {what} with something that is not JSON ({kind}, status {status}); a proxy or an "
         "outage page may be in the way. Retry in a minute."
     )
+
+
+async def _raw_chunks(response: httpx2.Response) -> AsyncIterator[bytes]:
+    """The body as it arrives, still compressed; a response made in memory (a mock) is read whole already."""
+    try:
+        async for chunk in response.aiter_raw():
+            yield chunk
+    except httpx2.StreamConsumed:
+        yield response.content
+
+
+async def _read_body(response: httpx2.Response, what: str) -> bytes:
+    """The body, decompressed as it arrives and never more than `MAX_BODY_BYTES` of it.
+
+    Raises:
+        ResponseShapeError: the body is larger than the cap, or compressed in a way we do not read.
+    """
+    encoding = response.headers.get("content-encoding", "identity").strip().lower()
+    decoder: Any = None
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        decoder = zlib.decompressobj(wbits=47)  # 32 + 15: gzip or zlib header, detected
+    elif encoding not in ("", "identity"):
+        raise ResponseShapeError(
+            f"BigCommerce answered {what} compressed as {quote_store_text(encoding, 30)}, which this server does not "
+            "read; a proxy may be in the way. Check BIGCOMMERCE_API_URL."
+        )
+    parts: list[bytes] = []
+    size = 0
+    async for raw in _raw_chunks(response):
+        data = raw
+        while data:
+            if decoder is None:
+                piece, data = data, b""
+            else:
+                # Never inflate more than the cap allows, however small the compressed input.
+                piece = decoder.decompress(data, MAX_BODY_BYTES - size + 1)
+                data = decoder.unconsumed_tail
+            size += len(piece)
+            if size > MAX_BODY_BYTES:
+                raise ResponseShapeError(
+                    f"BigCommerce's answer for {what} is larger than {MAX_BODY_BYTES // 2**20} MiB (a page of 250 "
+                    "profiles is about 60 kB), so reading stopped; a proxy may be in the way. Retry in a minute."
+                )
+            parts.append(piece)
+            if decoder is not None and not piece:
+                break
+    return b"".join(parts)
 
 
 class BigCommerceClient:
@@ -109,7 +167,8 @@ class BigCommerceClient:
         transport: Transport | None = None,
         clock: Clock | None = None,
     ) -> None:
-        self._token = access_token
+        keep_secret(access_token.get_secret_value())
+        self._timeout = timeout_seconds
         self._clock = clock or SystemClock()
         self._retry = retry or RetryPolicy()
         self._governor = RateGovernor(self._clock)
@@ -121,6 +180,7 @@ class BigCommerceClient:
             "headers": {
                 "X-Auth-Token": access_token.get_secret_value(),
                 "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",
                 "User-Agent": user_agent,
             },
             "timeout": httpx2.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
@@ -174,10 +234,6 @@ class BigCommerceClient:
         if self._client is not None:
             await self._client.aclose()
 
-    def _redact(self, text: str) -> str:
-        secret = self._token.get_secret_value()
-        return text.replace(secret, "[redacted]") if secret else text
-
     async def _request(
         self,
         method: str,
@@ -187,8 +243,11 @@ class BigCommerceClient:
         params: Mapping[str, str | int] | None = None,
         body: bytes | None = None,
         accept: frozenset[int] = frozenset(),
-    ) -> httpx2.Response:
+    ) -> Answer:
         """Send one request, within the concurrency limit and the rate limit, retrying what is safe to retry.
+
+        Every wait (for the rate limit, or before a retry) counts against the request's budget
+        (`RetryPolicy.max_seconds`); each attempt, from connecting to the last byte, against the timeout.
 
         Args:
             method: HTTP method.
@@ -201,39 +260,28 @@ class BigCommerceClient:
         Raises:
             APIStatusError: (a subclass per status) for an error answer that retrying cannot fix, or after retries.
             APIConnectionError: when BigCommerce could not be reached in the retry budget.
+            ResponseShapeError: the answer was larger than `MAX_BODY_BYTES` or in an encoding we do not read.
         """
-        headers = {"Content-Type": "application/json"} if body is not None else None
         started = self._clock.now()
+        deadline = started + self._retry.max_seconds
         attempt = 0
         while True:
             attempt += 1
-            error: BigCommerceError
             async with self._slots:
-                await self._governor.acquire()
-                response: httpx2.Response | None = None
+                await self._governor.acquire(deadline)
+                answer: Answer | None = None
+                error: BigCommerceError | None
                 try:
-                    response = await self._http.request(method, path, params=params, content=body, headers=headers)
-                except httpx2.TimeoutException as exc:
-                    error = APITimeoutError(
-                        f"BigCommerce did not answer {method} {what} in time. It may be slow or the network may be "
-                        "down; retry in a minute."
-                    )
-                    error.__cause__ = exc
-                except httpx2.TransportError as exc:
-                    error = APIConnectionError(
-                        f"Could not reach BigCommerce for {what} ({type(exc).__name__}). Check the network and "
-                        "BIGCOMMERCE_API_URL; retry in a minute."
-                    )
-                    error.__cause__ = exc
+                    answer = await self._exchange(method, path, what=what, params=params, body=body)
+                    error = None if answer.status < 300 or answer.status in accept else answer.error()
+                except (APIConnectionError, ResponseShapeError) as exc:
+                    error = exc
                 finally:
-                    self._governor.release(response.headers if response is not None else None)
-                if response is not None:
-                    status = response.status_code
-                    if 200 <= status < 300 or status in accept:
-                        logger.debug("%s %s -> %d (attempt %d)", method, path, status, attempt)
-                        return response
-                    error = error_from_response(status, response.content, response.headers, what=what)
-                    error.args = (self._redact(str(error)),)
+                    self._governor.release(answer.headers if answer is not None else None)
+            if error is None and answer is not None:
+                logger.debug("%s %s -> %d (attempt %d)", method, path, answer.status, attempt)
+                return answer
+            assert error is not None
             spent = self._clock.now() - started
             delay = self._retry.next_wait(error, attempt, spent)
             if delay is None:
@@ -245,18 +293,54 @@ class BigCommerceClient:
                 self._governor.pause(delay)
             await wait(self._clock, delay)
 
+    async def _exchange(
+        self, method: str, path: str, *, what: str, params: Mapping[str, str | int] | None, body: bytes | None
+    ) -> Answer:
+        """One HTTP exchange, bounded in time (connect to last byte) and in size (decompressed).
+
+        Raises:
+            APITimeoutError: no complete answer within the timeout.
+            APIConnectionError: the connection failed.
+            ResponseShapeError: the body is too large or in an encoding we do not read.
+        """
+        headers = {"Content-Type": "application/json"} if body is not None else None
+        try:
+            with anyio.fail_after(self._timeout):
+                async with self._http.stream(method, path, params=params, content=body, headers=headers) as response:
+                    content = await _read_body(response, what)
+        except TimeoutError as exc:
+            raise APITimeoutError(
+                f"BigCommerce did not answer {method} {what} within {self._timeout:g} s. It may be slow or the network "
+                "may be down; retry in a minute."
+            ) from exc
+        except httpx2.TimeoutException as exc:
+            raise APITimeoutError(
+                f"BigCommerce did not answer {method} {what} in time. It may be slow or the network may be down; "
+                "retry in a minute."
+            ) from exc
+        except httpx2.TransportError as exc:
+            raise APIConnectionError(
+                f"Could not reach BigCommerce for {what} ({type(exc).__name__}). Check the network and "
+                "BIGCOMMERCE_API_URL; retry in a minute."
+            ) from exc
+        return Answer(response.status_code, content, what, response.headers)
+
     # --- reads ----------------------------------------------------------------------------------------------
 
     async def _get_page(
         self, path: str, model: type[Page[T]], *, what: str, params: Mapping[str, str | int]
     ) -> Page[T]:
         """GET a paginated collection and check it has the `{data, meta: {pagination}}` shape the spec promises."""
-        response = await self._request("GET", path, what=what, params=params)
+        answer = await self._request("GET", path, what=what, params=params)
         try:
-            return model.model_validate_json(response.content)
+            try:
+                return model.model_validate_json(answer.body)
+            except ValidationError as exc:
+                if not (exc.error_count() and exc.errors()[0]["type"] == "json_invalid"):
+                    raise
+                # Python's parser reads what pydantic's refuses (lone surrogates, shown escaped by the models).
+                return model.model_validate(answer.json())
         except ValidationError as exc:
-            if exc.error_count() and exc.errors()[0]["type"] == "json_invalid":
-                raise _not_json(what, response.status_code, response.headers.get("content-type", "")) from exc
             raise ResponseShapeError(
                 f"BigCommerce's answer for {what} lacks the data or pagination the API promises; "
                 "nothing was changed. Retry in a minute."
@@ -375,10 +459,9 @@ class BigCommerceClient:
             raise ValueError("a POST takes 1 to 50 profile IDs")
         what = f"segment {segment_id}"
         body = json.dumps([str(i) for i in ids], separators=(",", ":")).encode()
-        response = await self._request(
+        return await self._request(
             "POST", f"segments/{segment_id}/shopper-profiles", what=what, body=body, accept=frozenset({404, 409, 422})
         )
-        return Answer(response.status_code, response.content, what)
 
     async def delete_profiles(self, segment_id: UUID, ids: Sequence[UUID]) -> Answer:
         """DELETE up to 50 IDs from a segment by `id:in`; 204 and 404 are returned."""
@@ -386,14 +469,13 @@ class BigCommerceClient:
         if not ids or len(ids) > CHUNK_SIZE:
             raise ValueError("a DELETE takes 1 to 50 profile IDs")
         what = f"segment {segment_id}"
-        response = await self._request(
+        return await self._request(
             "DELETE",
             f"segments/{segment_id}/shopper-profiles",
             what=what,
             params={"id:in": ",".join(str(i) for i in ids)},
             accept=frozenset({404}),
         )
-        return Answer(response.status_code, response.content, what)
 
 
 __all__ = [

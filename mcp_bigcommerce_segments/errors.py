@@ -21,8 +21,11 @@
 """
 
 import json
+import math
 from collections.abc import Mapping
 from typing import Any
+
+from .redact import redact
 
 SCOPE_HINT = (
     "The API account needs the Customers scope set to 'modify' (store_v2_customers); 'read-only' is not enough, "
@@ -102,15 +105,19 @@ class ServerError(APIStatusError):
 
 
 def body_detail(body: bytes) -> str:
-    """BigCommerce's own words from an error body, defensively: `title` and `errors` of either error shape."""
+    """BigCommerce's own words from an error body (`title` and `errors` of either error shape), quoted and clipped.
+
+    The quotes mark them as the store's words, so that text in a store's data cannot pose as instructions; secrets
+    are taken out before clipping. Empty when the body says nothing readable.
+    """
     try:
         parsed: Any = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return ""
     parts: list[str] = []
 
-    def collect(node: Any) -> None:
-        if not isinstance(node, dict):
+    def collect(node: Any, depth: int) -> None:
+        if not isinstance(node, dict) or depth > 3:
             return
         title = node.get("title")
         if isinstance(title, str) and title:
@@ -120,28 +127,43 @@ def body_detail(body: bytes) -> str:
             parts.extend(f"{key}: {value}" for key, value in errors.items() if isinstance(value, str))
         elif isinstance(errors, list):
             for item in errors:
-                collect(item)
+                collect(item, depth + 1)
 
-    collect(parsed)
-    return _clip("; ".join(parts), 300).rstrip(".")
+    collect(parsed, 0)
+    return quote_store_text("; ".join(parts))
 
 
-def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1] + "…"
+def quote_store_text(text: str, limit: int = 300) -> str:
+    """Upstream text as a quoted, one-line, clipped string, with secrets removed; "" for no text."""
+    text = " ".join(redact(text).split()).rstrip(".").replace('"', "'")
+    text = text.encode("utf-8", "backslashreplace").decode("utf-8")  # lone surrogates shown escaped
+    if not text:
+        return ""
+    return '"' + (text if len(text) <= limit - 2 else text[: limit - 3] + "…") + '"'
+
+
+#: Longest wait a rate-limit header is believed for: a BigCommerce window is 30 s. Larger values are clamped.
+MAX_STATED_WAIT = 30.0
+
+
+def stated_seconds(raw: str | None, scale: float = 1.0) -> float | None:
+    """A duration from a header, in seconds, clamped to `MAX_STATED_WAIT`; None when absent or not a sane number."""
+    if raw is None:
+        return None
+    try:
+        value = float(raw) / scale
+    except ValueError:
+        return None
+    if not math.isfinite(value) or value < 0:
+        return None
+    return min(value, MAX_STATED_WAIT)
 
 
 def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """When BigCommerce says a rate-limited request may be sent again, in seconds from now."""
+    """When BigCommerce says a rate-limited request may be sent again, in seconds from now (at most 30 s)."""
     for name, scale in (("x-rate-limit-time-reset-ms", 1000.0), ("x-retry-after", 1.0), ("retry-after", 1.0)):
-        raw = headers.get(name)
-        if raw is None:
-            continue
-        try:
-            value = float(raw) / scale
-        except ValueError:
-            continue
-        if value >= 0:
+        value = stated_seconds(headers.get(name), scale)
+        if value is not None:
             return value
     return None
 

@@ -3,7 +3,16 @@
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+
+def _readable(text: str) -> str:
+    """Store text that is not valid Unicode (lone surrogates) shown escaped instead of failing the whole answer."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+#: Text written by the store's users (names, descriptions): shown as it is, escaped where it is not valid Unicode.
+StoreText = Annotated[str, AfterValidator(_readable)]
 
 
 class _Model(BaseModel):
@@ -42,8 +51,8 @@ class Segment(_Model):
     """A customer segment as BigCommerce returns it."""
 
     id: UUID
-    name: str = ""
-    description: str = ""
+    name: StoreText = ""
+    description: StoreText = ""
     created_at: Timestamp = None
     updated_at: Timestamp = None
 
@@ -52,9 +61,10 @@ class Customer(_Model):
     """A customer as `GET /v3/customers?include=shopper_profile_id,segment_ids` returns it (the fields used here)."""
 
     id: int
-    first_name: str = ""
-    last_name: str = ""
-    company: str = ""
+    first_name: StoreText = ""
+    last_name: StoreText = ""
+    email: StoreText = ""
+    company: StoreText = ""
     # Both are "(Beta)" includes: absent when the store does not return them, None when there is no profile.
     shopper_profile_id: UUID | None = None
     segment_ids: list[UUID] | None = None

@@ -13,10 +13,12 @@ apps have nearly used up earns 429s that are retried at the window's reset, whic
 wait for anyway.
 """
 
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 
 from .clock import Clock
+from .errors import RateLimitError, stated_seconds
 
 # Sent this long after the reported reset, so the request lands in the new window despite rounding to ms.
 RESET_MARGIN_SECONDS = 0.02
@@ -42,37 +44,62 @@ async def wait(clock: Clock, seconds: float) -> None:
         await clock.sleep(min(left, WAIT_SLICE_SECONDS))
 
 
-def _header_number(headers: Mapping[str, str], name: str) -> float | None:
+def _count(headers: Mapping[str, str], name: str) -> float | None:
+    """A request count from a header; None when absent or not a sane number (NaN, infinite, negative, text)."""
     raw = headers.get(name)
     if raw is None:
         return None
     try:
-        return float(raw)
+        value = float(raw)
     except ValueError:
         return None
+    return value if math.isfinite(value) and value >= 0 else None
+
+
+class RateLimitWaitTooLong(RateLimitError):
+    """The quota is spent for longer than the request may still wait: it is not sent at all."""
 
 
 class RateGovernor:
-    """Paces requests to the quota BigCommerce reports."""
+    """Paces requests to the quota BigCommerce reports.
+
+    The rule for waiting: never past the latest reset the server stated (plus a small margin), whatever our own count
+    says, and never past the waiting request's own deadline (its retry budget): a request that would have to wait
+    longer is not sent, and its caller is told when to retry.
+    """
 
     def __init__(self, clock: Clock) -> None:
         self._clock = clock
         self._left: float | None = None  # requests we may still send in this window; None: unknown
-        self._reset_at = 0.0
+        self._reset_at = 0.0  # when the window ends: the server's latest word, or our own estimate
         self._quota: float | None = None
         self._window: float | None = None
-        self._paused_until = 0.0
         self._in_flight = 0
 
-    async def acquire(self) -> None:
-        """Wait until one more request fits in the quota, then count it."""
+    @property
+    def reset_at(self) -> float:
+        """When the current window ends, as far as the governor knows (clock time)."""
+        return self._reset_at
+
+    async def acquire(self, deadline: float = math.inf) -> None:
+        """Wait until one more request fits in the quota, then count it.
+
+        Raises:
+            RateLimitWaitTooLong: the wait would end after `deadline`; nothing was counted.
+        """
         while True:
             now = self._clock.now()
-            if self._paused_until > now:
-                await wait(self._clock, self._paused_until - now)
-                continue
             if self._left is not None and self._left < 1:
                 if now < self._reset_at:
+                    if self._reset_at > deadline:
+                        left = self._reset_at - now
+                        raise RateLimitWaitTooLong(
+                            f"BigCommerce's rate limit for this store is used up for the next {left:.0f} s, longer "
+                            f"than this request may wait (BIGCOMMERCE_MAX_RETRY_SECONDS). Retry in {left:.0f} s; "
+                            "other apps on the store share the same quota.",
+                            status=429,
+                            retry_after=left,
+                        )
                     await wait(self._clock, self._reset_at - now)
                     continue
                 # The window has turned over: assume the full quota until a response says otherwise.
@@ -88,32 +115,30 @@ class RateGovernor:
         self._in_flight -= 1
         if headers is None:
             return
-        left = _header_number(headers, "x-rate-limit-requests-left")
-        reset_ms = _header_number(headers, "x-rate-limit-time-reset-ms")
-        quota = _header_number(headers, "x-rate-limit-requests-quota")
-        window_ms = _header_number(headers, "x-rate-limit-time-window-ms")
+        left = _count(headers, "x-rate-limit-requests-left")
+        reset = stated_seconds(headers.get("x-rate-limit-time-reset-ms"), 1000.0)
+        quota = _count(headers, "x-rate-limit-requests-quota")
+        window = stated_seconds(headers.get("x-rate-limit-time-window-ms"), 1000.0)
         if quota is not None:
             self._quota = quota
-        if window_ms is not None:
-            self._window = window_ms / 1000.0
-        if left is None or reset_ms is None:
+        if window:
+            self._window = window
+        if left is None or reset is None:
             return
-        reset_at = self._clock.now() + reset_ms / 1000.0 + RESET_MARGIN_SECONDS
+        reset_at = self._clock.now() + reset + RESET_MARGIN_SECONDS
         new_window = self._left is None or reset_at > self._reset_at + (self._window / 2 if self._window else 1.0)
         if new_window:
             # A window we have not been counting: take the server's figure, less our requests still in flight,
             # which it may not have counted yet.
             self._left = left - self._in_flight
-            self._reset_at = reset_at
         else:
             # Our own count already has every request we sent in this window; the server's may be lower because
             # other apps on the store spend the same quota. Subtracting our in-flight requests again would count
             # them twice and wait a whole window for nothing.
             self._left = min(self._left if self._left is not None else left, left)
-            self._reset_at = max(self._reset_at, reset_at)
+        self._reset_at = reset_at  # the server's latest word on the reset wins over our own estimate
 
     def pause(self, seconds: float) -> None:
-        """Hold every request back for `seconds` (after a 429)."""
-        self._paused_until = max(self._paused_until, self._clock.now() + seconds)
+        """Hold every request back for `seconds` (after a 429: the server's stated reset, or a backoff)."""
         self._left = 0
-        self._reset_at = max(self._reset_at, self._clock.now() + seconds)
+        self._reset_at = self._clock.now() + seconds

@@ -4,18 +4,24 @@ import inspect
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
+import pydantic_core
 from mcp.server import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.types import CallToolResult, ToolAnnotations
+from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import ValidationError
 
 from . import __version__
 from .audit import AuditLog
 from .client import BigCommerceClient, Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
+from .redact import redact, redact_json
 from .retry import RetryPolicy
 from .tools import lookup, membership, removal
+from .tools.arguments import explain
 from .tools.common import AppState
 
 logger = logging.getLogger(__name__)
@@ -41,6 +47,45 @@ def _description(fn: Callable[..., object]) -> str:
     return "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs)
 
 
+class SegmentTool(Tool):
+    """The SDK's tool, with the two things every call of ours must go through on its way out.
+
+    - Argument errors are rewritten by `arguments.explain` into sentences naming the argument and the fix.
+    - Results and error messages are passed through `redact`, so no registered secret leaves in any of them.
+    """
+
+    async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        try:
+            result = await super().run(arguments, context, convert_result)
+        except ToolError as exc:
+            if type(exc) is not ToolError:  # the SDK's UnexpectedToolError: its message is withheld anyway
+                raise
+            cause = exc.__cause__
+            if isinstance(cause, ValidationError):
+                message = f"Error executing tool {self.name}: {explain(cause, arguments)}"
+            else:
+                message = str(exc)
+            raise ToolError(redact(message)) from cause
+        if isinstance(result, CallToolResult):
+            return _redacted(result)
+        return result
+
+
+def _redacted(result: CallToolResult) -> CallToolResult:
+    texts = [block.text for block in result.content if isinstance(block, TextContent)]
+    structured = result.structured_content
+    if all(redact(text) == text for text in texts) and (
+        structured is None
+        or redact(pydantic_core.to_json(structured).decode()) == pydantic_core.to_json(structured).decode()
+    ):
+        return result
+    return CallToolResult(
+        content=[TextContent(type="text", text=redact(text)) for text in texts],
+        structured_content=redact_json(structured),
+        is_error=result.is_error,
+    )
+
+
 def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations: ToolAnnotations) -> Tool:
     """A tool whose output schema is advertised but not validated a second time.
 
@@ -48,7 +93,7 @@ def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations:
     validate the same content against the same schema again (~0.1 ms a page, ~15 ms for 10,000 IDs).
     `FuncMetadata` reads its fields live, and a schema without a model is published and not re-checked.
     """
-    tool = Tool.from_function(fn, title=title, description=_description(fn), annotations=annotations)
+    tool = SegmentTool.from_function(fn, title=title, description=_description(fn), annotations=annotations)
     tool.fn_metadata.output_model = None
     return tool
 

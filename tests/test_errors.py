@@ -49,7 +49,7 @@ def test_413_and_422_echo_bigcommerce_message(status: int) -> None:
 def test_body_detail_survives_any_body() -> None:
     assert body_detail(b"<html>oops</html>") == ""
     assert body_detail(b"[1,2]") == ""
-    assert body_detail(b'{"errors":[{"title":"T","errors":{"0":"m"}}]}') == "T; 0: m"
+    assert body_detail(b'{"errors":[{"title":"T","errors":{"0":"m"}}]}') == '"T; 0: m"'  # quoted: the store's words
     assert len(body_detail(b'{"title":"' + b"x" * 5000 + b'"}')) <= 300
 
 
