@@ -60,9 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"mcp-bigcommerce-segments: {exc}\n")
         return 2
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from .redact import RedactingFilter, keep_secret
+
+    keep_secret(settings.access_token.get_secret_value())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())  # the HTTP library logs headers at DEBUG
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler])
     transport = None
     instructions_extra = ""
     if settings.sandbox:

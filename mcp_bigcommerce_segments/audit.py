@@ -3,16 +3,84 @@
 For each write call the intent (tool, segment, IDs) is written and flushed to disk before the first request, and
 the outcome per ID after the last. A crash in between leaves the intent line: the IDs can be added back with
 `add_profiles_to_segment`.
+
+Each record is written whole or not at all: one append, cut back if the disk takes only part of it, and started on a
+fresh line if an earlier process left a torn one. The file is opened without blocking and must be a regular file (a
+FIFO with no reader would freeze the server), and the writing happens off the event loop.
 """
 
+import contextlib
+import errno
 import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pydantic_core
 
 from .errors import AuditLogError
+from .redact import redact
+
+_FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+
+
+def _refusal(path: Path, reason: str) -> AuditLogError:
+    return AuditLogError(
+        f"The audit log {path} cannot be written ({reason}), so nothing was sent to BigCommerce. Fix the file or set "
+        "BIGCOMMERCE_AUDIT_LOG to another path (or 'off'), then restart the server."
+    )
+
+
+def _open(path: Path) -> int:
+    """Open `path` for appending, creating it (and its folder) if needed.
+
+    Raises:
+        AuditLogError: it cannot be opened, or it is not a regular file.
+    """
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, _FLAGS, 0o600)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:
+            raise _refusal(path, "it is a FIFO with no reader; the audit log must be a regular file") from exc
+        raise _refusal(path, exc.strerror or type(exc).__name__) from exc
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise _refusal(path, "it is not a regular file")
+    return fd
+
+
+def check_writable(path: Path) -> None:
+    """Check that records can be appended to `path`, without writing one (for start-up and `--check`).
+
+    Raises:
+        AuditLogError: they cannot.
+    """
+    existed = path.exists()
+    os.close(_open(path))
+    if not existed:
+        path.unlink(missing_ok=True)
+
+
+def _append(path: Path, line: bytes) -> None:
+    fd = _open(path)
+    try:
+        size = os.fstat(fd).st_size
+        if size and os.pread(fd, 1, size - 1) != b"\n":
+            line = b"\n" + line  # an earlier record was torn: start on a fresh line
+        try:
+            written = os.write(fd, line)
+            if written != len(line):
+                raise OSError(errno.ENOSPC, "only part of the record was written")
+            os.fsync(fd)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)  # whole or not at all
+            raise _refusal(path, exc.strerror or str(exc)) from exc
+    finally:
+        os.close(fd)
 
 
 class AuditLog:
@@ -21,8 +89,8 @@ class AuditLog:
     def __init__(self, path: Path | None) -> None:
         self.path = path
 
-    def write(self, event: str, **fields: Any) -> None:
-        """Append a record and force it to disk.
+    async def write(self, event: str, **fields: Any) -> None:
+        """Append a record and force it to disk, off the event loop.
 
         Raises:
             AuditLogError: the record could not be written; the caller must not send the write.
@@ -30,16 +98,5 @@ class AuditLog:
         if self.path is None:
             return
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
-        line = pydantic_core.to_json(record).decode() + "\n"  # UUIDs as strings, result models as objects
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as handle:
-                handle.write(line)
-                handle.flush()
-                os.fsync(handle.fileno())
-        except OSError as exc:
-            raise AuditLogError(
-                f"The audit log {self.path} cannot be written ({exc.strerror or type(exc).__name__}), so nothing was "
-                "sent to BigCommerce. Fix the file's permissions or set BIGCOMMERCE_AUDIT_LOG to another path "
-                "(or 'off'), then restart the server."
-            ) from exc
+        line = redact(pydantic_core.to_json(record).decode()).encode() + b"\n"  # UUIDs as strings, models as objects
+        await anyio.to_thread.run_sync(_append, self.path, line)

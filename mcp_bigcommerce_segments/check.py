@@ -3,9 +3,10 @@
 import sys
 from typing import TextIO
 
+from .audit import check_writable
 from .client import BigCommerceClient, Transport
 from .config import Settings
-from .errors import AuthenticationError, BigCommerceError, PermissionDeniedError
+from .errors import AuditLogError, AuthenticationError, BigCommerceError, PermissionDeniedError
 from .retry import RetryPolicy
 
 
@@ -13,6 +14,15 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: Tra
     """Make two cheap read requests and say in plain words what works; 0 when all is well, else 1."""
     where = "the built-in sandbox store" if settings.sandbox else f"store {settings.store_hash} at {settings.api_url}"
     out.write(f"Configuration: OK ({where}, read-only: {'yes' if settings.read_only else 'no'}).\n")
+    if settings.audit_log is None:
+        out.write("Audit log: off (BIGCOMMERCE_AUDIT_LOG=off); writes are not recorded.\n")
+    else:
+        try:
+            check_writable(settings.audit_log)
+        except AuditLogError as exc:
+            out.write(f"Audit log: NOT WRITABLE. {exc}\n")
+            return 1
+        out.write(f"Audit log: {settings.audit_log} (appendable).\n")
     client = BigCommerceClient.for_settings(
         settings,
         transport=transport,

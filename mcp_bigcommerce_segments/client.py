@@ -11,7 +11,7 @@ import zlib
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Generic, Self
 from uuid import UUID
 
 import anyio
@@ -53,6 +53,15 @@ MAX_PAGE_SIZE = 250
 SMALL_PAGE = 50
 # The largest answer read (decompressed). A page of 250 profiles is about 60 kB: this is generous.
 MAX_BODY_BYTES = 8 * 2**20
+
+
+@dataclass(frozen=True)
+class Collected(Generic[T]):
+    """A collection read page by page: each item once, and whether the reading got to a trustworthy end."""
+
+    items: list[T]
+    complete: bool
+    total: int | None
 
 
 @dataclass(frozen=True)
@@ -346,21 +355,24 @@ class BigCommerceClient:
                 "nothing was changed. Retry in a minute."
             ) from exc
 
-    async def iter_pages(
+    async def collect(
         self,
         path: str,
         model: type[Page[T]],
         *,
         what: str,
+        max_items: int,
         params: Mapping[str, str | int] | None = None,
-        max_items: int | None = None,
-    ) -> AsyncIterator[Page[T]]:
-        """Every page of a collection, in the largest pages the store allows (learnt once per client).
+        only_if_whole: bool = False,
+    ) -> "Collected[T]":
+        """Read a whole collection of at most `max_items`, in the largest pages the store allows (learnt once).
 
-        Stops after the last page, or once `max_items` items have been read.
+        Takes nothing for granted: each item is kept once (by `id`), and the reading stops, marked incomplete, once
+        `max_items` are read (at once, with `only_if_whole`, when the first page says there are more), a page says it
+        is not the page asked for, or a page brings nothing new (a server that ignores `page` repeats itself).
         """
-        page = 1
-        read = 0
+        items: dict[Any, T] = {}
+        page, total = 1, None
         while True:
             try:
                 fetched = await self._get_page(
@@ -371,12 +383,17 @@ class BigCommerceClient:
                     raise
                 self.page_size = SMALL_PAGE  # a store that caps pages lower: start again in pages of 50
                 continue
-            yield fetched
-            read += len(fetched.data)
-            if not fetched.data or page >= fetched.pagination.total_pages:
-                return
-            if max_items is not None and read >= max_items:
-                return
+            p = fetched.pagination
+            total = p.total if p.total >= 0 else None
+            if p.current_page != page or p.total_pages < 0 or (only_if_whole and (total or 0) > max_items):
+                return Collected(list(items.values()), complete=False, total=total)
+            before = len(items)
+            for item in fetched.data:
+                items.setdefault(item.id, item)
+            if page >= p.total_pages or not fetched.data:
+                return Collected(list(items.values()), complete=True, total=total)
+            if len(items) == before or len(items) >= max_items:
+                return Collected(list(items.values()), complete=False, total=total)
             page += 1
 
     async def list_segment_profiles(self, segment_id: UUID, *, page: int = 1, limit: int = 50) -> ProfilePage:
@@ -388,19 +405,25 @@ class BigCommerceClient:
             params={"page": page, "limit": limit},
         )
 
-    def segment_profile_pages(self, segment_id: UUID, *, max_items: int | None = None) -> AsyncIterator[ProfilePage]:
-        """Every page of a segment's shopper profiles."""
-        return self.iter_pages(
-            f"segments/{segment_id}/shopper-profiles", ProfilePage, what=f"segment {segment_id}", max_items=max_items
+    async def segment_members(
+        self, segment_id: UUID, *, max_items: int, only_if_whole: bool = False
+    ) -> "Collected[ShopperProfile]":
+        """The shopper profiles of a segment, up to `max_items` (`complete` says whether that is all of them)."""
+        return await self.collect(
+            f"segments/{segment_id}/shopper-profiles",
+            ProfilePage,
+            what=f"segment {segment_id}",
+            max_items=max_items,
+            only_if_whole=only_if_whole,
         )
 
     async def list_segments(self, *, page: int = 1, limit: int = 50) -> SegmentPage:
         """GET one page of the store's segments."""
         return await self._get_page("segments", SegmentPage, what="segments", params={"page": page, "limit": limit})
 
-    def segment_pages(self, *, max_items: int | None = None) -> AsyncIterator[SegmentPage]:
-        """Every page of the store's segments."""
-        return self.iter_pages("segments", SegmentPage, what="segments", max_items=max_items)
+    async def all_segments(self, *, max_items: int) -> "Collected[Segment]":
+        """Every segment of the store (a store has at most 1,000)."""
+        return await self.collect("segments", SegmentPage, what="segments", max_items=max_items)
 
     async def segment_exists(self, segment_id: UUID) -> bool:
         """Whether the segment exists (one small read)."""

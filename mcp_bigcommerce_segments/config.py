@@ -67,16 +67,23 @@ class Settings(BaseModel):
     @field_validator("access_token")
     @classmethod
     def _token_is_one_word(cls, token: SecretStr) -> SecretStr:
-        if any(c.isspace() for c in token.get_secret_value()):
-            raise ValueError("whitespace")
+        # It travels in an HTTP header: printable ASCII, no spaces.
+        if not all("!" <= c <= "~" for c in token.get_secret_value()):
+            raise ValueError("not printable ASCII")
         return token
 
     @field_validator("api_url")
     @classmethod
     def _api_url_is_a_base(cls, url: str) -> str:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
-            raise ValueError("not an http(s) base URL")
+        if not all("!" <= c <= "~" for c in url) or "?" in url or "#" in url:
+            raise ValueError("spaces, control characters, a query or a fragment")
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as exc:
+            raise ValueError("unparseable") from exc
+        if parts.scheme not in ("http", "https") or not parts.hostname or "@" in parts.netloc:
+            raise ValueError("not an http(s) base URL without user or password")
         return url.rstrip("/")
 
     @property
@@ -127,7 +134,9 @@ class Settings(BaseModel):
             for error in exc.errors():
                 field = str(error["loc"][0])
                 if field in values and not any(_FIELDS[field] in p for p in problems):
-                    shown = "" if field == "access_token" else f", not {str(raw.get(field, ''))[:60]!r}"
+                    value = str(raw.get(field, ""))
+                    secret = field == "access_token" or "@" in value  # a URL's password stays unsaid
+                    shown = "" if secret else f", not {value[:60]!r}"
                     problems.append(f"{_FIELDS[field]} {_HINTS[field]}{shown}")
         if problems:
             raise ConfigError("Configuration error: " + "; ".join(problems) + ".")
@@ -157,8 +166,8 @@ _MISSING = {
 #: What a malformed value is told, after the variable's name.
 _HINTS = {
     "store_hash": "must be letters and digits only (the 'stores/<hash>' part of the API path)",
-    "access_token": "must not contain spaces or line breaks",
-    "api_url": f"must be an http(s) URL like {DEFAULT_API_URL}",
+    "access_token": "must be printable ASCII with no spaces or line breaks",
+    "api_url": f"must be an http(s) URL like {DEFAULT_API_URL}, with no user name, password, query or fragment",
     "read_only": "must be true or false",
     "sandbox": "must be true or false",
     "log_level": "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",

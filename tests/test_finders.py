@@ -236,7 +236,8 @@ async def test_a_store_capping_pages_at_50_still_previews_a_removal(
 
     assert data["status"] == "preview"
     assert data["would_remove"] == [str(members[0])]
-    assert data["membership_checked"] is False
+    # The client learns the store's page cap from the first 413 and reads the segment in pages of 50 instead.
+    assert data["membership_checked"] is True
 
 
 async def test_find_by_name_lists_every_match_for_the_user_to_choose(mcp: Client, store: FaultyStore) -> None:

@@ -114,20 +114,20 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(str(exc)) from exc
 
 
-def audit_intent(app: AppState, tool: str, segment_id: UUID, ids: Sequence[UUID]) -> None:
+async def audit_intent(app: AppState, tool: str, segment_id: UUID, ids: Sequence[UUID]) -> None:
     """The intent record, on disk before the first request of a write.
 
     Raises:
         ToolError: the log cannot be written, so nothing may be sent.
     """
     with tool_errors():
-        app.audit.write("intent", tool=tool, store=app.settings.store_hash, segment_id=segment_id, ids=ids)
+        await app.audit.write("intent", tool=tool, store=app.settings.store_hash, segment_id=segment_id, ids=ids)
 
 
-def audit_outcome(app: AppState, tool: str, segment_id: UUID, **fields: Any) -> None:
+async def audit_outcome(app: AppState, tool: str, segment_id: UUID, **fields: Any) -> None:
     """The outcome record; a failure here is logged, since the write has already happened."""
     try:
-        app.audit.write("outcome", tool=tool, store=app.settings.store_hash, segment_id=segment_id, **fields)
+        await app.audit.write("outcome", tool=tool, store=app.settings.store_hash, segment_id=segment_id, **fields)
     except BigCommerceError as exc:
         logger.error("%s", exc)
 

@@ -77,12 +77,8 @@ async def list_segments(
 async def _search_segments(client: BigCommerceClient, needle: str) -> tuple[list[Segment], bool]:
     """Segments whose name contains `needle` (any case), and whether every segment was read."""
     wanted = needle.casefold()
-    matches: list[Segment] = []
-    searched_all = True
-    async for page in client.segment_pages(max_items=MAX_SEGMENTS):
-        matches.extend(s for s in page.data if wanted in s.name.casefold())
-        searched_all = not page.data or page.pagination.current_page >= page.pagination.total_pages
-    return matches, searched_all
+    segments = await client.all_segments(max_items=MAX_SEGMENTS)
+    return [s for s in segments.items if wanted in s.name.casefold()], segments.complete
 
 
 async def get_profile_segments(
@@ -118,7 +114,7 @@ async def get_profile_segments(
 async def find_shopper_profiles(
     ctx: Ctx,
     customer_ids: Annotated[
-        list[Annotated[int, Field(ge=1)]] | None,
+        list[Annotated[int, Field(ge=1, strict=True)]] | None,
         Field(min_length=1, max_length=MAX_PAGE_SIZE, description="BigCommerce customer IDs, 1 to 250."),
     ] = None,
     name_contains: Annotated[

@@ -100,7 +100,7 @@ async def add_profiles_to_segment(
         ids = dedupe(resolved.profiles)
     else:
         ids = dedupe(profile_ids or [])
-    audit_intent(app, "add_profiles_to_segment", segment_id, ids)
+    await audit_intent(app, "add_profiles_to_segment", segment_id, ids)
 
     async def send(chunk: list[UUID]) -> Outcome:
         return await add_chunk(app.client, segment_id, chunk)
@@ -109,7 +109,7 @@ async def add_profiles_to_segment(
         ids, send, workers=app.settings.max_concurrency, progress=progress_reporter(ctx, "Added")
     )
     failed = outcome.failure_groups()
-    audit_outcome(
+    await audit_outcome(
         app,
         "add_profiles_to_segment",
         segment_id,

@@ -30,7 +30,9 @@ from .common import (
     tool_result,
 )
 
-# Membership is looked up before a removal when the segment fits in this many pages of 250.
+# Membership is looked up before a removal when the segment has at most this many profiles.
+MEMBERSHIP_LIMIT = 1_000
+# A shopper is in at most 1,000 segments: 4 pages of 250.
 MEMBERSHIP_PAGES = 4
 # ...or, in a larger segment, by looking up at most this many profiles one by one.
 MEMBERSHIP_LOOKUPS = 5
@@ -71,7 +73,10 @@ async def remove_profiles_from_segment(
     approval: Annotated[ElicitationResult[RemovalApproval], Resolve(ask_removal)],
     confirm: Annotated[
         bool,
-        Field(description="Set to true only after the user has seen the preview and approved this exact removal."),
+        Field(
+            strict=True,  # a destructive approval is the JSON boolean true, never "yes", 1 or "true"
+            description="Set to true only after the user has seen the preview and approved this exact removal.",
+        ),
     ] = False,
 ) -> Annotated[CallToolResult, RemoveResult]:
     """Remove shopper profiles from a BigCommerce customer segment (the profiles themselves are kept).
@@ -111,7 +116,12 @@ async def remove_profiles_from_segment(
             "declined", f"The user declined: nothing was removed from segment {segment_id}.", would_remove=targets
         )
     if not approved:
-        checked = f" {len(not_members):,} of the IDs are not members." if members is not None and not_members else ""
+        if members is None:
+            checked = " Membership was not checked (the segment is too large to read, or its pages made no sense)."
+        elif not_members:
+            checked = f" {len(not_members):,} of the IDs are not members."
+        else:
+            checked = ""
         return answer(
             "preview",
             f"PREVIEW, nothing removed: {plural(len(targets), 'profile')} would be removed from segment "
@@ -121,7 +131,7 @@ async def remove_profiles_from_segment(
         )
     if not targets:
         return answer("removed", f"Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.")
-    audit_intent(app, "remove_profiles_from_segment", segment_id, targets)
+    await audit_intent(app, "remove_profiles_from_segment", segment_id, targets)
 
     async def send(chunk: list[UUID]) -> Outcome:
         return await remove_chunk(app.client, segment_id, chunk)
@@ -131,7 +141,7 @@ async def remove_profiles_from_segment(
     )
     not_members += outcome.unchanged  # BigCommerce said so (404) where membership was not looked up first
     failed = outcome.failure_groups()
-    audit_outcome(
+    await audit_outcome(
         app,
         "remove_profiles_from_segment",
         segment_id,
@@ -154,26 +164,20 @@ async def remove_profiles_from_segment(
 
 
 async def members_of(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> set[UUID] | None:
-    """Which of `ids` are members, when a few requests can tell; else None.
+    """Which of `ids` are members, when a few requests can tell; None when unknown.
 
-    A segment of up to 1,000 profiles is read whole (4 pages of 250); for a larger one, up to 5 IDs are looked up
-    one by one through the segments each profile belongs to.
+    A segment of up to 1,000 profiles is read whole; for a larger one, up to 5 IDs are looked up one by one through
+    the segments each profile belongs to. Pagination that makes no sense leaves membership unknown, never "not a
+    member".
     """
-    wanted = set(ids)
     try:
-        first = await client.list_segment_profiles(segment_id, page=1, limit=MAX_PAGE_SIZE)
+        members = await client.segment_members(segment_id, max_items=MEMBERSHIP_LIMIT, only_if_whole=True)
     except PayloadTooLargeError:
         return None  # a store that caps pages lower: membership stays unchecked rather than the removal failing
-    total_pages = first.pagination.total_pages
-    if total_pages <= MEMBERSHIP_PAGES:
-        found = {p.id for p in first.data if p.id in wanted}
-        for page in range(2, total_pages + 1):
-            if len(found) == len(wanted):
-                break
-            result = await client.list_segment_profiles(segment_id, page=page, limit=MAX_PAGE_SIZE)
-            found.update(p.id for p in result.data if p.id in wanted)
-        return found
-    if len(wanted) > MEMBERSHIP_LOOKUPS:
+    if members.complete:
+        wanted = set(ids)
+        return {p.id for p in members.items if p.id in wanted}
+    if len(ids) > MEMBERSHIP_LOOKUPS or members.total is None or members.total <= MEMBERSHIP_LIMIT:
         return None
     return {profile_id for profile_id in ids if await is_member(client, segment_id, profile_id)}
 
@@ -186,6 +190,8 @@ async def is_member(client: BigCommerceClient, segment_id: UUID, profile_id: UUI
             return False  # no such profile: certainly not a member
         if any(s.id == segment_id for s in result.data):
             return True
+        if result.pagination.current_page != page or result.pagination.total_pages < 0:
+            return True  # pagination that makes no sense: unknown, so the removal is still sent
         if page >= result.pagination.total_pages:
             return False
     return True  # a shopper in over 1,000 segments: assume member, so the removal is still sent

@@ -15,7 +15,7 @@ from .common import first_few, plural
 MAX_CUSTOMERS = 10_000
 
 CustomerIds = Annotated[
-    list[Annotated[int, Field(ge=1)]],
+    list[Annotated[int, Field(ge=1, strict=True)]],
     Field(
         min_length=1,
         max_length=MAX_CUSTOMERS,
