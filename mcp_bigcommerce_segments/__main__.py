@@ -87,11 +87,14 @@ def _serve(settings: "Settings", transport: "Transport | None", instructions_ext
 
     from .server import build_server
 
-    server = build_server(settings, transport=transport, instructions_extra=instructions_extra)
+    server = build_server(settings, transport=transport, instructions_extra=instructions_extra, stop_on_sigterm=True)
     # Everything alive now lives as long as the process: take it out of the collector's sight. Later collections
     # get cheaper, and exit after stdin closes drops from ~300 ms (the final collection) to ~20 ms.
     gc.freeze()
-    server.run()
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        return 0
     return 0
 
 

@@ -2,10 +2,13 @@
 
 import inspect
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import pydantic_core
 from mcp.server import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
@@ -15,6 +18,7 @@ from pydantic import ValidationError
 
 from . import __version__
 from .audit import AuditLog
+from .bulk import GRACE_SECONDS, Shutdown
 from .client import BigCommerceClient, Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
@@ -86,6 +90,22 @@ def _redacted(result: CallToolResult) -> CallToolResult:
     )
 
 
+async def _stop_on_sigterm(shutdown: Shutdown) -> None:
+    """On SIGTERM: stop the bulk calls (they finish what is on its way and record it), answer them, exit.
+
+    The process exits with `os._exit`: the SDK reads stdin in a thread that a blocked read keeps alive.
+    """
+    with anyio.open_signal_receiver(signal.SIGTERM) as signals:
+        async for _ in signals:
+            logger.warning("SIGTERM: finishing the calls in flight, then exiting")
+            shutdown.requested.set()
+            with anyio.move_on_after(GRACE_SECONDS + 5.0):
+                await shutdown.idle()
+            await anyio.sleep(0.5)  # let the stopped calls' answers reach the client
+            logging.shutdown()
+            os._exit(0)
+
+
 def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations: ToolAnnotations) -> Tool:
     """A tool whose output schema is advertised but not validated a second time.
 
@@ -105,6 +125,7 @@ def build_server(
     clock: Clock | None = None,
     retry: RetryPolicy | None = None,
     instructions_extra: str = "",
+    stop_on_sigterm: bool = False,
 ) -> MCPServer[AppState]:
     """The MCP server for `settings`: its lifespan (one client, the audit log) and its tools.
 
@@ -114,12 +135,21 @@ def build_server(
         clock: Time source for rate limiting and retries (tests pass a virtual clock).
         retry: Retry policy; by default bounded by `settings.max_retry_seconds`.
         instructions_extra: Appended to the instructions (the sandbox describes its store here).
+        stop_on_sigterm: Handle SIGTERM by finishing the bulk calls in flight (recording their outcome), then
+            exiting (the stdio process; tests leave the process's signals alone).
     """
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
-        async with BigCommerceClient.for_settings(settings, transport=transport, clock=clock, retry=retry) as client:
-            yield AppState(client=client, audit=AuditLog(settings.audit_log), settings=settings)
+        shutdown = Shutdown()
+        async with (
+            BigCommerceClient.for_settings(settings, transport=transport, clock=clock, retry=retry) as client,
+            anyio.create_task_group() as background,
+        ):
+            if stop_on_sigterm:
+                background.start_soon(_stop_on_sigterm, shutdown)
+            yield AppState(client=client, audit=AuditLog(settings.audit_log), settings=settings, shutdown=shutdown)
+            background.cancel_scope.cancel()
 
     instructions = INSTRUCTIONS
     if settings.read_only:

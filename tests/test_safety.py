@@ -229,7 +229,7 @@ class CrashOnDelete(httpx2.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-async def test_crash_between_intent_and_delete_leaves_the_intent_line(
+async def test_unexpected_error_mid_removal_still_records_the_ids_as_unknown(
     settings: Settings, store: FaultyStore, segment: uuid.UUID, audit_path: Path, clock: VirtualClock
 ) -> None:
     ids = store.add_profiles(3)
@@ -244,9 +244,13 @@ async def test_crash_between_intent_and_delete_leaves_the_intent_line(
 
     assert result.is_error
     assert "power cut" not in text_of(result)  # an unexpected crash's details stay in the server's log
-    lines = audit_lines(audit_path)
-    assert [line["event"] for line in lines] == ["intent"]
-    assert lines[0]["ids"] == [str(i) for i in ids]
+    assert "may or may not" in text_of(result)
+    intent, outcome = audit_lines(audit_path)
+    assert intent["ids"] == [str(i) for i in ids]
+    assert outcome["event"] == "outcome"
+    assert outcome["removed"] == []
+    assert [group["ids"] for group in outcome["failed"]] == [[str(i) for i in ids]]
+    assert outcome["failed"][0]["reason"].startswith("Unknown")
 
 
 # --- input hardening --------------------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -14,7 +14,7 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from ..audit import AuditLog
-from ..bulk import ProgressFn
+from ..bulk import ProgressFn, Shutdown
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..config import Settings
 from ..errors import BigCommerceError
@@ -52,6 +52,7 @@ class AppState:
     client: BigCommerceClient
     audit: AuditLog
     settings: Settings
+    shutdown: Shutdown = field(default_factory=Shutdown)
 
     @property
     def tag(self) -> str:

@@ -7,7 +7,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
 from ..batch import Outcome, add_chunk
-from ..bulk import dedupe, run_chunks
+from ..bulk import BulkOutcome, dedupe, run_chunks
 from ..results import AddResult, ListResult
 from .common import (
     Ctx,
@@ -105,18 +105,26 @@ async def add_profiles_to_segment(
     async def send(chunk: list[UUID]) -> Outcome:
         return await add_chunk(app.client, segment_id, chunk)
 
+    async def record(outcome: BulkOutcome) -> None:
+        await audit_outcome(
+            app,
+            "add_profiles_to_segment",
+            segment_id,
+            added=outcome.changed,
+            already_members=outcome.unchanged,
+            failed=outcome.failure_groups(),
+            cancelled=outcome.cancelled,
+        )
+
     outcome = await run_chunks(
-        ids, send, workers=app.settings.max_concurrency, progress=progress_reporter(ctx, "Added")
+        ids,
+        send,
+        workers=app.settings.max_concurrency,
+        progress=progress_reporter(ctx, "Added"),
+        finish=record,
+        shutdown=app.shutdown,
     )
     failed = outcome.failure_groups()
-    await audit_outcome(
-        app,
-        "add_profiles_to_segment",
-        segment_id,
-        added=outcome.changed,
-        already_members=outcome.unchanged,
-        failed=failed,
-    )
     if not outcome.changed and not outcome.unchanged:
         raise ToolError(f"No profiles were added to segment {segment_id}: {outcome.failure_sentence()}")
     summary = f"Added {plural(len(outcome.changed), 'profile')} to segment {segment_id}; " + (

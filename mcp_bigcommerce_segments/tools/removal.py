@@ -12,7 +12,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ..batch import Outcome, remove_chunk
-from ..bulk import dedupe, run_chunks
+from ..bulk import BulkOutcome, dedupe, run_chunks
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..errors import NotFoundError, PayloadTooLargeError
 from ..results import RemoveResult
@@ -136,19 +136,27 @@ async def remove_profiles_from_segment(
     async def send(chunk: list[UUID]) -> Outcome:
         return await remove_chunk(app.client, segment_id, chunk)
 
+    async def record(outcome: BulkOutcome) -> None:
+        await audit_outcome(
+            app,
+            "remove_profiles_from_segment",
+            segment_id,
+            removed=outcome.changed,
+            not_members=outcome.unchanged,
+            failed=outcome.failure_groups(),
+            cancelled=outcome.cancelled,
+        )
+
     outcome = await run_chunks(
-        targets, send, workers=app.settings.max_concurrency, progress=progress_reporter(ctx, "Removed")
+        targets,
+        send,
+        workers=app.settings.max_concurrency,
+        progress=progress_reporter(ctx, "Removed"),
+        finish=record,
+        shutdown=app.shutdown,
     )
     not_members += outcome.unchanged  # BigCommerce said so (404) where membership was not looked up first
     failed = outcome.failure_groups()
-    await audit_outcome(
-        app,
-        "remove_profiles_from_segment",
-        segment_id,
-        removed=outcome.changed,
-        not_members=outcome.unchanged,
-        failed=failed,
-    )
     if not outcome.changed and outcome.failed:
         raise ToolError(f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}")
     summary = f"Removed {plural(len(outcome.changed), 'profile')} from segment {segment_id}"

@@ -121,6 +121,27 @@ class RawStdio:
             if isinstance(message.get("id"), int):
                 self._early[message["id"]] = (message, len(line))
 
+    def wait_for_notification(self, method: str) -> dict[str, Any]:
+        """The next notification named `method` (answers that arrive meanwhile are kept for `receive`).
+
+        Raises:
+            TimeoutError: none arrived within `timeout` seconds.
+            EOFError: the server closed stdout first.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"no {method} notification in {self.timeout} s") from None
+            if not line:
+                raise EOFError("the server closed stdout")
+            message = json.loads(line)
+            if message.get("method") == method:
+                return dict(message)
+            if isinstance(message.get("id"), int):
+                self._early[message["id"]] = (message, len(line))
+
     def call(self, method: str, params: dict[str, Any] | None = None) -> tuple[dict[str, Any], int]:
         return self.receive(self.send(method, params))
 
