@@ -60,13 +60,13 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         sys.stderr.write(f"mcp-bigcommerce-segments: {exc}\n")
         return 2
-    from .redact import RedactingFilter, keep_secret
+    from .redact import install_log_redaction, keep_secret
 
     keep_secret(settings.access_token.get_secret_value())
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(RedactingFilter())  # the HTTP library logs headers at DEBUG
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=settings.log_level, handlers=[handler])
+    install_log_redaction()  # the HTTP library logs URLs and headers at DEBUG
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     transport = None
     instructions_extra = ""
     if settings.sandbox:
@@ -79,6 +79,15 @@ def main(argv: list[str] | None = None) -> int:
         from .check import run_check
 
         return anyio.run(run_check, settings, sys.stdout, transport)
+    if settings.audit_log is not None:
+        from .audit import check_writable
+        from .errors import AuditLogError
+
+        try:
+            check_writable(settings.audit_log)
+        except AuditLogError as exc:
+            sys.stderr.write(f"mcp-bigcommerce-segments: {exc}\n")
+            return 2
     return _serve(settings, transport, instructions_extra)
 
 

@@ -1,7 +1,7 @@
 """The one place secrets are taken out of text that leaves the process.
 
-Every path out goes through `redact()`: tool results and tool errors (`tools/common.py`), audit records
-(`audit.py`), log lines (`RedactingFilter`, installed on the stderr handler by `__main__`), and BigCommerce's own
+Every path out goes through `redact()`: tool results and tool errors (`server.SegmentTool`), audit records
+(`audit.py`), log records (`install_log_redaction`, installed by `build_server`), and BigCommerce's own
 words quoted in error messages (`errors.body_detail`, before they are clipped, so a clipped secret cannot leave a
 prefix behind). `keep_secret()` registers a value: the access token, and any password in a URL.
 """
@@ -42,15 +42,24 @@ def redact_json(value: Any) -> Any:
     return value
 
 
-class RedactingFilter(logging.Filter):
-    """Rewrites each log record's message with secrets replaced (the HTTP library logs headers at DEBUG)."""
+def install_log_redaction() -> None:
+    """Make every log record, whoever logs it and whatever handler takes it, carry no secret (idempotent).
 
-    def filter(self, record: logging.LogRecord) -> bool:
+    A record factory rather than a handler filter: the HTTP library logs URLs and headers at DEBUG, and a record
+    can reach handlers (a host's, a test's) that no filter of ours sits on.
+    """
+    current = logging.getLogRecordFactory()
+    if getattr(current, "redacting", False):
+        return
+
+    def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+        record = current(*args, **kwargs)
         if _secrets:
             message = record.getMessage()
             cleaned = redact(message)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
-            if record.exc_text:
-                record.exc_text = redact(record.exc_text)
-        return True
+        return record
+
+    factory.redacting = True  # type: ignore[attr-defined]
+    logging.setLogRecordFactory(factory)

@@ -22,7 +22,7 @@ from .bulk import GRACE_SECONDS, Shutdown
 from .client import BigCommerceClient, Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
-from .redact import redact, redact_json
+from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
 from .tools import lookup, membership, removal
 from .tools.arguments import explain
@@ -138,6 +138,9 @@ def build_server(
         stop_on_sigterm: Handle SIGTERM by finishing the bulk calls in flight (recording their outcome), then
             exiting (the stdio process; tests leave the process's signals alone).
     """
+
+    keep_secret(settings.access_token.get_secret_value())
+    install_log_redaction()
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:

@@ -101,3 +101,26 @@ def test_env_vars_lists_every_variable_read() -> None:
     declared = {line.split('"')[1] for line in source.splitlines() if '= "BIGCOMMERCE_' in line}
 
     assert declared == set(ENV_VARS)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("BIGCOMMERCE_API_URL", "http://user:hunter2pw@proxy.test"),
+        ("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com?"),
+        ("BIGCOMMERCE_API_URL", "https://api.bigcommerce.com#"),
+        ("BIGCOMMERCE_API_URL", "http://[::1"),
+        ("BIGCOMMERCE_API_URL", "http://a.test/x\ny"),
+        ("BIGCOMMERCE_API_URL", "http://a.test:port"),
+        ("BIGCOMMERCE_ACCESS_TOKEN", "tökén-with-ümlauts"),
+        ("BIGCOMMERCE_ACCESS_TOKEN", "line\nbreak"),
+    ],
+)
+def test_urls_and_tokens_that_would_break_requests_are_one_line_errors(name: str, value: str) -> None:
+    with pytest.raises(ConfigError, match=name) as caught:
+        Settings.from_env({**BASE, name: value})
+
+    message = str(caught.value)
+    assert "\n" not in message
+    assert "hunter2pw" not in message
+    assert "tökén" not in message
