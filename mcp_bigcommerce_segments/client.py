@@ -277,7 +277,7 @@ class BigCommerceClient:
         while True:
             attempt += 1
             async with self._slots:
-                await self._governor.acquire(deadline)
+                sent_at = await self._governor.acquire(deadline)
                 answer: Answer | None = None
                 error: BigCommerceError | None
                 try:
@@ -286,7 +286,7 @@ class BigCommerceClient:
                 except (APIConnectionError, ResponseShapeError) as exc:
                     error = exc
                 finally:
-                    self._governor.release(answer.headers if answer is not None else None)
+                    self._governor.release(answer.headers if answer is not None else None, sent_at)
             if error is None and answer is not None:
                 logger.debug("%s %s -> %d (attempt %d)", method, path, answer.status, attempt)
                 return answer

@@ -23,7 +23,7 @@ from .errors import RateLimitError, stated_seconds
 # Sent this long after the reported reset, so the request lands in the new window despite rounding to ms.
 RESET_MARGIN_SECONDS = 0.02
 # Long waits are slept in slices this long, each announced, so that a client that times out a silent call keeps
-# hearing from a bulk call that waits out a 30 s window.
+# hearing from a bulk call that waits out a 30 s window, and the governor looks again at what the server said.
 WAIT_SLICE_SECONDS = 5.0
 
 #: The progress channel. A bulk call sets this to a function that is told how many seconds are left whenever one of
@@ -32,15 +32,17 @@ WAIT_SLICE_SECONDS = 5.0
 wait_reporter: ContextVar[Callable[[float], Awaitable[None]] | None] = ContextVar("wait_reporter", default=None)
 
 
-async def wait(clock: Clock, seconds: float) -> None:
-    """Sleep `seconds` on `clock`, in announced slices when the current call has a wait reporter."""
+async def wait(clock: Clock, seconds: float, *, at_most: float = math.inf) -> None:
+    """Wait `seconds` on `clock` (but return after `at_most`), announcing what is left every slice when the current
+    call has a wait reporter."""
     report = wait_reporter.get()
-    if report is None or seconds <= 1.0:
-        await clock.sleep(seconds)
-        return
     end = clock.now() + seconds
-    while (left := end - clock.now()) > 0:
-        await report(left)
+    stop = clock.now() + min(seconds, at_most)
+    if report is None or seconds <= 1.0:
+        await clock.sleep(stop - clock.now())
+        return
+    while (left := stop - clock.now()) > 0:
+        await report(end - clock.now())
         await clock.sleep(min(left, WAIT_SLICE_SECONDS))
 
 
@@ -75,14 +77,18 @@ class RateGovernor:
         self._quota: float | None = None
         self._window: float | None = None
         self._in_flight = 0
+        # When we last assumed a new window of our own. Answers to requests sent before it describe the window
+        # before, so they must not lower our count or move the reset (they arrive late, and out of order).
+        self._epoch = -math.inf
 
     @property
     def reset_at(self) -> float:
         """When the current window ends, as far as the governor knows (clock time)."""
         return self._reset_at
 
-    async def acquire(self, deadline: float = math.inf) -> None:
-        """Wait until one more request fits in the quota, then count it.
+    async def acquire(self, deadline: float = math.inf) -> float:
+        """Wait until one more request fits in the quota, then count it; returns the time it may be sent (pass it
+        to `release`).
 
         Raises:
             RateLimitWaitTooLong: the wait would end after `deadline`; nothing was counted.
@@ -100,20 +106,23 @@ class RateGovernor:
                             status=429,
                             retry_after=left,
                         )
-                    await wait(self._clock, self._reset_at - now)
+                    # In slices, so that a reset the server states meanwhile (an earlier one) is heeded.
+                    await wait(self._clock, self._reset_at - now, at_most=WAIT_SLICE_SECONDS)
                     continue
                 # The window has turned over: assume the full quota until a response says otherwise.
                 self._left = self._quota
                 self._reset_at = now + (self._window or 0.0)
+                self._epoch = now
             break
         if self._left is not None:
             self._left -= 1
         self._in_flight += 1
+        return now
 
-    def release(self, headers: Mapping[str, str] | None) -> None:
-        """Record a finished request and what its response said about the quota."""
+    def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:
+        """Record a finished request (sent at `sent_at`, as `acquire` said) and what its answer said of the quota."""
         self._in_flight -= 1
-        if headers is None:
+        if headers is None or sent_at < self._epoch:
             return
         left = _count(headers, "x-rate-limit-requests-left")
         reset = stated_seconds(headers.get("x-rate-limit-time-reset-ms"), 1000.0)

@@ -179,6 +179,10 @@ class FakeBigCommerce:
         """An httpx2 transport that reaches this store in process."""
         return httpx2.ASGITransport(app=self.app)
 
+    def latency_for(self, method: str) -> float:
+        """How long this request takes to answer (tests vary it)."""
+        return self.latency
+
     def fault_for(self, method: str) -> HttpFault | None:
         """The misbehaviour to show for this request; none here (tests script some through `faults.py`)."""
         return None
@@ -235,8 +239,9 @@ class FakeBigCommerce:
             stats.bodies.append(raw)
             fault = self.fault_for(request.method)
             within_quota = self._spend()  # counted on arrival; the answer comes back after the latency
-            if self.latency:
-                await self.clock.sleep(self.latency)
+            delay = self.latency_for(request.method)
+            if delay:
+                await self.clock.sleep(delay)
             if self.token is not None and request.headers.get("x-auth-token") != self.token:
                 return self._error(401, "You are not authorized to access this resource.")
             if fault in ("500", "503"):
