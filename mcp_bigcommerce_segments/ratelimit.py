@@ -17,11 +17,12 @@ import math
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 
+import anyio
+
 from .clock import Clock
 from .errors import RateLimitError, stated_seconds
+from .retry import RESET_MARGIN_SECONDS
 
-# Sent this long after the reported reset, so the request lands in the new window despite rounding to ms.
-RESET_MARGIN_SECONDS = 0.02
 # Long waits are slept in slices this long, each announced, so that a client that times out a silent call keeps
 # hearing from a bulk call that waits out a 30 s window, and the governor looks again at what the server said.
 WAIT_SLICE_SECONDS = 5.0
@@ -80,6 +81,8 @@ class RateGovernor:
         # When we last assumed a new window of our own. Answers to requests sent before it describe the window
         # before, so they must not lower our count or move the reset (they arrive late, and out of order).
         self._epoch = -math.inf
+        # Set (and replaced) whenever the reset moves earlier, so that requests waiting for it look again at once.
+        self._moved = anyio.Event()
 
     @property
     def reset_at(self) -> float:
@@ -106,8 +109,7 @@ class RateGovernor:
                             status=429,
                             retry_after=left,
                         )
-                    # In slices, so that a reset the server states meanwhile (an earlier one) is heeded.
-                    await wait(self._clock, self._reset_at - now, at_most=WAIT_SLICE_SECONDS)
+                    await self._wait_for_reset(self._reset_at - now)
                     continue
                 # The window has turned over: assume the full quota until a response says otherwise.
                 self._left = self._quota
@@ -118,6 +120,28 @@ class RateGovernor:
             self._left -= 1
         self._in_flight += 1
         return now
+
+    async def _wait_for_reset(self, seconds: float) -> None:
+        """Wait `seconds`, or less if a response moves the reset earlier meanwhile (the server's word wins)."""
+        moved = self._moved
+        async with anyio.create_task_group() as tg:
+
+            async def sleep() -> None:
+                await wait(self._clock, seconds, at_most=WAIT_SLICE_SECONDS)
+                tg.cancel_scope.cancel()
+
+            async def watch() -> None:
+                await moved.wait()
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(sleep)
+            tg.start_soon(watch)
+
+    def _set_reset(self, reset_at: float) -> None:
+        if reset_at < self._reset_at:
+            self._moved.set()
+            self._moved = anyio.Event()
+        self._reset_at = reset_at
 
     def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:
         """Record a finished request (sent at `sent_at`, as `acquire` said) and what its answer said of the quota."""
@@ -145,9 +169,9 @@ class RateGovernor:
             # other apps on the store spend the same quota. Subtracting our in-flight requests again would count
             # them twice and wait a whole window for nothing.
             self._left = min(self._left if self._left is not None else left, left)
-        self._reset_at = reset_at  # the server's latest word on the reset wins over our own estimate
+        self._set_reset(reset_at)  # the server's latest word on the reset wins over our own estimate
 
     def pause(self, seconds: float) -> None:
         """Hold every request back for `seconds` (after a 429: the server's stated reset, or a backoff)."""
         self._left = 0
-        self._reset_at = self._clock.now() + seconds
+        self._set_reset(self._clock.now() + seconds)

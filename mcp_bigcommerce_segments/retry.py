@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from .errors import APIConnectionError, BigCommerceError, RateLimitError, ServerError
 
+# Sent this long after a stated reset, so that the request lands in the new window despite rounding to ms.
+RESET_MARGIN_SECONDS = 0.02
+
 
 def is_retryable(error: BigCommerceError) -> bool:
     """True for failures that another attempt may not meet: 429, 5xx, timeouts and dropped connections."""
@@ -34,7 +37,8 @@ class RetryPolicy:
     def delay(self, error: BigCommerceError, attempt: int) -> float:
         """The wait before the next attempt: the server's word for a 429, else the backoff."""
         if isinstance(error, RateLimitError) and error.retry_after is not None:
-            return error.retry_after
+            # Just after the reset, so that the request lands in the new window despite rounding to milliseconds.
+            return error.retry_after + RESET_MARGIN_SECONDS
         return self.backoff(attempt)
 
     def next_wait(self, error: BigCommerceError, attempt: int, spent: float) -> float | None:
