@@ -11,7 +11,9 @@ FIFO with no reader would freeze the server), and the writing happens off the ev
 
 import contextlib
 import errno
+import json
 import os
+import secrets
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
@@ -83,6 +85,30 @@ def _append(path: Path, line: bytes) -> None:
         os.close(fd)
 
 
+def new_change_id() -> str:
+    """A short opaque ID for one write, written in its intent and outcome records."""
+    return "c" + secrets.token_hex(5)
+
+
+def _read_records(path: Path) -> list[dict[str, Any]]:
+    """Every readable record of the log, oldest first (torn or foreign lines are skipped)."""
+    records: list[dict[str, Any]] = []
+    try:
+        with path.open("rb") as handle:
+            for line in handle:
+                try:
+                    record = json.loads(line)
+                except (ValueError, RecursionError):
+                    continue
+                if isinstance(record, dict) and isinstance(record.get("change_id"), str):
+                    records.append(record)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise AuditLogError(f"The audit log {path} cannot be read ({exc.strerror or type(exc).__name__}).") from exc
+    return records
+
+
 class AuditLog:
     """Appends one JSON object a line to `path`; `path=None` turns the log off."""
 
@@ -100,3 +126,19 @@ class AuditLog:
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
         line = redact(pydantic_core.to_json(record).decode()).encode() + b"\n"  # UUIDs as strings, models as objects
         await anyio.to_thread.run_sync(_append, self.path, line)
+
+    async def changes(self) -> dict[str, dict[str, Any]]:
+        """Every change in the log, by change_id (oldest first): its `intent` and, once recorded, its `outcome`.
+
+        Raises:
+            AuditLogError: the log is off, or cannot be read.
+        """
+        if self.path is None:
+            raise AuditLogError(
+                "The audit log is off (BIGCOMMERCE_AUDIT_LOG=off), so changes are not recorded and cannot be listed "
+                "or undone."
+            )
+        grouped: dict[str, dict[str, Any]] = {}
+        for record in await anyio.to_thread.run_sync(_read_records, self.path):
+            grouped.setdefault(record["change_id"], {})[str(record.get("event"))] = record
+        return grouped

@@ -30,6 +30,7 @@ class Outcome:
     changed: list[UUID] = field(default_factory=list)
     unchanged: list[UUID] = field(default_factory=list)
     failed: dict[str, list[UUID]] = field(default_factory=dict)
+    customer_of: dict[UUID, int] = field(default_factory=dict)  # what answers said of the profiles' customers
 
     def fail(self, reason: str, ids: Sequence[UUID]) -> None:
         if ids:
@@ -38,6 +39,7 @@ class Outcome:
     def merge(self, other: "Outcome") -> None:
         self.changed.extend(other.changed)
         self.unchanged.extend(other.unchanged)
+        self.customer_of.update(other.customer_of)
         for reason, ids in other.failed.items():
             self.fail(reason, ids)
 
@@ -144,7 +146,9 @@ async def _read_add(
 ) -> None:
     """Place each ID of a POST by what the answer says of it; IDs it says nothing of are sent once more alone."""
     payload = answer.json() if answer.status != 404 else answer.lenient_json()
-    confirmed = _ids_in_data(payload) & set(ids)
+    listed = _ids_in_data(payload)
+    outcome.customer_of.update(listed)
+    confirmed = listed.keys() & set(ids)
     indexed = _indexed_errors(payload, ids)
     if answer.status in (404, 422) and not indexed and not confirmed:
         outcome.fail(f"BigCommerce rejected these profiles ({answer.status}){_said(answer)}", ids)
@@ -195,18 +199,21 @@ def _said(answer: Answer) -> str:
     return f" (BigCommerce said: {said})" if said else ""
 
 
-def _ids_in_data(payload: Any) -> set[UUID]:
-    """The profile IDs listed in a batch answer's `data` (entries that are not profiles are skipped)."""
-    found: set[UUID] = set()
+def _ids_in_data(payload: Any) -> dict[UUID, int]:
+    """The profiles listed in a batch answer's `data`, with their customer ID (-1 when not given); entries that are
+    not profiles are skipped."""
+    found: dict[UUID, int] = {}
     data = payload.get("data") if isinstance(payload, dict) else None
     if isinstance(data, list):
         for item in data:
             raw = item.get("id") if isinstance(item, dict) else None
             if isinstance(raw, str):
                 try:
-                    found.add(UUID(raw))
+                    profile_id = UUID(raw)
                 except ValueError:
                     continue
+                customer = item.get("customer_id")
+                found[profile_id] = customer if isinstance(customer, int) and not isinstance(customer, bool) else -1
     return found
 
 

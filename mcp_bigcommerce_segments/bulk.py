@@ -27,7 +27,6 @@ from .errors import (
     ServerError,
 )
 from .ratelimit import wait_reporter
-from .results import FailedIds
 
 logger = logging.getLogger(__name__)
 
@@ -107,9 +106,6 @@ class BulkOutcome(Outcome):
     @property
     def failed_count(self) -> int:
         return sum(len(ids) for ids in self.failed.values())
-
-    def failure_groups(self) -> list[FailedIds]:
-        return [FailedIds(reason=reason, ids=ids) for reason, ids in self.failed.items()]
 
     def failure_sentence(self) -> str:
         """The first reason, and how many others there are."""

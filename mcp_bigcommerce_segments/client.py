@@ -201,6 +201,11 @@ class BigCommerceClient:
         self._client: httpx2.AsyncClient | None = None
 
     @property
+    def clock(self) -> Clock:
+        """The time source this client paces and retries by."""
+        return self._clock
+
+    @property
     def _http(self) -> httpx2.AsyncClient:
         if self._client is None:
             self._client = httpx2.AsyncClient(**self._http_options)
@@ -424,6 +429,21 @@ class BigCommerceClient:
     async def all_segments(self, *, max_items: int) -> "Collected[Segment]":
         """Every segment of the store (a store has at most 1,000)."""
         return await self.collect("segments", SegmentPage, what="segments", max_items=max_items)
+
+    async def segment_names(self, ids: set[UUID]) -> dict[UUID, str]:
+        """The names of segments, by ID (one request per 250; none for no IDs)."""
+        names: dict[UUID, str] = {}
+        wanted = sorted(ids, key=str)
+        for start in range(0, len(wanted), MAX_PAGE_SIZE):
+            batch = wanted[start : start + MAX_PAGE_SIZE]
+            page = await self._get_page(
+                "segments",
+                SegmentPage,
+                what="segments",
+                params={"id:in": ",".join(str(i) for i in batch), "limit": len(batch), "page": 1},
+            )
+            names.update({s.id: s.name for s in page.data})
+        return names
 
     async def segment_exists(self, segment_id: UUID) -> bool:
         """Whether the segment exists (one small read)."""

@@ -25,6 +25,8 @@ MAX_CONCURRENCY_VAR = "BIGCOMMERCE_MAX_CONCURRENCY"
 MAX_RETRY_SECONDS = "BIGCOMMERCE_MAX_RETRY_SECONDS"
 TIMEOUT_SECONDS = "BIGCOMMERCE_TIMEOUT_SECONDS"
 AUDIT_LOG = "BIGCOMMERCE_AUDIT_LOG"
+CONFIRM_WITHOUT_PREVIEW = "BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW"
+HIDE_EMAILS = "BIGCOMMERCE_HIDE_EMAILS"
 
 #: Every variable `Settings.from_env` reads (the manifest's drift test compares against this).
 ENV_VARS = (
@@ -38,6 +40,8 @@ ENV_VARS = (
     MAX_RETRY_SECONDS,
     TIMEOUT_SECONDS,
     AUDIT_LOG,
+    CONFIRM_WITHOUT_PREVIEW,
+    HIDE_EMAILS,
 )
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
@@ -63,6 +67,8 @@ class Settings(BaseModel):
     max_retry_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
     timeout_seconds: Annotated[float, Field(ge=1, le=600)] = 30.0
     audit_log: Path | None = None
+    confirm_without_preview: bool = False
+    hide_emails: bool = False
 
     @field_validator("access_token")
     @classmethod
@@ -108,7 +114,8 @@ class Settings(BaseModel):
         }
         values: dict[str, Any] = dict(raw)
         problems: list[str] = []
-        for field, override in (("read_only", read_only), ("sandbox", sandbox)):
+        flags = ("read_only", read_only), ("sandbox", sandbox), ("confirm_without_preview", None), ("hide_emails", None)
+        for field, override in flags:
             if override:
                 values[field] = True
             elif field in raw:
@@ -158,6 +165,8 @@ _FIELDS = {
     "max_retry_seconds": MAX_RETRY_SECONDS,
     "timeout_seconds": TIMEOUT_SECONDS,
     "audit_log": AUDIT_LOG,
+    "confirm_without_preview": CONFIRM_WITHOUT_PREVIEW,
+    "hide_emails": HIDE_EMAILS,
 }
 _MISSING = {
     "store_hash": "the store hash from your API path, e.g. 'abc123'",
@@ -175,4 +184,6 @@ _HINTS = {
     "max_retry_seconds": "must be a number from 0 to 3600",
     "timeout_seconds": "must be a number from 1 to 600",
     "audit_log": "must be a file path or 'off'",
+    "confirm_without_preview": "must be true or false",
+    "hide_emails": "must be true or false",
 }

@@ -1,11 +1,16 @@
-"""The results our tools return: pydantic models, so each tool publishes an output schema."""
+"""The results our tools return: pydantic models, so each tool publishes an output schema.
+
+Results are read by a model, so they are small: counts, up to 20 profiles named as people, and a handle to
+server-side state (`change_id`, `preview_id`) instead of long lists of IDs. The full per-ID record of every write is
+in the audit log (see `list_recent_changes`).
+"""
 
 from typing import Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Segment, ShopperProfile
+from .models import Segment, Timestamp
 
 
 class _Model(BaseModel):
@@ -13,10 +18,11 @@ class _Model(BaseModel):
 
 
 class FailedIds(_Model):
-    """IDs that could not be processed, with the reason they share."""
+    """Profiles that could not be processed, with the reason they share."""
 
-    reason: str = Field(description="Why these IDs failed, and what to do.")
-    ids: list[UUID]
+    reason: str = Field(description="Why these failed, and what to do.")
+    count: int
+    ids: list[UUID] = Field(description="The first 20 of them.")
 
 
 class PagedResult(_Model):
@@ -32,49 +38,71 @@ class PagedResult(_Model):
     sandbox: bool = Field(default=False, description="True when this is the built-in sandbox store, not a real one.")
 
 
+class ProfileEntry(_Model):
+    """One member of a segment."""
+
+    id: UUID = Field(description="The shopper profile ID.")
+    customer_id: int
+    name: str | None = Field(default=None, description="The customer's name (unless include_names is false).")
+    email: str | None = None
+    company: str | None = None
+    created_at: Timestamp = Field(default=None, description="Only with include_names=false.")
+    updated_at: Timestamp = Field(default=None, description="Only with include_names=false.")
+
+
 class ListResult(PagedResult):
     """Result of `list_segment_profiles`."""
 
     segment_id: UUID
-    profiles: list[ShopperProfile]
+    profiles: list[ProfileEntry]
 
 
-class AddResult(_Model):
-    """Result of `add_profiles_to_segment`: every requested ID appears in exactly one list."""
+class WriteResult(_Model):
+    """What every add and removal result says."""
 
-    summary: str = Field(description="One sentence: how many were added, already members, failed.")
+    summary: str = Field(description="What happened, the segment's member count now, and the next step.")
     segment_id: UUID
-    requested: int = Field(description="Distinct profile IDs asked for (duplicates removed).")
-    added: list[UUID] = Field(description="Profiles that are now members and were not before.")
-    already_members: list[UUID] = Field(description="Profiles that were members already; nothing changed.")
-    failed: list[FailedIds] = Field(description="Profiles not added, grouped by reason; safe to retry.")
+    change_id: str | None = Field(
+        default=None, description="This change in the audit log: undo_change(change_id) reverses it."
+    )
+    failed: list[FailedIds] = Field(default=[], description="Profiles not done, grouped by reason.")
+    retry: str | None = Field(default=None, description="The exact call that retries what failed.")
+    member_count: int | None = Field(default=None, description="Members of the segment after the change.")
+    sandbox: bool = False
+
+
+class AddResult(WriteResult):
+    """Result of `add_profiles_to_segment`: counts, and the first 20 added profiles named."""
+
+    requested: int = Field(description="Distinct profiles the source resolved to.")
+    added: int
+    already_members: int
+    added_people: list[str] = Field(default=[], description="The first 20 added, as 'Name <email> (customer N)'.")
     customers_without_profile: list[int] = Field(
-        default=[], description="customer_ids given that have no shopper profile yet, so cannot be in a segment."
+        default=[], description="customer_ids given that have no shopper profile yet (the first 20)."
     )
-    customers_not_found: list[int] = Field(default=[], description="customer_ids given that the store does not have.")
-    sandbox: bool = False
+    customers_not_found: list[int] = Field(default=[], description="customer_ids the store does not have (first 20).")
 
 
-class RemoveResult(_Model):
-    """Result of `remove_profiles_from_segment`: a preview, a declined request, or a done removal."""
+class RemoveResult(WriteResult):
+    """Result of `remove_profiles_from_segment`: a preview to approve, a declined request, or a done removal."""
 
-    summary: str = Field(description="One sentence: what happened and what to do next.")
-    segment_id: UUID
     status: Literal["preview", "declined", "removed"] = Field(
-        description="preview: nothing removed, confirmation needed; declined: the user said no, nothing removed; "
-        "removed: the removal was carried out."
+        description="preview: nothing removed; approve with preview_id and confirm=true. declined: the user said "
+        "no. removed: done."
     )
-    requested: int = Field(description="Distinct profile IDs asked for (duplicates removed).")
-    would_remove: list[UUID] = Field(default=[], description="preview/declined: the IDs that would be removed.")
-    removed: list[UUID] = Field(default=[], description="removed: profiles that are no longer members.")
-    not_members: list[UUID] = Field(
-        default=[], description="Profiles found not to be members of the segment (nothing to remove)."
+    preview_id: str | None = Field(
+        default=None, description="preview: pass it back with confirm=true to remove exactly these profiles."
     )
+    expires_in_minutes: int | None = None
+    requested: int = Field(description="Distinct profiles the source resolved to.")
+    would_remove: int = Field(default=0, description="preview/declined: how many would be removed.")
+    removed: int = 0
+    not_members: int = Field(default=0, description="Profiles that are not members (nothing to remove).")
     membership_checked: bool = Field(
-        default=False, description="True when membership was looked up, so not_members is complete."
+        default=False, description="True when membership was looked up, so the counts are exact."
     )
-    failed: list[FailedIds] = Field(default=[], description="Profiles not removed, grouped by reason; safe to retry.")
-    sandbox: bool = False
+    people: list[str] = Field(default=[], description="The first 20 to remove (or removed), named.")
 
 
 class SegmentsResult(PagedResult):
@@ -87,10 +115,16 @@ class SegmentsResult(PagedResult):
     segments: list[Segment]
 
 
+class SegmentRef(_Model):
+    id: UUID
+    name: str
+
+
 class ProfileSegmentsResult(PagedResult):
     """Result of `get_profile_segments`."""
 
     profile_id: UUID
+    customer_id: int | None = None
     segments: list[Segment]
 
 
@@ -98,10 +132,11 @@ class CustomerProfile(_Model):
     """A customer resolved to its shopper profile."""
 
     customer_id: int
-    shopper_profile_id: UUID = Field(description="Pass this to add_profiles_to_segment / remove_profiles_from_segment.")
+    shopper_profile_id: UUID = Field(description="What the segment tools take as profile_ids.")
     name: str
-    company: str = ""
-    segment_ids: list[UUID] | None = Field(default=None, description="Segments the profile is in, when returned.")
+    email: str | None = None
+    company: str | None = None
+    segments: list[SegmentRef] | None = Field(default=None, description="Segments the profile is in, when returned.")
 
 
 class FindProfilesResult(_Model):
@@ -112,3 +147,41 @@ class FindProfilesResult(_Model):
     without_profile: list[int] = Field(description="Customers that exist but have no shopper profile yet.")
     not_found: list[int] = Field(description="Customer IDs the store does not have.")
     sandbox: bool = False
+
+
+class Change(_Model):
+    """One write, as the audit log recorded it."""
+
+    change_id: str
+    time: str
+    tool: str
+    segment_id: UUID
+    status: Literal["done", "cancelled", "interrupted"] = Field(
+        description="interrupted: the process stopped before the outcome was recorded (see the intent)."
+    )
+    added: int = 0
+    removed: int = 0
+    unchanged: int = Field(default=0, description="Already members (adds) or not members (removals).")
+    failed: int = 0
+    undoes: str | None = Field(default=None, description="The change this one undid.")
+
+
+class ChangesResult(_Model):
+    """Result of `list_recent_changes`."""
+
+    summary: str
+    changes: list[Change]
+    sandbox: bool = False
+
+
+class UndoResult(WriteResult):
+    """Result of `undo_change`."""
+
+    undone: str = Field(description="The change_id that was undone.")
+    status: Literal["re-added", "preview"] = Field(
+        description="re-added: a removal was undone at once. preview: undoing an add removes profiles, so it is a "
+        "removal preview to approve with remove_profiles_from_segment(segment_id, preview_id, confirm=true)."
+    )
+    preview_id: str | None = None
+    count: int = Field(description="Profiles re-added, or in the removal preview.")
+    people: list[str] = []

@@ -22,9 +22,10 @@ from .bulk import GRACE_SECONDS, Shutdown
 from .client import BigCommerceClient, Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
+from .previews import PreviewStore
 from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
-from .tools import lookup, membership, removal
+from .tools import changes, lookup, membership, removal
 from .tools.arguments import explain
 from .tools.common import AppState
 
@@ -34,15 +35,26 @@ SERVER_NAME = APP_NAME
 
 _READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 _ADD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
+_LOCAL_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
+# Undoing a removal adds (not destructive); undoing an add only makes a removal preview.
+_UNDO = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 _REMOVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 INSTRUCTIONS = """Manage which shopper profiles belong to a BigCommerce customer segment.
-Segments and shopper profiles are identified by UUIDs. To act on names, find them first: list_segments with
-name_contains gives a segment's ID; find_shopper_profiles turns customer IDs into shopper profile IDs.
-list_segment_profiles pages through a segment; add_profiles_to_segment and remove_profiles_from_segment take up to
-10,000 profile IDs per call (add also takes customer_ids).
-Removal is destructive: call it without confirm first, show the user the preview, and only call again with
-confirm=true after the user approved."""
+Segments are identified by UUIDs: list_segments(name_contains=...) finds one by name. list_segment_profiles shows
+who is in a segment, by name. find_shopper_profiles finds customers by name, email or number (in_segment_id narrows
+it to one segment); when several match, ask the user which one.
+Writes take one source and the server resolves it: profile_ids, customer_ids, from_segment_id (add: copy another
+segment's members; remove: take out everyone who is in that segment), or all_members=true (remove: empty it). Never
+copy lists of IDs between calls when a source can say it.
+Removal is two steps: call remove_profiles_from_segment with the source to get a preview (a preview_id and the people
+by name), show it to the user, and only after they approve call it with segment_id, preview_id and confirm=true.
+Every write's result has a change_id: list_recent_changes shows changes, undo_change reverses one."""
+_READ_ONLY = "\nREAD-ONLY MODE: adding, removing and undoing are switched off; the read tools work as described."
+_NO_PREVIEW = (
+    "\nThe operator allows removals without a preview (BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW): confirm=true with a "
+    "source removes at once. Still show the user what will be removed first."
+)
 
 
 def _description(fn: Callable[..., object]) -> str:
@@ -115,7 +127,27 @@ def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations:
     """
     tool = SegmentTool.from_function(fn, title=title, description=_description(fn), annotations=annotations)
     tool.fn_metadata.output_model = None
+    # Schema titles ("Segment Id" for segment_id) repeat the names; a model pays for every character of tools/list.
+    _drop_titles(tool.parameters)
+    if tool.output_schema is not None:
+        _drop_titles(tool.output_schema)
     return tool
+
+
+def _drop_titles(schema: Any) -> None:
+    """Remove the generated `title` of every schema node, in place (property names stay, even one named title)."""
+    if isinstance(schema, dict):
+        if isinstance(schema.get("title"), str):
+            del schema["title"]
+        for key, value in schema.items():
+            if key in ("properties", "$defs") and isinstance(value, dict):
+                for sub in value.values():
+                    _drop_titles(sub)
+            elif key != "default":
+                _drop_titles(value)
+    elif isinstance(schema, list):
+        for item in schema:
+            _drop_titles(item)
 
 
 def build_server(
@@ -151,12 +183,20 @@ def build_server(
         ):
             if stop_on_sigterm:
                 background.start_soon(_stop_on_sigterm, shutdown)
-            yield AppState(client=client, audit=AuditLog(settings.audit_log), settings=settings, shutdown=shutdown)
+            yield AppState(
+                client=client,
+                audit=AuditLog(settings.audit_log),
+                settings=settings,
+                previews=PreviewStore(client.clock),
+                shutdown=shutdown,
+            )
             background.cancel_scope.cancel()
 
     instructions = INSTRUCTIONS
     if settings.read_only:
-        instructions += "\nREAD-ONLY MODE: only listing is available; adding and removing are switched off."
+        instructions += _READ_ONLY
+    elif settings.confirm_without_preview:
+        instructions += _NO_PREVIEW
     if instructions_extra:
         instructions += "\n" + instructions_extra
     tools: list[tuple[Callable[..., Awaitable[CallToolResult]], str, ToolAnnotations]] = [
@@ -170,8 +210,11 @@ def build_server(
     tools += [
         (lookup.list_segments, "Find segments", _READ),
         (lookup.get_profile_segments, "Segments of a shopper profile", _READ),
-        (lookup.find_shopper_profiles, "Shopper profiles of customers", _READ),
+        (lookup.find_shopper_profiles, "Find customers' shopper profiles", _READ),
+        (changes.list_recent_changes, "Recent changes", _LOCAL_READ),
     ]
+    if not settings.read_only:
+        tools.append((changes.undo_change, "Undo a change", _UNDO))
     server: MCPServer[AppState] = MCPServer(
         SERVER_NAME,
         title="BigCommerce customer segments",

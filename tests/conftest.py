@@ -20,8 +20,14 @@ from mcp_bigcommerce_segments.server import build_server
 
 from .support.stdio import STORE, TOKEN
 
-READ_TOOLS = ["list_segment_profiles", "list_segments", "get_profile_segments", "find_shopper_profiles"]
-WRITE_TOOLS = ["add_profiles_to_segment", "remove_profiles_from_segment"]
+READ_TOOLS = [
+    "list_segment_profiles",
+    "list_segments",
+    "get_profile_segments",
+    "find_shopper_profiles",
+    "list_recent_changes",
+]
+WRITE_TOOLS = ["add_profiles_to_segment", "remove_profiles_from_segment", "undo_change"]
 
 
 @pytest.fixture
@@ -95,3 +101,34 @@ def audit_lines(path: Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+async def preview_removal(mcp: Client, segment: uuid.UUID, **source: Any) -> dict[str, Any]:
+    """Step 1 of a removal: the preview (nothing removed)."""
+    data = structured(await mcp.call_tool("remove_profiles_from_segment", {"segment_id": str(segment), **source}))
+    assert data["status"] == "preview", data["summary"]
+    return data
+
+
+async def approve(mcp: Client, segment: uuid.UUID, preview_id: str) -> CallToolResult:
+    """Step 2 of a removal: approve the preview."""
+    return await mcp.call_tool(
+        "remove_profiles_from_segment", {"segment_id": str(segment), "preview_id": preview_id, "confirm": True}
+    )
+
+
+async def remove(mcp: Client, segment: uuid.UUID, **source: Any) -> dict[str, Any]:
+    """A removal the user approved: preview, then approval; the approval's structured result."""
+    preview = await preview_removal(mcp, segment, **source)
+    return structured(await approve(mcp, segment, preview["preview_id"]))
+
+
+def last_outcome(path: Path) -> dict[str, Any]:
+    """The last outcome record of the audit log: the per-ID truth of the last write."""
+    outcomes = [line for line in audit_lines(path) if line["event"] == "outcome"]
+    assert outcomes, "no outcome recorded"
+    return outcomes[-1]
+
+
+def strs(ids: Any) -> list[str]:
+    return [str(i) for i in ids]

@@ -14,7 +14,7 @@ from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.config import Settings
 from mcp_bigcommerce_segments.emulator.faults import Fault, FaultyStore
 
-from .conftest import MakeClient, audit_lines, structured, text_of
+from .conftest import MakeClient, audit_lines, last_outcome, remove, structured, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -52,9 +52,12 @@ async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
         )
 
     data = structured(result)
-    assert len(data["added"]) == 10_000
+    assert data["added"] == 10_000
     assert store.stats.count("POST") == 200
-    assert all(1 <= len(json.loads(body)) <= 50 for body in store.stats.bodies)
+    posts = [
+        body for (method, _, _), body in zip(store.stats.requests, store.stats.bodies, strict=True) if method == "POST"
+    ]
+    assert all(1 <= len(json.loads(body)) <= 50 for body in posts)
     assert store.stats.peak_in_flight == 10
     assert store.stats.rate_limited == 0  # throttled before the quota ran out
     assert set(store.members(segment)) == set(ids)
@@ -92,7 +95,7 @@ async def test_duplicates_are_sent_once(make_client: MakeClient, store: FaultySt
 
 
 async def test_mixed_new_and_present_across_many_chunks(
-    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
     ids = store.add_profiles(500)
     present = ids[::3]
@@ -105,8 +108,10 @@ async def test_mixed_new_and_present_across_many_chunks(
             )
         )
 
-    assert set(data["already_members"]) == {str(i) for i in present}
-    assert set(data["added"]) == {str(i) for i in ids} - {str(i) for i in present}
+    outcome = last_outcome(audit_path)
+    assert set(outcome["already_members"]) == {str(i) for i in present}
+    assert set(outcome["added"]) == {str(i) for i in ids} - {str(i) for i in present}
+    assert (data["added"], data["already_members"]) == (len(ids) - len(present), len(present))
     assert set(store.members(segment)) == set(ids)
 
 
@@ -129,7 +134,7 @@ async def test_faults_in_the_middle_are_retried_and_the_final_state_is_exact(
         )
 
     assert data["failed"] == []
-    assert len(data["added"]) + len(data["already_members"]) == 1_000
+    assert data["added"] + data["already_members"] == 1_000
     assert set(store.members(segment)) == set(ids)
     assert store.faults == type(store.faults)()
 
@@ -145,10 +150,11 @@ async def test_persistent_failure_names_exactly_the_failed_ids(
         )
 
     data = structured(result)
-    assert len(data["added"]) == 120
+    assert data["added"] == 120
     assert sorted(i for group in data["failed"] for i in group["ids"]) == sorted(str(g) for g in ghosts)
     assert text_of(result).startswith("Added 120 profiles")
     assert "3 FAILED" in data["summary"]
+    assert data["retry"] == f'add_profiles_to_segment(segment_id="{segment}", profile_ids="<the same IDs>")'
     outcome = audit_lines(audit_path)[-1]
     assert outcome["event"] == "outcome"
     assert len(outcome["added"]) == 120
@@ -204,14 +210,9 @@ async def test_bulk_remove_chunks_deletes_and_never_drops_the_filter(
     keep = ids[:100]
 
     async with make_client() as mcp:
-        data = structured(
-            await mcp.call_tool(
-                "remove_profiles_from_segment",
-                {"segment_id": str(segment), "profile_ids": [str(i) for i in ids[100:]], "confirm": True},
-            )
-        )
+        data = await remove(mcp, segment, profile_ids=[str(i) for i in ids[100:]])
 
-    assert len(data["removed"]) == 1_900
+    assert data["removed"] == 1_900
     assert store.members(segment) == keep
     deletes = [q for m, _, q in store.stats.requests if m == "DELETE"]
     assert len(deletes) == 38
@@ -219,8 +220,8 @@ async def test_bulk_remove_chunks_deletes_and_never_drops_the_filter(
     assert store.stats.unfiltered_deletes == 0
 
 
-async def test_text_copy_of_a_bulk_result_stays_small_and_structured_stays_complete(
-    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+async def test_a_bulk_result_is_small_and_the_audit_log_has_every_id(
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
     ids = store.add_profiles(5_000)
 
@@ -231,10 +232,11 @@ async def test_text_copy_of_a_bulk_result_stays_small_and_structured_stays_compl
 
     data = structured(result)
     text = text_of(result)
-    assert len(data["added"]) == 5_000
-    assert "...and 4,900 more (the structured result lists all)" in text
-    assert len(text) < 6_000
+    assert data["added"] == 5_000
+    assert len(data["added_people"]) == 20
+    assert len(text) < 2_000
     assert text.startswith("Added 5,000 profiles")
+    assert len(last_outcome(audit_path)["added"]) == 5_000
 
 
 async def test_bare_404_for_an_unknown_profile_isolates_it_and_adds_the_rest(
@@ -252,7 +254,7 @@ async def test_bare_404_for_an_unknown_profile_isolates_it_and_adds_the_rest(
             )
         )
 
-    assert sorted(data["added"]) == sorted(str(i) for i in good)
+    assert data["added"] == len(good)
     assert [group["ids"] for group in data["failed"]] == [[str(ghost)]]
     assert "does not know this shopper profile (404)" in data["failed"][0]["reason"]
     assert set(store.members(segment)) == set(good)
@@ -273,7 +275,7 @@ async def test_bare_404_for_a_missing_segment_still_stops_the_call(make_client: 
 
 
 async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
-    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
     store.strict_delete = True
     members = store.add_profiles(1_100)  # too large to read whole, so no membership look-up first
@@ -282,16 +284,12 @@ async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
     asked = members[:40] + strangers + members[40:60]
 
     async with make_client() as mcp:
-        data = structured(
-            await mcp.call_tool(
-                "remove_profiles_from_segment",
-                {"segment_id": str(segment), "profile_ids": [str(i) for i in asked], "confirm": True},
-            )
-        )
+        data = await remove(mcp, segment, profile_ids=[str(i) for i in asked])
 
-    assert sorted(data["removed"]) == sorted(str(i) for i in members[:60])
-    assert sorted(data["not_members"]) == sorted(str(i) for i in strangers)
-    assert data["failed"] == []
+    assert (data["removed"], data["not_members"], data["failed"]) == (60, 3, [])
+    outcome = last_outcome(audit_path)
+    assert sorted(outcome["removed"]) == sorted(str(i) for i in members[:60])
+    assert sorted(outcome["not_members"]) == sorted(str(i) for i in strangers)
     assert store.members(segment) == members[60:]
     assert store.stats.unfiltered_deletes == 0
 
@@ -311,7 +309,7 @@ async def test_quota_spent_by_another_app_costs_at_most_the_first_burst(
             )
         )
 
-    assert len(data["added"]) == 1_000
+    assert data["added"] == 1_000
     assert store.stats.rate_limited <= 5  # only the first burst, sent before any answer told the quota
     assert store.stats.count("POST") == 20 + store.stats.rate_limited
     assert clock.now() - 1000.0 < 31.0  # one window wait, then the rest

@@ -15,7 +15,7 @@ import pytest
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.serve import serve
 
-from .conftest import audit_lines
+from .conftest import audit_lines, strs
 from .support.stdio import STORE, TOKEN, RawStdio, our_argv, server_env
 
 pytestmark = pytest.mark.subprocess
@@ -33,11 +33,14 @@ def slow_url(slow_store: FaultyStore) -> Iterator[str]:
 
 
 def start_removal(server: RawStdio, segment: uuid.UUID, ids: list[uuid.UUID]) -> int:
+    """Preview the removal, then send its approval (with a progress token) and return that request's id."""
+    preview = server.tool("remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+    preview_id = preview["result"]["structuredContent"]["preview_id"]
     return server.send(
         "tools/call",
         {
             "name": "remove_profiles_from_segment",
-            "arguments": {"segment_id": str(segment), "profile_ids": [str(i) for i in ids], "confirm": True},
+            "arguments": {"segment_id": str(segment), "preview_id": preview_id, "confirm": True},
             "_meta": {"progressToken": "removal"},
         },
     )

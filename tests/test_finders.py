@@ -16,7 +16,7 @@ from mcp_bigcommerce_segments.emulator.store import Customer
 from mcp_bigcommerce_segments.sandbox import SEGMENTS
 from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import structured, text_of
+from .conftest import last_outcome, structured, text_of
 from .support.stdio import STORE, TOKEN, server_env
 
 pytestmark = pytest.mark.anyio
@@ -99,12 +99,13 @@ async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: Fa
         (n, str(profiles[n])) for n in (1, 2, 3)
     ]
     assert data["found"][0]["name"] == "Ada Smith1"
-    assert data["found"][0]["segment_ids"] == [str(segment)]
+    assert data["found"][0]["segments"] == [{"id": str(segment), "name": "VIP"}]
+    assert data["found"][1]["segments"] == []
+    assert data["found"][0]["email"] == "ada1@example.com"
     assert data["without_profile"] == [4, 5]
     assert data["not_found"] == [99]
-    assert (
-        store.stats.requests[-1][2] == "id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&limit=6"
-    )
+    customer_queries = [q for _, path, q in store.stats.requests if path.endswith("/customers")]
+    assert customer_queries == ["id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&limit=6"]
 
 
 async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FaultyStore) -> None:
@@ -117,7 +118,9 @@ async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FaultyS
     assert "beta" in text_of(result)
 
 
-async def test_add_by_customer_ids_reports_customers_without_profile(mcp: Client, store: FaultyStore) -> None:
+async def test_add_by_customer_ids_reports_customers_without_profile(
+    mcp: Client, store: FaultyStore, audit_path: Path
+) -> None:
     profiles = seed_customers(store, range(1, 4), range(4, 5))
     segment = store.add_segment("VIP")
 
@@ -125,11 +128,13 @@ async def test_add_by_customer_ids_reports_customers_without_profile(mcp: Client
         await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "customer_ids": [1, 2, 3, 4, 77]})
     )
 
-    assert data["added"] == [str(profiles[n]) for n in (1, 2, 3)]
+    assert data["added"] == 3
+    assert last_outcome(audit_path)["added"] == [str(profiles[n]) for n in (1, 2, 3)]
+    assert data["added_people"][0] == "Ada Smith1 <ada1@example.com> (customer 1)"
     assert data["customers_without_profile"] == [4]
     assert data["customers_not_found"] == [77]
-    assert "without a shopper profile yet (cannot be in a segment): 4" in data["summary"]
-    assert "customers not in the store: 77" in data["summary"]
+    assert "1 customer has no shopper profile yet (cannot be in a segment): 4" in data["summary"]
+    assert "1 customer is not in the store: 77" in data["summary"]
     assert set(store.members(segment)) == set(profiles.values())
 
 
@@ -143,8 +148,8 @@ async def test_add_by_customer_ids_resolves_in_batches_of_250(mcp: Client, store
         )
     )
 
-    assert len(data["added"]) == 600
-    assert sum(1 for _, p, _ in store.stats.requests if p.endswith("/customers")) == 3
+    assert data["added"] == 600
+    assert sum(1 for _, p, q in store.stats.requests if p.endswith("/customers") and "include" in q) == 3
 
 
 @pytest.mark.parametrize("args", [{}, {"profile_ids": [str(uuid.uuid4())], "customer_ids": [1]}])
@@ -154,7 +159,8 @@ async def test_add_needs_exactly_one_kind_of_id(mcp: Client, store: FaultyStore,
     result = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), **args})
 
     assert result.is_error
-    assert "either profile_ids" in text_of(result)
+    assert "one source of profiles" in text_of(result)
+    assert "profile_ids, customer_ids or from_segment_id" in text_of(result)
     assert store.stats.requests == []
 
 
@@ -199,10 +205,12 @@ async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None
             added = structured(
                 await client.call_tool("add_profiles_to_segment", {"segment_id": segment_id, "customer_ids": [4812]})
             )
-            where = structured(await client.call_tool("get_profile_segments", {"profile_id": added["added"][0]}))
+            where = structured(await client.call_tool("get_profile_segments", {"customer_id": 4812}))
 
     assert segment_id == str(vip)
-    assert added["added"] == [str(profiles[4812])]
+    assert added["added"] == 1
+    assert added["added_people"] == ["Ada Smith4812 <ada4812@example.com> (customer 4812)"]
+    assert where["profile_id"] == str(profiles[4812])
     assert [s["name"] for s in where["segments"]] == ["VIP customers"]
 
 
@@ -235,7 +243,7 @@ async def test_a_store_capping_pages_at_50_still_previews_a_removal(
     )
 
     assert data["status"] == "preview"
-    assert data["would_remove"] == [str(members[0])]
+    assert data["would_remove"] == 1
     # The client learns the store's page cap from the first 413 and reads the segment in pages of 50 instead.
     assert data["membership_checked"] is True
 

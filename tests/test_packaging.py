@@ -122,7 +122,14 @@ async def test_packed_bundle_starts_with_its_own_mcp_config(packed: Path, tmp_pa
     zipfile.ZipFile(packed).extractall(unpacked)
     manifest = json.loads((unpacked / "manifest.json").read_text())
     config = manifest["server"]["mcp_config"]
-    values = {"store_hash": "", "access_token": "", "api_url": "", "read_only": "true", "audit_log": "off"}
+    values = {
+        "store_hash": "",
+        "access_token": "",
+        "api_url": "",
+        "read_only": "true",
+        "audit_log": "off",
+        "hide_emails": "false",
+    }
 
     def fill(text: str) -> str:
         text = text.replace("${__dirname}", str(unpacked))
@@ -143,14 +150,14 @@ async def test_packed_bundle_starts_with_its_own_mcp_config(packed: Path, tmp_pa
 # --- the MCP Inspector CLI, an independent client, against the sandbox -----------------------------------------
 
 
-def inspector(*args: str) -> tuple[int, Any]:
+def inspector(*args: str, audit_log: str = "off") -> tuple[int, Any]:
     result = npx(
         INSPECTOR,
         "--cli",
         "-e",
         "BIGCOMMERCE_SANDBOX=true",
         "-e",
-        "BIGCOMMERCE_AUDIT_LOG=off",
+        f"BIGCOMMERCE_AUDIT_LOG={audit_log}",
         sys.executable,
         "-m",
         "mcp_bigcommerce_segments",
@@ -173,7 +180,7 @@ def test_inspector_lists_tools_strictly() -> None:
 
 
 @pytest.mark.npx
-def test_inspector_calls_each_tool() -> None:
+def test_inspector_calls_each_tool(tmp_path: Path) -> None:
     newcomer = str(profile_id(250))
     calls = [
         ("list_segment_profiles", {"segment_id": VIP, "limit": 3}),
@@ -182,21 +189,32 @@ def test_inspector_calls_each_tool() -> None:
         ("list_segments", {"name_contains": "wholesale"}),
         ("get_profile_segments", {"profile_id": str(profile_id(1))}),
         ("find_shopper_profiles", {"customer_ids": [7, 296]}),
+        ("list_recent_changes", {"limit": 3}),
+        ("undo_change", {"change_id": "c0123456789"}),
     ]
     outputs = []
-    for name, args in calls:
-        code, output = inspector("--method", "tools/call", "--tool-name", name, "--tool-args-json", json.dumps(args))
+    audit = str(tmp_path / "audit.jsonl")
+    for name, args in calls[:-1]:
+        code, output = inspector(
+            "--method", "tools/call", "--tool-name", name, "--tool-args-json", json.dumps(args), audit_log=audit
+        )
         assert code == 0, output
         outputs.append(output["result"]["structuredContent"])
+    # Each call is its own server process: there is no change c0123456789 to undo, and the tool says so.
+    code, output = inspector(
+        "--method", "tools/call", "--tool-name", "undo_change", "--tool-args-json", json.dumps(calls[-1][1])
+    )
+    assert code == 5, output
 
     assert [p["customer_id"] for p in outputs[0]["profiles"]] == [1, 2, 3]
     assert outputs[0]["total"] == 12
-    assert outputs[1]["added"] == [newcomer]
+    assert outputs[1]["added"] == 1
     assert outputs[2]["status"] == "preview"
     assert [seg["name"] for seg in outputs[3]["segments"]] == ["Wholesale"]
     assert {seg["name"] for seg in outputs[4]["segments"]} == {"VIP customers", "Newsletter subscribers", "Wholesale"}
     assert outputs[5]["found"][0]["shopper_profile_id"] == str(profile_id(7))
     assert outputs[5]["without_profile"] == [296]
+    assert [c["tool"] for c in outputs[6]["changes"]] == ["add_profiles_to_segment"]  # the log outlives the process
     assert all(o["sandbox"] is True for o in outputs)
 
 
@@ -235,13 +253,17 @@ def test_demo_prints_a_transcript_of_a_real_session() -> None:
     assert result.returncode == 0, result.stderr
     text = result.stdout
     assert "> tools/list" in text
-    assert "1 segment whose name contains 'vip'" in text
+    assert (
+        '> add_profiles_to_segment {"segment_id": "5e9a1c00-0000-4000-8000-000000000001", "customer_ids": [201' in text
+    )
     assert "Added 3 profiles" in text
-    assert "customers without a shopper profile yet (cannot be in a segment): 295" in text
-    assert "PREVIEW, nothing removed" in text
-    assert "Removed 2 profiles" in text
-    assert "Profiles 11-13 of 13" in text
-    assert "outcome remove_profiles_from_segment" in text
+    assert "1 customer has no shopper profile yet (cannot be in a segment): 295" in text
+    assert "Added 120 profiles (every member of segment 'Newsletter subscribers')" in text
+    assert "PREVIEW, nothing removed: 30 profiles would be removed from segment 'Newsletter subscribers'" in text
+    assert "Removed 30 profiles" in text
+    assert "Added 30 profiles (the 30 removed by change" in text  # the undo
+    assert "? the server asks the user: Remove 1 shopper profile from segment 'VIP customers'" in text
+    assert "--check" in text.splitlines()[-1]
 
 
 @pytest.mark.subprocess

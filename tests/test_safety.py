@@ -1,6 +1,7 @@
 """Safety: confirmation and elicitation, read-only mode, the audit log, input hardening, and the token kept secret."""
 
 import logging
+import re
 import uuid
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,7 @@ from mcp_bigcommerce_segments.errors import APIStatusError
 from mcp_bigcommerce_segments.retry import RetryPolicy
 from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import READ_TOOLS, MakeClient, audit_lines, structured, text_of
+from .conftest import READ_TOOLS, MakeClient, approve, audit_lines, preview_removal, remove, strs, structured, text_of
 from .support.stdio import STORE, TOKEN
 
 pytestmark = pytest.mark.anyio
@@ -60,7 +61,8 @@ async def test_elicitation_accept_removes(
     assert data["status"] == "removed"
     assert store.members(segment) == []
     assert len(asked) == 1
-    assert asked[0].startswith(f"Remove 12 shopper profiles from BigCommerce segment {segment}?")
+    assert asked[0].startswith("Remove 12 shopper profiles from segment 'VIP' (the profile IDs given)? ")
+    assert asked[0].endswith("The profiles themselves are kept; only their membership ends.")
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])
@@ -103,7 +105,9 @@ async def test_without_elicitation_capability_it_never_elicits_and_previews(
     assert store.stats.count("DELETE") == 0
 
 
-async def test_confirm_true_does_not_ask_again(make_client: MakeClient, store: FaultyStore, segment: uuid.UUID) -> None:
+async def test_confirm_true_without_a_preview_id_asks_and_removes_nothing_on_no(
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+) -> None:
     ids = store.add_profiles(1)
     store.add_members(segment, ids)
     asked: list[str] = []
@@ -116,8 +120,28 @@ async def test_confirm_true_does_not_ask_again(make_client: MakeClient, store: F
             )
         )
 
+    assert data["status"] == "declined"
+    assert len(asked) == 1
+    assert store.members(segment) == ids
+
+
+async def test_a_preview_id_with_confirm_is_not_asked_again(
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    ids = store.add_profiles(2)
+    asked: list[str] = []
+
+    async with make_client(elicitation_callback=answering("decline", seen=asked)) as mcp:
+        added = structured(
+            await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+        )
+        undo = structured(await mcp.call_tool("undo_change", {"change_id": added["change_id"]}))
+        data = structured(await approve(mcp, segment, undo["preview_id"]))
+
+    assert undo["status"] == "preview"
     assert data["status"] == "removed"
     assert asked == []
+    assert store.members(segment) == []
 
 
 async def test_preview_in_a_large_segment_checks_few_ids_one_by_one(
@@ -134,10 +158,10 @@ async def test_preview_in_a_large_segment_checks_few_ids_one_by_one(
         )
     )
 
-    assert data["would_remove"] == [str(members[-1])]
-    assert data["not_members"] == [str(stranger)]
+    assert (data["would_remove"], data["not_members"]) == (1, 1)
     assert data["membership_checked"] is True
-    assert store.stats.count("GET") == 3
+    looked_up = [path for method, path, _ in store.stats.requests if method == "GET" and "/shopper-profiles/" in path]
+    assert len(looked_up) == 2  # one by one, through each profile's segments
 
 
 async def test_preview_of_many_ids_in_a_large_segment_lists_them_all_unchecked(
@@ -152,9 +176,12 @@ async def test_preview_of_many_ids_in_a_large_segment_lists_them_all_unchecked(
         )
     )
 
-    assert len(data["would_remove"]) == 20
+    assert data["would_remove"] == 20
     assert data["membership_checked"] is False
-    assert store.stats.count("GET") == 1
+    assert "not checked" in data["summary"]
+    assert [q for m, p, q in store.stats.requests if m == "GET" and p.endswith("/shopper-profiles")] == [
+        "page=1&limit=250"
+    ]
 
 
 # --- read-only --------------------------------------------------------------------------------------------------
@@ -187,9 +214,8 @@ async def test_unwritable_audit_log_refuses_writes_before_sending(
 
     async with make_client(settings_=settings.model_copy(update=dict(audit_log=blocker / "audit.jsonl"))) as mcp:
         add = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(ids[1])]})
-        remove = await mcp.call_tool(
-            "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(ids[0])], "confirm": True}
-        )
+        preview = await preview_removal(mcp, segment, profile_ids=[str(ids[0])])
+        remove = await approve(mcp, segment, preview["preview_id"])
 
     for result in (add, remove):
         assert result.is_error
@@ -237,10 +263,8 @@ async def test_unexpected_error_mid_removal_still_records_the_ids_as_unknown(
     server = build_server(settings, transport=CrashOnDelete(store.transport()), clock=clock)
 
     async with Client(server) as mcp:
-        result = await mcp.call_tool(
-            "remove_profiles_from_segment",
-            {"segment_id": str(segment), "profile_ids": [str(i) for i in ids], "confirm": True},
-        )
+        preview = await preview_removal(mcp, segment, profile_ids=strs(ids))
+        result = await approve(mcp, segment, preview["preview_id"])
 
     assert result.is_error
     assert "power cut" not in text_of(result)  # an unexpected crash's details stay in the server's log
@@ -397,19 +421,21 @@ async def test_removal_that_fails_midway_reports_removed_and_failed_exactly(
     store.inject(Fault("500", method="DELETE", skip=1, times=100))  # the first chunk goes through, then an outage
 
     async with make_client(settings_=settings.model_copy(update=dict(max_concurrency=1))) as mcp:
-        data = structured(
-            await mcp.call_tool(
-                "remove_profiles_from_segment",
-                {"segment_id": str(segment), "profile_ids": [str(i) for i in members], "confirm": True},
-            )
-        )
+        data = await remove(mcp, segment, profile_ids=strs(members))
+        store.faults.clear()  # the outage is over: the retry handle removes exactly the 100 that failed
+        retry_preview = re.search(r'preview_id="(p[0-9a-f]+)"', data["retry"])
+        assert retry_preview is not None
+        retried = structured(await approve(mcp, segment, retry_preview.group(1)))
 
-    assert data["removed"] == [str(i) for i in members[:50]]
-    assert sorted(i for group in data["failed"] for i in group["ids"]) == sorted(str(i) for i in members[50:])
+    assert data["removed"] == 50
+    assert sum(group["count"] for group in data["failed"]) == 100
     assert "100 FAILED" in data["summary"]
-    assert store.members(segment) == members[50:]
-    outcome = audit_lines(audit_path)[-1]
-    assert (len(outcome["removed"]), sum(len(g["ids"]) for g in outcome["failed"])) == (50, 100)
+    assert data["retry"].startswith(f'remove_profiles_from_segment(segment_id="{segment}", preview_id="p')
+    assert retried["removed"] == 100
+    assert store.members(segment) == []
+    first, second = [line for line in audit_lines(audit_path) if line["event"] == "outcome"]
+    assert (len(first["removed"]), sum(len(g["ids"]) for g in first["failed"])) == (50, 100)
+    assert sorted(second["removed"]) == sorted(strs(members[50:]))
 
 
 async def test_removal_that_removes_nothing_is_an_error_naming_the_reason(
@@ -419,10 +445,8 @@ async def test_removal_that_removes_nothing_is_an_error_naming_the_reason(
     store.add_members(segment, members)
     store.inject(Fault("503", method="DELETE", times=100))
 
-    result = await mcp.call_tool(
-        "remove_profiles_from_segment",
-        {"segment_id": str(segment), "profile_ids": [str(i) for i in members], "confirm": True},
-    )
+    preview = await preview_removal(mcp, segment, profile_ids=strs(members))
+    result = await approve(mcp, segment, preview["preview_id"])
 
     assert result.is_error
     assert "No profiles were removed" in text_of(result)
@@ -442,9 +466,9 @@ async def test_membership_is_read_across_pages_of_a_mid_sized_segment(
         )
     )
 
-    assert data["would_remove"] == [str(members[650])]
+    assert data["would_remove"] == 1
     assert data["membership_checked"] is True
-    assert [q for m, _, q in store.stats.requests if m == "GET"] == [
+    assert [q for m, p, q in store.stats.requests if m == "GET" and p.endswith("/shopper-profiles")] == [
         "page=1&limit=250",
         "page=2&limit=250",
         "page=3&limit=250",
@@ -461,5 +485,4 @@ async def test_an_unknown_profile_in_a_large_segment_is_not_a_member(
         await mcp.call_tool("remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(ghost)]})
     )
 
-    assert data["not_members"] == [str(ghost)]
-    assert data["would_remove"] == []
+    assert (data["not_members"], data["would_remove"]) == (1, 0)

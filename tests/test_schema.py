@@ -51,6 +51,8 @@ async def test_annotations_are_explicit_and_right(mcp: Client) -> None:
         "list_segments": (True, False, True, True),
         "get_profile_segments": (True, False, True, True),
         "find_shopper_profiles": (True, False, True, True),
+        "list_recent_changes": (True, False, True, False),
+        "undo_change": (False, False, False, True),
     }
     assert all(t.title and t.output_schema and t.description for t in tools.values())
 
@@ -67,15 +69,23 @@ async def test_input_schemas_use_uuid_and_bounds(mcp: Client) -> None:
     assert customer_ids["items"] == {"minimum": 1, "type": "integer"}
     find = tools["find_shopper_profiles"]["properties"]
     assert next(arm for arm in find["customer_ids"]["anyOf"] if arm.get("type") == "array")["maxItems"] == 250
-    assert set(find) == {"customer_ids", "name_contains", "email"}
+    assert set(find) == {"customer_ids", "name_contains", "email", "in_segment_id"}
     remove = tools["remove_profiles_from_segment"]
     assert remove["properties"]["confirm"] == {
         "default": False,
         "description": remove["properties"]["confirm"]["description"],
-        "title": "Confirm",
         "type": "boolean",
     }
-    assert "approval" not in remove["properties"]
+    assert set(remove["properties"]) == {
+        "segment_id",
+        "profile_ids",
+        "customer_ids",
+        "from_segment_id",
+        "all_members",
+        "preview_id",
+        "confirm",
+    }
+    assert remove["required"] == ["segment_id"]
     assert tools["list_segment_profiles"]["properties"]["limit"]["maximum"] == 250
 
 
@@ -83,6 +93,12 @@ async def test_server_info_carries_name_and_package_version(make_client: MakeCli
     async with make_client(mode="legacy") as mcp:
         assert mcp.server_info is not None
         assert (mcp.server_info.name, mcp.server_info.version) == ("mcp-bigcommerce-segments", __version__)
+
+
+async def test_tools_list_stays_small_enough_for_a_model_to_read(mcp: Client) -> None:
+    tools = await tools_json(mcp)
+
+    assert len(json.dumps(tools, separators=(",", ":"))) < 24_000
 
 
 async def test_readme_tool_table_matches_the_server(mcp: Client) -> None:

@@ -8,7 +8,7 @@ from mcp import Client
 
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 
-from .conftest import audit_lines, structured, text_of
+from .conftest import audit_lines, last_outcome, remove, strs, structured, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -32,7 +32,8 @@ async def test_list_returns_one_page_with_totals_and_next_page(
     )
     assert data["next_page"] == 3
     assert "page=3" in data["summary"]
-    assert store.stats.requests[-1][2] == "page=2&limit=50"
+    listing = [r for r in store.stats.requests if r[1].endswith("/shopper-profiles")]
+    assert listing[-1][2] == "page=2&limit=50"
 
 
 async def test_list_last_page_has_no_next_page(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
@@ -58,7 +59,9 @@ async def test_list_text_content_is_summary_then_compact_json(
     assert ": " not in body
 
 
-async def test_add_reports_added_and_already_members(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+async def test_add_reports_added_and_already_members(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
+) -> None:
     old, new = store.add_profiles(2), store.add_profiles(3)
     store.add_members(segment, old)
 
@@ -67,11 +70,15 @@ async def test_add_reports_added_and_already_members(mcp: Client, store: FaultyS
     )
 
     data = structured(result)
-    assert data["added"] == [str(i) for i in new]
-    assert data["already_members"] == [str(i) for i in old]
-    assert data["failed"] == []
+    assert (data["added"], data["already_members"], data["failed"]) == (3, 2, [])
+    assert data["member_count"] == 5
     assert set(store.members(segment)) == set(old + new)
     assert data["summary"].startswith("Added 3 profiles")
+    assert "The segment now has 5 members" in data["summary"]
+    outcome = last_outcome(audit_path)
+    assert outcome["added"] == strs(new)
+    assert outcome["already_members"] == strs(old)
+    assert outcome["change_id"] == data["change_id"]
 
 
 async def test_add_sends_a_bare_json_array(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
@@ -95,7 +102,8 @@ async def test_remove_without_confirm_sends_no_delete(mcp: Client, store: Faulty
 
     data = structured(result)
     assert data["status"] == "preview"
-    assert data["would_remove"] == [str(members[0])]
+    assert data["would_remove"] == 1
+    assert data["preview_id"] in data["summary"]
     assert "confirm=true" in data["summary"]
     assert store.stats.count("DELETE") == 0
     assert store.members(segment) == members
@@ -111,8 +119,8 @@ async def test_remove_preview_names_non_members(mcp: Client, store: FaultyStore,
         )
     )
 
-    assert data["would_remove"] == [str(member)]
-    assert data["not_members"] == [str(stranger)]
+    assert (data["would_remove"], data["not_members"]) == (1, 1)
+    assert data["people"] == [f"shopper profile {member}"]  # the store has no customer record for it
     assert data["membership_checked"] is True
 
 
@@ -122,14 +130,12 @@ async def test_remove_with_confirm_removes_exactly_those(
     members = store.add_profiles(4)
     store.add_members(segment, members)
 
-    result = await mcp.call_tool(
-        "remove_profiles_from_segment",
-        {"segment_id": str(segment), "profile_ids": [str(members[1]), str(members[2])], "confirm": True},
-    )
+    data = await remove(mcp, segment, profile_ids=[str(members[1]), str(members[2])])
 
-    data = structured(result)
     assert data["status"] == "removed"
-    assert data["removed"] == [str(members[1]), str(members[2])]
+    assert data["removed"] == 2
+    assert data["member_count"] == 2
+    assert last_outcome(audit_path)["removed"] == strs(members[1:3])
     assert store.members(segment) == [members[0], members[3]]
     deletes = [r for r in store.stats.requests if r[0] == "DELETE"]
     assert deletes == [
@@ -150,8 +156,8 @@ async def test_remove_of_non_members_only_sends_nothing(mcp: Client, store: Faul
         )
     )
 
-    assert data["removed"] == []
-    assert data["not_members"] == [str(stranger)]
+    assert (data["removed"], data["not_members"]) == (0, 1)
+    assert "Nothing to remove" in data["summary"]
     assert store.stats.count("DELETE") == 0
 
 

@@ -13,7 +13,7 @@ from mcp_bigcommerce_segments import __version__
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.serve import serve
 
-from .conftest import READ_TOOLS, WRITE_TOOLS, structured, text_of
+from .conftest import READ_TOOLS, WRITE_TOOLS, remove, structured, text_of
 from .support.stdio import STORE, TOKEN, RawStdio, clean_env, our_argv
 from .support.stdio import server_env as support_env
 
@@ -54,19 +54,14 @@ async def test_subprocess_lists_adds_and_removes_over_stdio(
             )
         )
         page = structured(await client.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
-        removed = structured(
-            await client.call_tool(
-                "remove_profiles_from_segment",
-                {"segment_id": str(segment), "profile_ids": [str(ids[0])], "confirm": True},
-            )
-        )
+        removed = await remove(client, segment, profile_ids=[str(ids[0])])
         missing = await client.call_tool("list_segment_profiles", {"segment_id": str(uuid.uuid4())})
         after = structured(await client.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
 
     assert names == set(READ_TOOLS + WRITE_TOOLS)
-    assert len(added["added"]) == 3
+    assert added["added"] == 3
     assert page["total"] == 3
-    assert removed["removed"] == [str(ids[0])]
+    assert removed["removed"] == 1
     assert missing.is_error
     assert "404" in text_of(missing)
     assert after["total"] == 2

@@ -13,20 +13,20 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
-from ..audit import AuditLog
+from ..audit import AuditLog, new_change_id
 from ..bulk import ProgressFn, Shutdown
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..config import Settings
 from ..errors import BigCommerceError
 from ..models import Pagination
+from ..previews import PreviewStore
+from ..results import FailedIds
 
 logger = logging.getLogger(__name__)
 
 MAX_IDS = 10_000
 # Lists longer than this are cut in summaries (the structured result always holds them all).
 _SHOWN = 5
-# ...and lists of IDs that went as asked are cut to this many in the text copy of a result.
-TEXT_LIST_LIMIT = 100
 
 SegmentId = Annotated[
     UUID,
@@ -52,6 +52,7 @@ class AppState:
     client: BigCommerceClient
     audit: AuditLog
     settings: Settings
+    previews: PreviewStore
     shutdown: Shutdown = field(default_factory=Shutdown)
 
     @property
@@ -68,21 +69,34 @@ def app_state(ctx: Ctx) -> AppState:
     return ctx.request_context.lifespan_context
 
 
-def tool_result(model: BaseModel, *, long_lists: Sequence[str] = ()) -> CallToolResult:
-    """Structured content plus a compact text copy: the summary line first, then the data without it.
-
-    The structured content is always complete. In the text, which a model reads whole, each list named in
-    `long_lists` (IDs that went as asked) is cut to its first entries: 10,000 IDs would be 100,000 tokens.
-    """
+def tool_result(model: BaseModel) -> CallToolResult:
+    """Structured content plus a compact text copy: the summary line first, then the data without it (and without
+    empty fields). The text copy is what many clients show the model, so it is kept small."""
     structured = model.model_dump(mode="json")
-    rest = {key: value for key, value in structured.items() if key != "summary"}
-    for key in long_lists:
-        items = rest.get(key)
-        if isinstance(items, list) and len(items) > TEXT_LIST_LIMIT:
-            more = len(items) - TEXT_LIST_LIMIT
-            rest[key] = [*items[:TEXT_LIST_LIMIT], f"...and {more:,} more (the structured result lists all)"]
+    rest = {key: value for key, value in structured.items() if key != "summary" and value not in (None, [], "")}
     text = structured.get("summary", "") + "\n" + pydantic_core.to_json(rest).decode()
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def failure_groups(failed: dict[str, list[UUID]], *, every_id: bool = False) -> list[FailedIds]:
+    """Failures grouped by reason, with the count and the first 20 IDs of each (every ID for the audit log)."""
+    return [
+        FailedIds(reason=reason, count=len(ids), ids=ids if every_id else ids[:20]) for reason, ids in failed.items()
+    ]
+
+
+async def member_count(app: AppState, segment_id: UUID) -> int | None:
+    """How many members the segment has now (one small read); None if BigCommerce does not say."""
+    try:
+        page = await app.client.list_segment_profiles(segment_id, limit=1)
+    except BigCommerceError:
+        return None
+    return page.pagination.total
+
+
+def call(tool: str, **arguments: Any) -> str:
+    """A tool call as the model would write it: `tool(name=value, ...)`."""
+    return f"{tool}(" + ", ".join(f"{k}={pydantic_core.to_json(v).decode()}" for k, v in arguments.items()) + ")"
 
 
 def first_few(ids: Sequence[object]) -> str:
@@ -91,9 +105,9 @@ def first_few(ids: Sequence[object]) -> str:
     return head + (f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else "")
 
 
-def plural(n: int, word: str) -> str:
-    """ "1 profile", "2 profiles"."""
-    return f"{n:,} {word}" if n == 1 else f"{n:,} {word}s"
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 profile', '2 profiles' (or `many` for an irregular plural)."""
+    return f"{n:,} {word}" if n == 1 else f"{n:,} {many or word + 's'}"
 
 
 def progress_reporter(ctx: Ctx, verb: str) -> ProgressFn:
@@ -115,20 +129,39 @@ def tool_errors() -> Iterator[None]:
         raise ToolError(str(exc)) from exc
 
 
-async def audit_intent(app: AppState, tool: str, segment_id: UUID, ids: Sequence[UUID]) -> None:
-    """The intent record, on disk before the first request of a write.
+async def audit_intent(app: AppState, tool: str, segment_id: UUID, ids: Sequence[UUID], **fields: Any) -> str | None:
+    """The intent record, on disk before the first request of a write; returns the change_id (None: log off).
 
     Raises:
         ToolError: the log cannot be written, so nothing may be sent.
     """
+    if app.audit.path is None:
+        return None
+    change_id = new_change_id()
     with tool_errors():
-        await app.audit.write("intent", tool=tool, store=app.settings.store_hash, segment_id=segment_id, ids=ids)
+        await app.audit.write(
+            "intent",
+            change_id=change_id,
+            tool=tool,
+            store=app.settings.store_hash,
+            segment_id=segment_id,
+            ids=ids,
+            **fields,
+        )
+    return change_id
 
 
-async def audit_outcome(app: AppState, tool: str, segment_id: UUID, **fields: Any) -> None:
+async def audit_outcome(app: AppState, change_id: str | None, tool: str, segment_id: UUID, **fields: Any) -> None:
     """The outcome record; a failure here is logged, since the write has already happened."""
     try:
-        await app.audit.write("outcome", tool=tool, store=app.settings.store_hash, segment_id=segment_id, **fields)
+        await app.audit.write(
+            "outcome",
+            change_id=change_id,
+            tool=tool,
+            store=app.settings.store_hash,
+            segment_id=segment_id,
+            **fields,
+        )
     except BigCommerceError as exc:
         logger.error("%s", exc)
 

@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..models import Pagination, Segment
-from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentsResult
+from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentRef, SegmentsResult
 from .common import Ctx, Limit, PageNumber, app_state, next_page, page_fields, plural, tool_errors, tool_result
 from .resolve import resolve_customers, sort_customers
 
@@ -82,22 +82,35 @@ async def _search_segments(client: BigCommerceClient, needle: str) -> tuple[list
 
 
 async def get_profile_segments(
-    profile_id: Annotated[UUID, Field(description="The shopper profile's ID (a UUID).")],
     ctx: Ctx,
+    profile_id: Annotated[UUID | None, Field(description="The shopper profile's ID (a UUID).")] = None,
+    customer_id: Annotated[
+        int | None, Field(ge=1, strict=True, description="Or the customer's number; the server finds its profile.")
+    ] = None,
     page: PageNumber = 1,
     limit: Limit = 50,
 ) -> Annotated[CallToolResult, ProfileSegmentsResult]:
-    """List the segments one shopper profile belongs to (a shopper can be in up to 1,000).
+    """List the segments one shopper belongs to (a shopper can be in up to 1,000), given `profile_id` or
+    `customer_id`.
 
     One page of `limit` segments (1 to 250, default 50); when `next_page` is not null, call again with `page` set to
     it.
     """
     app = app_state(ctx)
+    if (profile_id is None) == (customer_id is None):
+        raise ToolError("get_profile_segments takes one of profile_id (a UUID) or customer_id (a number).")
     with tool_errors():
+        if customer_id is not None:
+            resolved = await resolve_customers(app.client, [customer_id])
+            if not resolved.profiles:
+                raise ToolError(f"Customer {customer_id}: {resolved.describe()} It is in no segment.")
+            profile_id = resolved.profiles[0]
+        assert profile_id is not None
         fetched = await app.client.profile_segments(profile_id, page=page, limit=limit)
     p = fetched.pagination
     following = next_page(p.current_page, p.total_pages)
-    summary = f"Shopper profile {profile_id} is in {plural(p.total, 'segment')}"
+    who = f"Customer {customer_id}'s shopper profile" if customer_id else "Shopper profile"
+    summary = f"{who} {profile_id} is in {plural(p.total, 'segment')}"
     if fetched.data and p.total_pages > 1:
         summary += f"; page {p.current_page} of {p.total_pages}"
     summary += f". Call again with page={following} for more." if following else "."
@@ -105,6 +118,7 @@ async def get_profile_segments(
         ProfileSegmentsResult(
             summary=app.tag + summary,
             profile_id=profile_id,
+            customer_id=customer_id,
             segments=fetched.data,
             **page_fields(p, app.settings.sandbox),
         )
@@ -122,20 +136,20 @@ async def find_shopper_profiles(
         Field(min_length=2, max_length=100, description="Part of a customer's first and last name, e.g. 'smith'."),
     ] = None,
     email: Annotated[str | None, Field(min_length=3, max_length=254, description="A customer's exact email.")] = None,
+    in_segment_id: Annotated[UUID | None, Field(description="Only customers in this segment.")] = None,
 ) -> Annotated[CallToolResult, FindProfilesResult]:
-    """Find shopper profile IDs (UUIDs, which the segment tools take) from customer IDs, a name, or an email.
+    """Find customers and their shopper profiles by customer numbers, part of a name, or an email.
 
-    Give exactly one of: `customer_ids` (1 to 250 customer numbers), `name_contains` (part of the first and last name,
-    e.g. "smith"; the first 50 matches) or `email`. Every customer found is in `found` (with its `shopper_profile_id`,
-    name, company and current segments) or in `without_profile` (a registered customer with no shopper profile yet:
-    it cannot be put in a segment); customer IDs the store does not have are in `not_found`. When a name matches
-    several customers, show them to the user and ask which one is meant. add_profiles_to_segment also takes
-    `customer_ids` directly.
+    Give exactly one of `customer_ids` (1 to 250), `name_contains` (part of the first and last name, e.g. "smith";
+    the first 50 matches) or `email`; `in_segment_id` keeps only customers in that segment. Each customer found has
+    its `shopper_profile_id`, name, email, company and segments (with names); customers without a shopper profile
+    yet (they cannot be in a segment) and unknown customer numbers are listed apart. When several match, show them
+    to the user and ask which one is meant. The write tools also take `customer_ids` directly.
     """
     app = app_state(ctx)
     given = [value for value in (customer_ids, name_contains, email) if value is not None]
     if len(given) != 1:
-        raise ToolError("Give exactly one of customer_ids, name_contains or email.")
+        raise ToolError("find_shopper_profiles takes exactly one of customer_ids, name_contains or email.")
     matches = None
     with tool_errors():
         if customer_ids is not None:
@@ -144,31 +158,35 @@ async def find_shopper_profiles(
             page = await app.client.search_customers(name_like=name_contains, email=email)
             resolved = sort_customers(page.data, [c.id for c in page.data])
             matches = page.pagination.total
+        customers = [c for c in resolved.found if c.shopper_profile_id is not None]
+        if in_segment_id is not None:
+            customers = [c for c in customers if c.segment_ids is None or in_segment_id in c.segment_ids]
+        names = await app.client.segment_names({s for c in customers for s in c.segment_ids or []})
+    hide = app.settings.hide_emails
     found = [
         CustomerProfile(
             customer_id=c.id,
             shopper_profile_id=c.shopper_profile_id,
             name=f"{c.first_name} {c.last_name}".strip(),
-            company=c.company,
-            segment_ids=c.segment_ids,
+            email=None if hide or not c.email else c.email,
+            company=c.company or None,
+            segments=None
+            if c.segment_ids is None
+            else [SegmentRef(id=s, name=names.get(s, "(unknown segment)")) for s in c.segment_ids],
         )
-        for c in resolved.found
+        for c in customers
         if c.shopper_profile_id is not None
     ]
     summary = "Found " + resolved.describe()
     if matches is not None:
         what = f"named like {name_contains!r}" if name_contains is not None else f"with email {email!r}"
-        summary = (
-            f"{plural(matches, 'customer')} {what}"
-            + (
-                f"; the first {len(page.data)} are here, narrow the search for the rest. "
-                if matches > len(page.data)
-                else ". "
-            )
-            + summary
-        )
-        if len(found) > 1:
-            summary += " Several match: ask the user which one is meant."
+        shown = len(resolved.found) + len(resolved.without_profile)
+        more = f"; the first {shown} are here, narrow the search for the rest. " if matches > shown else ". "
+        summary = f"{plural(matches, 'customer')} {what}{more}{summary}"
+    if in_segment_id is not None:
+        summary += f" {plural(len(found), 'of them is', 'of them are')} in segment {in_segment_id}."
+    if len(found) > 1:
+        summary += " Several match: ask the user which one is meant (show names and emails)."
     return tool_result(
         FindProfilesResult(
             summary=app.tag + summary,

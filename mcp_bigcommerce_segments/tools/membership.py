@@ -1,15 +1,19 @@
-"""Membership tools: list a segment's profiles, and add profiles to it."""
+"""Membership tools: list a segment's profiles (with names), and add profiles to it from any source."""
 
-from typing import Annotated
+from collections.abc import Sequence
+from typing import Annotated, Any
 from uuid import UUID
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
+from pydantic import Field
 
 from ..batch import Outcome, add_chunk
-from ..bulk import BulkOutcome, dedupe, run_chunks
-from ..results import AddResult, ListResult
+from ..bulk import BulkOutcome, run_chunks
+from ..people import name_profiles
+from ..results import AddResult, ListResult, ProfileEntry
 from .common import (
+    AppState,
     Ctx,
     PageNumber,
     ProfileIds,
@@ -18,7 +22,10 @@ from .common import (
     app_state,
     audit_intent,
     audit_outcome,
+    call,
+    failure_groups,
     first_few,
+    member_count,
     next_page,
     page_fields,
     plural,
@@ -26,7 +33,12 @@ from .common import (
     tool_errors,
     tool_result,
 )
-from .resolve import CustomerIds, resolve_customers
+from .resolve import CustomerIds, Selection, one_source, select
+
+FromSegmentId = Annotated[
+    UUID | None,
+    Field(description="Another segment's UUID: its current members are the profiles (the server reads them)."),
+]
 
 
 async def list_segment_profiles(
@@ -34,17 +46,37 @@ async def list_segment_profiles(
     ctx: Ctx,
     page: PageNumber = 1,
     limit: ProfileLimit = 50,
+    include_names: Annotated[
+        bool, Field(description="Name, email and company of each profile (one customer look-up a page).")
+    ] = True,
 ) -> Annotated[CallToolResult, ListResult]:
-    """List one page of the shopper profiles in a BigCommerce customer segment.
+    """List one page of the shopper profiles in a BigCommerce customer segment, with each customer's name.
 
-    Returns each profile's `id` (the UUID that add_profiles_to_segment and remove_profiles_from_segment take) and
-    `customer_id`, with the segment's `total` and `total_pages`. A page holds `limit` profiles (1 to 250, default
-    50). When `next_page` is not null, call again with `page` set to it for the rest. Needs the Customers 'modify'
-    API scope (BigCommerce requires it even for this read).
+    Each profile has its `id` (a shopper profile UUID), `customer_id`, and the customer's `name`, `email` and
+    `company`; `include_names=false` gives IDs and timestamps only, for paging through IDs. A page holds `limit`
+    profiles (1 to 250, default 50); when `next_page` is not null, call again with `page` set to it. Needs the
+    Customers 'modify' API scope (BigCommerce requires it even for this read).
     """
     app = app_state(ctx)
     with tool_errors():
         fetched = await app.client.list_segment_profiles(segment_id, page=page, limit=limit)
+        customers = {}
+        if include_names and fetched.data:
+            customers = {c.id: c for c in await app.client.customers([p.customer_id for p in fetched.data])}
+    hide = app.settings.hide_emails
+    profiles = [
+        ProfileEntry(
+            id=p.id,
+            customer_id=p.customer_id,
+            name=f"{c.first_name} {c.last_name}".strip() if c else None,
+            email=(c.email or None) if c and not hide else None,
+            company=(c.company or None) if c else None,
+        )
+        if include_names
+        else ProfileEntry(id=p.id, customer_id=p.customer_id, created_at=p.created_at, updated_at=p.updated_at)
+        for p in fetched.data
+        for c in [customers.get(p.customer_id)]
+    ]
     p = fetched.pagination
     following = next_page(p.current_page, p.total_pages)
     if not fetched.data and p.total and page > p.total_pages:
@@ -65,7 +97,7 @@ async def list_segment_profiles(
         ListResult(
             summary=app.tag + summary,
             segment_id=segment_id,
-            profiles=fetched.data,
+            profiles=profiles,
             **page_fields(p, app.settings.sandbox),
         )
     )
@@ -76,31 +108,40 @@ async def add_profiles_to_segment(
     ctx: Ctx,
     profile_ids: ProfileIds | None = None,
     customer_ids: CustomerIds | None = None,
+    from_segment_id: FromSegmentId = None,
 ) -> Annotated[CallToolResult, AddResult]:
-    """Add shopper profiles to a BigCommerce customer segment.
+    """Add shopper profiles to a BigCommerce customer segment; give exactly one source of profiles.
 
-    Give either `profile_ids` (1 to 10,000 shopper profile UUIDs) or `customer_ids` (BigCommerce customer numbers,
-    looked up first; customers without a shopper profile are listed in `customers_without_profile`). Duplicates are
-    ignored. Profiles that are already members are reported in `already_members`, not as errors. Large lists go 50
-    per request, as fast as the store's API rate limit allows (a Standard plan allows 150 requests per 30 s, so
-    10,000 IDs take about 30 s). The result puts every ID in exactly one of `added`, `already_members` or `failed`
-    (with the reason); failed IDs are safe to send again. Safe to repeat. Every call is recorded in the audit log.
+    Sources: `profile_ids` (shopper profile UUIDs), `customer_ids` (customer numbers, looked up by the server), or
+    `from_segment_id` (copy every current member of another segment; the server reads it). Up to 10,000 profiles per
+    call, 50 per request, as fast as the store's rate limit allows (a Standard plan: 10,000 in about 30 s).
+    Profiles already in the segment are counted in `already_members`, not errors. The result gives counts, the
+    first 20 added by name, the segment's member count now, and a `change_id` (undo_change reverses it). Safe to
+    repeat.
     """
     app = app_state(ctx)
-    if (profile_ids is None) == (customer_ids is None):
-        raise ToolError("Give either profile_ids (shopper profile UUIDs) or customer_ids (customer numbers), not both.")
-    without_profile: list[int] = []
-    not_found: list[int] = []
-    if customer_ids is not None:
-        with tool_errors():
-            resolved = await resolve_customers(app.client, customer_ids)
-        without_profile, not_found = resolved.without_profile, resolved.not_found
-        if not resolved.profiles:
-            raise ToolError(f"Nothing was added: {resolved.describe()}")
-        ids = dedupe(resolved.profiles)
-    else:
-        ids = dedupe(profile_ids or [])
-    await audit_intent(app, "add_profiles_to_segment", segment_id, ids)
+    source = one_source(
+        "add_profiles_to_segment",
+        {"profile_ids": profile_ids, "customer_ids": customer_ids, "from_segment_id": from_segment_id},
+        ("profile_ids", "customer_ids", "from_segment_id"),
+    )
+    with tool_errors():
+        selection = await select(
+            app.client, source, profile_ids=profile_ids, customer_ids=customer_ids, from_segment_id=from_segment_id
+        )
+    return await add_selection(app, ctx, segment_id, selection, tool="add_profiles_to_segment")
+
+
+async def add_selection(
+    app: AppState, ctx: Ctx, segment_id: UUID, selection: Selection, *, tool: str, undoes: str | None = None
+) -> CallToolResult:
+    """Add a resolved selection, recording it, and answer with counts, names and the next step."""
+    if not selection.ids:
+        raise ToolError(f"Nothing to add: {selection.source} resolved to no shopper profiles.")
+    ids = selection.ids
+    extra: dict[str, Any] = {"undoes": undoes} if undoes else {}
+    change_id = await audit_intent(app, tool, segment_id, ids, source=selection.source, **extra)
+    customer_of = dict(selection.customer_of)
 
     async def send(chunk: list[UUID]) -> Outcome:
         return await add_chunk(app.client, segment_id, chunk)
@@ -108,12 +149,15 @@ async def add_profiles_to_segment(
     async def record(outcome: BulkOutcome) -> None:
         await audit_outcome(
             app,
-            "add_profiles_to_segment",
+            change_id,
+            tool,
             segment_id,
             added=outcome.changed,
             already_members=outcome.unchanged,
-            failed=outcome.failure_groups(),
+            failed=failure_groups(outcome.failed, every_id=True),
             cancelled=outcome.cancelled,
+            customer_of={str(k): v for k, v in {**customer_of, **outcome.customer_of}.items() if v > 0},
+            **extra,
         )
 
     outcome = await run_chunks(
@@ -124,34 +168,65 @@ async def add_profiles_to_segment(
         finish=record,
         shutdown=app.shutdown,
     )
-    failed = outcome.failure_groups()
     if not outcome.changed and not outcome.unchanged:
         raise ToolError(f"No profiles were added to segment {segment_id}: {outcome.failure_sentence()}")
-    summary = f"Added {plural(len(outcome.changed), 'profile')} to segment {segment_id}; " + (
-        f"{len(outcome.unchanged):,} was already a member"
-        if len(outcome.unchanged) == 1
-        else f"{len(outcome.unchanged):,} were already members"
+    customer_of.update(outcome.customer_of)
+    with tool_errors():
+        people = await name_profiles(
+            app.client,
+            outcome.changed,
+            customer_of,
+            hide_emails=app.settings.hide_emails,
+            known=selection.customers,
+        )
+    count = await member_count(app, segment_id)
+    with tool_errors():
+        name = (await app.client.segment_names({segment_id})).get(segment_id)
+    label = f"'{name}'" if name else str(segment_id)
+    return tool_result(
+        AddResult(
+            summary=app.tag + _add_summary(label, selection, outcome, count, change_id),
+            segment_id=segment_id,
+            change_id=change_id,
+            requested=len(ids),
+            added=len(outcome.changed),
+            already_members=len(outcome.unchanged),
+            added_people=people,
+            failed=failure_groups(outcome.failed),
+            retry=call(tool, segment_id=str(segment_id), **selection.retry_args) if outcome.failed else None,
+            member_count=count,
+            customers_without_profile=selection.without_profile[:20],
+            customers_not_found=selection.not_found[:20],
+            sandbox=app.settings.sandbox,
+        )
+    )
+
+
+def _add_summary(
+    segment: str, selection: Selection, outcome: BulkOutcome, count: int | None, change_id: str | None
+) -> str:
+    already = len(outcome.unchanged)
+    summary = f"Added {plural(len(outcome.changed), 'profile')} ({selection.source}) to segment {segment}; " + (
+        f"{already:,} was already a member" if already == 1 else f"{already:,} were already members"
     )
     if outcome.failed_count:
+        summary += f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` is the call that retries"
+    if selection.without_profile:
         summary += (
-            f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}). "
-            "Call again with just the IDs in `failed` to retry them"
+            f"; {plural(len(selection.without_profile), 'customer has', 'customers have')} no shopper profile yet "
+            f"(cannot be in a segment): {_few(selection.without_profile)}"
         )
-    if without_profile:
-        summary += f"; customers without a shopper profile yet (cannot be in a segment): {first_few(without_profile)}"
-    if not_found:
-        summary += f"; customers not in the store: {first_few(not_found)}"
-    return tool_result(
-        long_lists=("added", "already_members"),
-        model=AddResult(
-            summary=app.tag + summary + ".",
-            segment_id=segment_id,
-            requested=len(ids),
-            added=outcome.changed,
-            already_members=outcome.unchanged,
-            failed=failed,
-            customers_without_profile=without_profile,
-            customers_not_found=not_found,
-            sandbox=app.settings.sandbox,
-        ),
-    )
+    if selection.not_found:
+        summary += (
+            f"; {plural(len(selection.not_found), 'customer is', 'customers are')} not in the store: "
+            f"{_few(selection.not_found)}"
+        )
+    if count is not None:
+        summary += f". The segment now has {plural(count, 'member')}"
+    if change_id:
+        summary += f". undo_change(change_id={change_id!r}) reverses this"
+    return summary + "."
+
+
+def _few(items: Sequence[object]) -> str:
+    return first_few(items)

@@ -1,7 +1,15 @@
-"""`remove_profiles_from_segment`: a preview first, the human's approval (by `confirm` or elicitation), and an
-exact removal that never sends a DELETE without `id:in`."""
+"""`remove_profiles_from_segment`: a pinned preview first, the human's approval, then an exact removal that never
+sends a DELETE without `id:in`.
 
-from collections.abc import Sequence
+A removal resolves its source (profile IDs, customer numbers, another segment's members, or all members) into a
+preview pinned under a `preview_id`: the store, the segment and the exact set, named as people. Approval is
+`preview_id` with `confirm=true` (single use, within 15 minutes), or the human's yes when the client can ask
+(elicitation). `confirm=true` without a preview_id gets the preview, unless the operator allowed removals without
+one (`BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW`).
+"""
+
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -12,30 +20,55 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ..batch import Outcome, remove_chunk
-from ..bulk import BulkOutcome, dedupe, run_chunks
-from ..client import MAX_PAGE_SIZE, BigCommerceClient
+from ..bulk import BulkOutcome, run_chunks
+from ..client import BigCommerceClient
 from ..errors import NotFoundError, PayloadTooLargeError
+from ..people import SHOWN, and_more, name_profiles
+from ..previews import TTL_SECONDS, Preview
 from ..results import RemoveResult
 from .common import (
+    MAX_IDS,
+    AppState,
     Ctx,
     ProfileIds,
     SegmentId,
     app_state,
     audit_intent,
     audit_outcome,
-    first_few,
+    call,
+    failure_groups,
+    member_count,
     plural,
     progress_reporter,
     tool_errors,
     tool_result,
 )
+from .membership import FromSegmentId
+from .resolve import SOURCES, CustomerIds, Selection, one_source, select
 
-# Membership is looked up before a removal when the segment has at most this many profiles.
+TOOL = "remove_profiles_from_segment"
+# Membership of given profiles is looked up by reading a segment of up to this many members...
 MEMBERSHIP_LIMIT = 1_000
-# A shopper is in at most 1,000 segments: 4 pages of 250.
-MEMBERSHIP_PAGES = 4
 # ...or, in a larger segment, by looking up at most this many profiles one by one.
 MEMBERSHIP_LOOKUPS = 5
+# A shopper is in at most 1,000 segments: 4 pages of 250.
+MEMBERSHIP_PAGES = 4
+
+Confirm = Annotated[
+    bool,
+    Field(
+        strict=True,  # a destructive approval is the JSON boolean true, never "yes", 1 or "true"
+        description="true approves the preview named by preview_id, after the user approved it.",
+    ),
+]
+PreviewId = Annotated[
+    str | None,
+    Field(
+        pattern=r"^p[0-9a-f]{10}$",
+        description="The preview_id of a preview the user approved; pass it with confirm=true (no other source).",
+    ),
+]
+AllMembers = Annotated[bool, Field(strict=True, description="true: every member of the segment (empties it).")]
 
 
 class RemovalApproval(BaseModel):
@@ -45,93 +78,231 @@ class RemovalApproval(BaseModel):
 
 
 class NotAsked(RemovalApproval):
-    """No approval: `confirm` was not set and the client cannot ask the human."""
+    """No approval, and no question: the client cannot ask the human."""
+
+
+@dataclass
+class Plan:
+    """A removal, resolved and pinned: what would be removed, and what is known of it."""
+
+    preview: Preview
+    requested: int
+    not_members: int
+    from_preview: bool
+    selection: Selection | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+# The plan a call's resolver made (it asks the human about exactly this plan), for the same call's body.
+_plan: ContextVar[Plan | None] = ContextVar("removal_plan", default=None)
+
+
+def _can_ask(ctx: Ctx) -> bool:
+    capabilities = ctx.client_capabilities
+    elicitation = capabilities.elicitation if capabilities is not None else None
+    return elicitation is not None and not (elicitation.form is None and elicitation.url is not None)
 
 
 async def ask_removal(
-    segment_id: SegmentId, profile_ids: ProfileIds, ctx: Ctx, confirm: bool = False
+    segment_id: SegmentId,
+    ctx: Ctx,
+    profile_ids: ProfileIds | None = None,
+    customer_ids: CustomerIds | None = None,
+    from_segment_id: FromSegmentId = None,
+    all_members: AllMembers = False,
+    preview_id: PreviewId = None,
+    confirm: Confirm = False,
 ) -> RemovalApproval | Elicit[RemovalApproval]:
-    """Approval for a removal: the `confirm` argument, else the human (if the client can ask), else none."""
-    if confirm:
+    """Approval: `confirm` with a preview_id (or operator's leave), else the human's answer, else none."""
+    app = app_state(ctx)
+    _plan.set(None)
+    if confirm and (preview_id or app.settings.confirm_without_preview):
         return RemovalApproval(approve=True)
-    capabilities = ctx.client_capabilities
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    if elicitation is None or (elicitation.form is None and elicitation.url is not None):
+    if not _can_ask(ctx):
         return NotAsked(approve=False)
-    ids = dedupe(profile_ids)
+    sources = {"profile_ids": profile_ids, "customer_ids": customer_ids, "from_segment_id": from_segment_id}
+    plan = await _make_plan(app, segment_id, preview_id, {**sources, "all_members": all_members})
+    _plan.set(plan)
+    if not plan.preview.profile_ids:
+        return NotAsked(approve=False)
+    total = len(plan.preview.profile_ids)
     return Elicit(
-        f"Remove {plural(len(ids), 'shopper profile')} from BigCommerce segment {segment_id}? "
-        f"({first_few(ids)}). The profiles themselves are kept; only their membership ends.",
+        f"Remove {plural(total, 'shopper profile')} from segment {plan.preview.segment_label} "
+        f"({plan.preview.source})? {and_more(plan.preview.people, total)}. The profiles themselves are kept; only "
+        "their membership ends.",
         RemovalApproval,
     )
 
 
 async def remove_profiles_from_segment(
     segment_id: SegmentId,
-    profile_ids: ProfileIds,
     ctx: Ctx,
     approval: Annotated[ElicitationResult[RemovalApproval], Resolve(ask_removal)],
-    confirm: Annotated[
-        bool,
-        Field(
-            strict=True,  # a destructive approval is the JSON boolean true, never "yes", 1 or "true"
-            description="Set to true only after the user has seen the preview and approved this exact removal.",
-        ),
-    ] = False,
+    profile_ids: ProfileIds | None = None,
+    customer_ids: CustomerIds | None = None,
+    from_segment_id: FromSegmentId = None,
+    all_members: AllMembers = False,
+    preview_id: PreviewId = None,
+    confirm: Confirm = False,
 ) -> Annotated[CallToolResult, RemoveResult]:
-    """Remove shopper profiles from a BigCommerce customer segment (the profiles themselves are kept).
+    """Remove shopper profiles from a BigCommerce customer segment (the profiles themselves are kept). DESTRUCTIVE.
 
-    DESTRUCTIVE. Without `confirm=true` nothing is removed: the result is a preview of what would be removed and
-    which IDs are not members. Show the preview to the user, and call again with the same IDs and `confirm=true`
-    only after the user has approved it. Takes 1 to 10,000 shopper profile UUIDs; duplicates are ignored. The
-    result lists `removed`, `not_members` and `failed` (with the reason; safe to retry). Every removal is recorded
-    in the audit log, and removed profiles can be put back with add_profiles_to_segment.
+    Two steps. 1) Call with one source: `profile_ids`, `customer_ids`, `from_segment_id` (take out of this segment
+    everyone who is in that one) or `all_members=true` (empty the segment); up to 10,000 profiles. Nothing is
+    removed: the result is a preview with a `preview_id`, the count and the first 20 people by name. Show them to
+    the user. 2) Only after the user approved, call with `segment_id`, that `preview_id` and `confirm=true`: exactly
+    the previewed profiles that are still members are removed. A preview is single use and lasts 15 minutes. Clients
+    that can ask the user directly are asked in step 1. The result has a `change_id`: undo_change puts them back.
     """
     app = app_state(ctx)
-    ids = dedupe(profile_ids)
-    approved = isinstance(approval, AcceptedElicitation) and approval.data.approve
+    sources = {
+        "profile_ids": profile_ids,
+        "customer_ids": customer_ids,
+        "from_segment_id": from_segment_id,
+        "all_members": all_members,
+    }
+    if preview_id and any(value not in (None, False) for value in sources.values()):
+        raise ToolError(
+            "preview_id already pins the profiles: pass segment_id, preview_id and confirm=true, and no "
+            "profile_ids, customer_ids, from_segment_id or all_members."
+        )
+    plan = _plan.get()
+    _plan.set(None)
+    if plan is None or plan.preview.segment_id != segment_id:
+        plan = await _make_plan(app, segment_id, preview_id, sources)
+    accepted = isinstance(approval, AcceptedElicitation) and approval.data.approve
     asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
+    if not plan.preview.profile_ids:
+        return _answer(app, plan, "removed", f"Nothing to remove: none of them is in segment {segment_id}.")
+    if asked and not accepted:
+        app.previews.discard(plan.preview.preview_id)
+        return _answer(app, plan, "declined", f"The user declined: nothing was removed from segment {segment_id}.")
+    if not accepted:
+        return _answer(app, plan, "preview", _preview_summary(plan, segment_id, confirm_without_id=confirm))
     with tool_errors():
-        members = await members_of(app.client, segment_id, ids)
-    not_members = [] if members is None else [i for i in ids if i not in members]
-    targets = ids if members is None else [i for i in ids if i in members]
+        preview = app.previews.take(plan.preview.preview_id, store=app.settings.store_hash, segment_id=segment_id)
+    return await _remove(app, ctx, plan, preview)
 
-    def answer(status: Literal["preview", "declined", "removed"], summary: str, **lists: Any) -> CallToolResult:
-        return tool_result(
-            RemoveResult(
-                summary=app.tag + summary,
-                segment_id=segment_id,
-                status=status,
-                requested=len(ids),
-                not_members=not_members,
-                membership_checked=members is not None,
-                sandbox=app.settings.sandbox,
-                **lists,
-            ),
-            long_lists=("would_remove", "removed", "not_members"),
-        )
 
-    if not approved and asked:
-        return answer(
-            "declined", f"The user declined: nothing was removed from segment {segment_id}.", would_remove=targets
+async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, sources: dict[str, Any]) -> Plan:
+    """The pinned preview a call names, or a new one for its source.
+
+    Raises:
+        ToolError: the preview cannot be used, the source is missing, or BigCommerce failed.
+    """
+    if preview_id:
+        with tool_errors():
+            preview = app.previews.get(preview_id, store=app.settings.store_hash, segment_id=segment_id)
+        return Plan(preview, requested=len(preview.profile_ids), not_members=0, from_preview=True)
+    source = one_source(TOOL, sources, SOURCES)
+    with tool_errors():
+        selection = await select(
+            app.client,
+            source,
+            profile_ids=sources["profile_ids"],
+            customer_ids=sources["customer_ids"],
+            from_segment_id=sources["from_segment_id"],
+            segment_id=segment_id,
         )
-    if not approved:
-        if members is None:
-            checked = " Membership was not checked (the segment is too large to read, or its pages made no sense)."
-        elif not_members:
-            checked = f" {len(not_members):,} of the IDs are not members."
+        if source == "all_members":
+            targets, checked = selection.ids, True
         else:
-            checked = ""
-        return answer(
-            "preview",
-            f"PREVIEW, nothing removed: {plural(len(targets), 'profile')} would be removed from segment "
-            f"{segment_id}.{checked} Show this to the user; if they approve, call remove_profiles_from_segment "
-            "again with the same profile_ids and confirm=true.",
-            would_remove=targets,
+            members, customer_of = await _membership(app.client, segment_id, selection.ids, source)
+            selection.customer_of.update(customer_of)
+            checked = members is not None
+            targets = selection.ids if members is None else [i for i in selection.ids if i in members]
+        people = await name_profiles(
+            app.client, targets, selection.customer_of, hide_emails=app.settings.hide_emails, known=selection.customers
         )
-    if not targets:
-        return answer("removed", f"Nothing to remove: none of the {len(ids):,} profiles is in segment {segment_id}.")
-    await audit_intent(app, "remove_profiles_from_segment", segment_id, targets)
+        name = (await app.client.segment_names({segment_id})).get(segment_id, "") if targets else ""
+    preview = Preview(
+        preview_id=app.previews.new_id(),
+        store=app.settings.store_hash,
+        segment_id=segment_id,
+        profile_ids=tuple(targets),
+        customer_of={i: selection.customer_of[i] for i in targets if i in selection.customer_of},
+        people=tuple(people),
+        membership_checked=checked,
+        expires_at=app.client.clock.now() + TTL_SECONDS,
+        source=selection.source,
+        segment_name=name,
+    )
+    app.previews.put(preview)
+    return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
+
+
+async def _membership(
+    client: BigCommerceClient, segment_id: UUID, ids: list[UUID], source: str
+) -> tuple[set[UUID] | None, dict[UUID, int]]:
+    """Which of `ids` are members (None: unknown), and the customers of the members read on the way.
+
+    A segment is read whole when it is small enough (up to 10,000 members to intersect with another segment, 1,000
+    otherwise); in a larger one, up to 5 profiles are looked up one by one. Pagination that makes no sense leaves
+    membership unknown, never "not a member".
+    """
+    limit = MAX_IDS if source == "from_segment_id" else MEMBERSHIP_LIMIT
+    try:
+        read = await client.segment_members(segment_id, max_items=limit, only_if_whole=True)
+    except PayloadTooLargeError:
+        return None, {}
+    customer_of = {p.id: p.customer_id for p in read.items}
+    if read.complete:
+        return set(customer_of) & set(ids), customer_of
+    if len(ids) > MEMBERSHIP_LOOKUPS or read.total is None or read.total <= limit:
+        return None, {}
+    return {profile_id for profile_id in ids if await _is_member(client, segment_id, profile_id)}, {}
+
+
+async def _is_member(client: BigCommerceClient, segment_id: UUID, profile_id: UUID) -> bool:
+    for page in range(1, MEMBERSHIP_PAGES + 1):
+        try:
+            result = await client.profile_segments(profile_id, page=page, limit=250)
+        except NotFoundError:
+            return False  # no such profile: certainly not a member
+        if any(s.id == segment_id for s in result.data):
+            return True
+        if result.pagination.current_page != page or result.pagination.total_pages < 0:
+            return True  # pagination that makes no sense: unknown, so the removal is still sent
+        if page >= result.pagination.total_pages:
+            return False
+    return True  # a shopper in over 1,000 segments: assume member, so the removal is still sent
+
+
+def _preview_summary(plan: Plan, segment_id: UUID, *, confirm_without_id: bool) -> str:
+    preview = plan.preview
+    total = len(preview.profile_ids)
+    checked = (
+        f" {plural(plan.not_members, 'profile')} of the source {'is' if plan.not_members == 1 else 'are'} not members."
+        if plan.not_members
+        else ""
+    )
+    if not preview.membership_checked:
+        checked = " Membership was not checked (the segment is too large to read, or its pages made no sense)."
+    approval = call(TOOL, segment_id=str(segment_id), preview_id=preview.preview_id, confirm=True)
+    leading = (
+        "confirm=true needs the preview_id of a preview the user approved; this is that preview. "
+        if confirm_without_id
+        else ""
+    )
+    return (
+        f"{leading}PREVIEW, nothing removed: {plural(total, 'profile')} would be removed from segment "
+        f"{preview.segment_label} ({preview.source}); the first {min(total, SHOWN)} are in `people`.{checked} Show "
+        f"them to the user; if they approve, call {approval} within 15 minutes."
+    )
+
+
+async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> CallToolResult:
+    """Remove the pinned profiles that are still members, recording it, and answer with counts and names."""
+    segment_id = preview.segment_id
+    targets = list(preview.profile_ids)
+    gone: list[UUID] = []
+    if plan.from_preview:  # time has passed since the preview: remove exactly those still members
+        with tool_errors():
+            members, _ = await _membership(app.client, segment_id, targets, "from_segment_id")
+        if members is not None:
+            gone = [i for i in targets if i not in members]
+            targets = [i for i in targets if i in members]
+    change_id = await audit_intent(app, TOOL, segment_id, targets, source=preview.source)
 
     async def send(chunk: list[UUID]) -> Outcome:
         return await remove_chunk(app.client, segment_id, chunk)
@@ -139,11 +310,12 @@ async def remove_profiles_from_segment(
     async def record(outcome: BulkOutcome) -> None:
         await audit_outcome(
             app,
-            "remove_profiles_from_segment",
+            change_id,
+            TOOL,
             segment_id,
             removed=outcome.changed,
-            not_members=outcome.unchanged,
-            failed=outcome.failure_groups(),
+            not_members=gone + outcome.unchanged,
+            failed=failure_groups(outcome.failed, every_id=True),
             cancelled=outcome.cancelled,
         )
 
@@ -155,51 +327,76 @@ async def remove_profiles_from_segment(
         finish=record,
         shutdown=app.shutdown,
     )
-    not_members += outcome.unchanged  # BigCommerce said so (404) where membership was not looked up first
-    failed = outcome.failure_groups()
     if not outcome.changed and outcome.failed:
         raise ToolError(f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}")
-    summary = f"Removed {plural(len(outcome.changed), 'profile')} from segment {segment_id}"
-    if not_members:
-        summary += f"; {len(not_members):,} {'was not a member' if len(not_members) == 1 else 'were not members'}"
-    if outcome.failed_count:
-        summary += (
-            f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}). "
-            "Call again with just the IDs in `failed` and confirm=true to retry them"
+    plan.not_members += len(gone) + len(outcome.unchanged)
+    retry = None
+    if outcome.failed:  # the user approved these already: a new pinned preview retries exactly them
+        failed_ids = [i for ids in outcome.failed.values() for i in ids]
+        again = Preview(
+            preview_id=app.previews.new_id(),
+            store=preview.store,
+            segment_id=segment_id,
+            profile_ids=tuple(failed_ids),
+            customer_of=preview.customer_of,
+            people=(),
+            membership_checked=False,
+            expires_at=app.client.clock.now() + TTL_SECONDS,
+            source=f"the {len(failed_ids):,} that failed in change {change_id}",
+            segment_name=preview.segment_name,
         )
-    summary += ". To undo, add the removed IDs back with add_profiles_to_segment."
-    return answer("removed", summary, removed=outcome.changed, failed=failed)
+        app.previews.put(again)
+        retry = call(TOOL, segment_id=str(segment_id), preview_id=again.preview_id, confirm=True)
+    removed_people = await name_profiles(
+        app.client, outcome.changed, preview.customer_of, hide_emails=app.settings.hide_emails
+    )
+    count = await member_count(app, segment_id)
+    summary = (
+        f"Removed {plural(len(outcome.changed), 'profile')} from segment {preview.segment_label} ({preview.source})"
+    )
+    if plan.not_members:
+        summary += f"; {plan.not_members:,} {'was' if plan.not_members == 1 else 'were'} no longer members"
+    if outcome.failed_count:
+        summary += f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` retries exactly them"
+    if count is not None:
+        summary += f". The segment now has {plural(count, 'member')}"
+    if change_id:
+        summary += f". undo_change(change_id={change_id!r}) puts them back"
+    return _answer(
+        app,
+        plan,
+        "removed",
+        summary + ".",
+        removed=len(outcome.changed),
+        people=removed_people,
+        failed=failure_groups(outcome.failed),
+        retry=retry,
+        member_count=count,
+        change_id=change_id,
+    )
 
 
-async def members_of(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> set[UUID] | None:
-    """Which of `ids` are members, when a few requests can tell; None when unknown.
-
-    A segment of up to 1,000 profiles is read whole; for a larger one, up to 5 IDs are looked up one by one through
-    the segments each profile belongs to. Pagination that makes no sense leaves membership unknown, never "not a
-    member".
-    """
-    try:
-        members = await client.segment_members(segment_id, max_items=MEMBERSHIP_LIMIT, only_if_whole=True)
-    except PayloadTooLargeError:
-        return None  # a store that caps pages lower: membership stays unchecked rather than the removal failing
-    if members.complete:
-        wanted = set(ids)
-        return {p.id for p in members.items if p.id in wanted}
-    if len(ids) > MEMBERSHIP_LOOKUPS or members.total is None or members.total <= MEMBERSHIP_LIMIT:
-        return None
-    return {profile_id for profile_id in ids if await is_member(client, segment_id, profile_id)}
-
-
-async def is_member(client: BigCommerceClient, segment_id: UUID, profile_id: UUID) -> bool:
-    for page in range(1, MEMBERSHIP_PAGES + 1):
-        try:
-            result = await client.profile_segments(profile_id, page=page, limit=MAX_PAGE_SIZE)
-        except NotFoundError:
-            return False  # no such profile: certainly not a member
-        if any(s.id == segment_id for s in result.data):
-            return True
-        if result.pagination.current_page != page or result.pagination.total_pages < 0:
-            return True  # pagination that makes no sense: unknown, so the removal is still sent
-        if page >= result.pagination.total_pages:
-            return False
-    return True  # a shopper in over 1,000 segments: assume member, so the removal is still sent
+def _answer(
+    app: AppState, plan: Plan, status: Literal["preview", "declined", "removed"], summary: str, **fields: Any
+) -> CallToolResult:
+    preview = plan.preview
+    pending = status == "preview"
+    values: dict[str, Any] = {
+        "would_remove": len(preview.profile_ids) if status != "removed" else 0,
+        "people": list(preview.people),
+        **fields,
+    }
+    return tool_result(
+        RemoveResult(
+            summary=app.tag + summary,
+            segment_id=preview.segment_id,
+            status=status,
+            preview_id=preview.preview_id if pending else None,
+            expires_in_minutes=TTL_SECONDS // 60 if pending else None,
+            requested=plan.requested,
+            not_members=plan.not_members,
+            membership_checked=preview.membership_checked,
+            sandbox=app.settings.sandbox,
+            **values,
+        )
+    )

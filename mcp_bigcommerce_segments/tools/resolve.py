@@ -1,16 +1,18 @@
-"""Turning what a merchant names into shopper profile IDs: customer numbers, through the customers API."""
+"""Turning what a merchant names into shopper profile IDs: a write's one source (profile IDs, customer numbers,
+another segment's members, or all of this segment's), resolved by the server, paging as needed."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
+from mcp.server.mcpserver.exceptions import ToolError
 from pydantic import Field
 
-from ..client import BigCommerceClient
+from ..client import BigCommerceClient, Collected
 from ..errors import ResponseShapeError
-from ..models import Customer
-from .common import first_few, plural
+from ..models import Customer, ShopperProfile
+from .common import MAX_IDS, first_few, plural
 
 MAX_CUSTOMERS = 10_000
 
@@ -79,3 +81,102 @@ def sort_customers(customers: Sequence[Customer], asked: Sequence[int]) -> Resol
         else:
             resolution.found.append(customer)
     return resolution
+
+
+@dataclass
+class Selection:
+    """What one of a write's sources resolved to: the profiles, and what is known of them."""
+
+    ids: list[UUID]
+    source: str  # in the merchant's words: "customers 4812, 4813", "every member of segment ..."
+    retry_args: dict[str, Any]  # the source argument, to repeat the call
+    customer_of: dict[UUID, int] = field(default_factory=dict)
+    customers: dict[int, Customer] = field(default_factory=dict)
+    without_profile: list[int] = field(default_factory=list)
+    not_found: list[int] = field(default_factory=list)
+
+
+SOURCES = ("profile_ids", "customer_ids", "from_segment_id", "all_members")
+
+
+def one_source(tool: str, given: dict[str, Any], allowed: Sequence[str]) -> str:
+    """The one source given.
+
+    Raises:
+        ToolError: none or several were given (the message names them all).
+    """
+    named = [name for name in allowed if given.get(name) not in (None, False)]
+    if len(named) == 1:
+        return named[0]
+    choices = ", ".join(allowed[:-1]) + f" or {allowed[-1]}"
+    if not named:
+        raise ToolError(f"{tool} needs one source of profiles: {choices}.")
+    raise ToolError(f"{tool} takes one source of profiles, not {' and '.join(named)}: give just one of {choices}.")
+
+
+async def members(client: BigCommerceClient, segment_id: UUID) -> "Collected[ShopperProfile]":
+    """Every member of a segment, up to the per-call limit.
+
+    Raises:
+        ToolError: the segment has more members than one call moves, or its pages could not be read reliably.
+    """
+    collected = await client.segment_members(segment_id, max_items=MAX_IDS, only_if_whole=True)
+    if collected.complete:
+        return collected
+    if collected.total is not None and collected.total > MAX_IDS:
+        raise ToolError(
+            f"Segment {segment_id} has {collected.total:,} members; one call moves at most {MAX_IDS:,}. Nothing was "
+            f"changed. Pass profile_ids in calls of up to {MAX_IDS:,} instead (list_segment_profiles pages through "
+            "the segment), or use BigCommerce's control panel for a segment this large."
+        )
+    raise ToolError(
+        f"Segment {segment_id} could not be read reliably (BigCommerce's pages repeated or made no sense); nothing "
+        "was changed. Retry in a minute."
+    )
+
+
+async def select(
+    client: BigCommerceClient,
+    source: str,
+    *,
+    profile_ids: Sequence[UUID] | None = None,
+    customer_ids: Sequence[int] | None = None,
+    from_segment_id: UUID | None = None,
+    segment_id: UUID | None = None,
+) -> Selection:
+    """Resolve the source the call names into shopper profiles (paging as needed, up to 10,000).
+
+    Raises:
+        ToolError: the source resolves to nothing usable, or to more than one call moves.
+        BigCommerceError: BigCommerce failed while resolving.
+    """
+    if source == "profile_ids":
+        ids = list(dict.fromkeys(profile_ids or []))
+        return Selection(ids, "the profile IDs given", {"profile_ids": "<the same IDs>"})
+    if source == "customer_ids":
+        resolution = await resolve_customers(client, customer_ids or [])
+        if not resolution.profiles:
+            raise ToolError(f"None of the customers has a shopper profile: {resolution.describe()}")
+        return Selection(
+            ids=list(dict.fromkeys(resolution.profiles)),
+            source=(
+                f"customer {resolution.found[0].id}"
+                if len(resolution.found) == 1
+                else f"customers {first_few([c.id for c in resolution.found])}"
+            ),
+            retry_args={"customer_ids": "<the same numbers>"},
+            customer_of={c.shopper_profile_id: c.id for c in resolution.found if c.shopper_profile_id},
+            customers={c.id: c for c in resolution.found},
+            without_profile=resolution.without_profile,
+            not_found=resolution.not_found,
+        )
+    segment = from_segment_id if source == "from_segment_id" else segment_id
+    assert segment is not None
+    collected = await members(client, segment)
+    name = (await client.segment_names({segment})).get(segment)
+    return Selection(
+        ids=[p.id for p in collected.items],
+        source=f"every member of segment '{name}'" if name else f"every member of segment {segment}",
+        retry_args={"from_segment_id": str(segment)} if source == "from_segment_id" else {"all_members": True},
+        customer_of={p.id: p.customer_id for p in collected.items},
+    )

@@ -1,0 +1,102 @@
+"""Pinned removal previews: what the human was shown is exactly what an approval removes.
+
+A preview pins the store, the segment and the resolved set of profiles under a short opaque ID. It is single use
+and expires after 15 minutes. Approving it (`preview_id=..., confirm=true`) takes it out of the store atomically, so
+two approvals of one preview cannot both remove.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from .clock import Clock
+from .errors import BigCommerceError
+
+TTL_SECONDS = 15 * 60
+
+
+class PreviewError(BigCommerceError):
+    """A preview_id that cannot be approved: unknown, expired, used, or made for another segment or store."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    """One pinned removal preview."""
+
+    preview_id: str
+    store: str
+    segment_id: UUID
+    profile_ids: tuple[UUID, ...]
+    customer_of: dict[UUID, int] = field(hash=False)
+    people: tuple[str, ...]
+    membership_checked: bool
+    expires_at: float
+    source: str
+    segment_name: str = ""
+
+    @property
+    def segment_label(self) -> str:
+        """How a person knows the segment: its name, else its ID."""
+        return f"'{self.segment_name}'" if self.segment_name else str(self.segment_id)
+
+
+class PreviewStore:
+    """Previews in this process's memory (hosted replicas share theirs through Redis)."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._previews: dict[str, Preview] = {}
+        self._used: set[str] = set()
+
+    def new_id(self) -> str:
+        return "p" + secrets.token_hex(5)
+
+    def put(self, preview: Preview) -> None:
+        self._forget_expired()
+        self._previews[preview.preview_id] = preview
+
+    def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+        """The preview, still pending.
+
+        Raises:
+            PreviewError: it cannot be approved (the message says why and what to do).
+        """
+        preview = self._previews.get(preview_id)
+        if preview is None or preview.expires_at <= self._clock.now():
+            self._previews.pop(preview_id, None)
+            if preview_id in self._used:
+                raise PreviewError(
+                    f"Preview {preview_id} was already approved and used; a preview removes once. Call "
+                    "remove_profiles_from_segment again without preview_id for a new preview."
+                )
+            why = "expired (previews last 15 minutes)" if preview is not None else "unknown (or expired)"
+            raise PreviewError(
+                f"Preview {preview_id} is {why}. Call remove_profiles_from_segment again without preview_id for a "
+                "new preview, show it to the user, then approve that one."
+            )
+        if preview.store != store or preview.segment_id != segment_id:
+            raise PreviewError(
+                f"Preview {preview_id} was made for segment {preview.segment_id}, not {segment_id}. Pass the "
+                "segment_id the preview was made for, or make a new preview for this segment."
+            )
+        return preview
+
+    def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+        """The preview, taken out so that it cannot be approved twice.
+
+        Raises:
+            PreviewError: it cannot be approved.
+        """
+        preview = self.get(preview_id, store=store, segment_id=segment_id)
+        del self._previews[preview_id]
+        self._used.add(preview_id)
+        return preview
+
+    def discard(self, preview_id: str) -> None:
+        """Forget a preview the user declined."""
+        self._previews.pop(preview_id, None)
+
+    def _forget_expired(self) -> None:
+        now = self._clock.now()
+        for key in [k for k, p in self._previews.items() if p.expires_at <= now]:
+            del self._previews[key]

@@ -1,0 +1,142 @@
+"""The record of changes: what was added and removed, when, and undoing it.
+
+Every write records an intent (before its first request) and an outcome (after its last) in the audit log, under
+a `change_id`. `list_recent_changes` reads them back; `undo_change` reverses one: a removal is undone by adding back
+exactly what it removed (done at once: adding is not destructive); an add is undone by removing what it added,
+which is a removal like any other: a pinned preview to approve.
+"""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+from pydantic import Field
+
+from ..people import SHOWN, name_profiles
+from ..previews import TTL_SECONDS, Preview
+from ..results import Change, ChangesResult, UndoResult
+from .common import Ctx, app_state, call, plural, tool_errors, tool_result
+from .membership import add_selection
+from .resolve import Selection
+
+ChangeId = Annotated[str, Field(pattern=r"^c[0-9a-f]{10}$", description="A change_id from a write's result.")]
+
+
+def _change(change_id: str, records: dict[str, Any]) -> Change:
+    outcome = records.get("outcome")
+    intent = records.get("intent") or outcome or {}
+    status = "interrupted" if outcome is None else "cancelled" if outcome.get("cancelled") else "done"
+    done = outcome or {}
+    return Change(
+        change_id=change_id,
+        time=str(intent.get("time", "")),
+        tool=str(intent.get("tool", "")),
+        segment_id=intent.get("segment_id"),
+        status=status,
+        added=len(done.get("added") or []),
+        removed=len(done.get("removed") or []),
+        unchanged=len(done.get("already_members") or done.get("not_members") or []),
+        failed=sum(len(group.get("ids") or []) for group in done.get("failed") or []),
+        undoes=intent.get("undoes"),
+    )
+
+
+async def list_recent_changes(
+    ctx: Ctx,
+    limit: Annotated[int, Field(ge=1, le=50, description="How many of the latest changes, 1 to 50.")] = 10,
+) -> Annotated[CallToolResult, ChangesResult]:
+    """List the latest adds and removals this server made (newest first), from its audit log.
+
+    Each change has its `change_id`, time, tool, segment, status (done, cancelled, or interrupted when the process
+    stopped mid-call) and counts. Pass a change_id to undo_change to reverse it.
+    """
+    app = app_state(ctx)
+    with tool_errors():
+        changes = await app.audit.changes()
+    latest = [_change(change_id, records) for change_id, records in reversed(changes.items())][:limit]
+    summary = f"The latest {plural(len(latest), 'change')}, newest first." if latest else "No changes recorded yet."
+    if latest:
+        summary += " undo_change(change_id=...) reverses one."
+    return tool_result(ChangesResult(summary=app.tag + summary, changes=latest, sandbox=app.settings.sandbox))
+
+
+async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult, UndoResult]:
+    """Reverse one change (a change_id from a write's result or list_recent_changes).
+
+    Undoing a removal adds back exactly the profiles it removed, at once. Undoing an add would remove the profiles
+    it added, so it returns a removal preview instead: show it to the user, and approve it with
+    remove_profiles_from_segment(segment_id, preview_id, confirm=true).
+    """
+    app = app_state(ctx)
+    with tool_errors():
+        records = (await app.audit.changes()).get(change_id)
+    if records is None:
+        raise ToolError(f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones.")
+    outcome = records.get("outcome")
+    if outcome is None:
+        raise ToolError(
+            f"Change {change_id} has no recorded outcome (the process stopped mid-call), so what it did is not known "
+            "per profile; check the segment with list_segment_profiles."
+        )
+    segment_id = UUID(str(outcome["segment_id"]))
+    if outcome.get("tool") == "remove_profiles_from_segment":
+        removed = [UUID(i) for i in outcome.get("removed") or []]
+        if not removed:
+            raise ToolError(f"Change {change_id} removed nothing, so there is nothing to put back.")
+        selection = Selection(removed, f"the {len(removed):,} removed by change {change_id}", {})
+        added = await add_selection(app, ctx, segment_id, selection, tool="undo_change", undoes=change_id)
+        data: dict[str, Any] = dict(added.structured_content or {})
+        return tool_result(
+            UndoResult(
+                summary=str(data.get("summary", "")),
+                segment_id=segment_id,
+                undone=change_id,
+                status="re-added",
+                change_id=data.get("change_id"),
+                count=int(data.get("added", 0)) + int(data.get("already_members", 0)),
+                people=data.get("added_people", []),
+                failed=data.get("failed", []),
+                retry=call("undo_change", change_id=change_id) if data.get("failed") else None,
+                member_count=data.get("member_count"),
+                sandbox=app.settings.sandbox,
+            )
+        )
+    added_ids = [UUID(i) for i in outcome.get("added") or []]
+    if not added_ids:
+        raise ToolError(f"Change {change_id} added nothing, so there is nothing to take out.")
+    preview = Preview(
+        preview_id=app.previews.new_id(),
+        store=app.settings.store_hash,
+        segment_id=segment_id,
+        profile_ids=tuple(added_ids),
+        customer_of={},
+        people=(),
+        membership_checked=False,
+        expires_at=app.client.clock.now() + TTL_SECONDS,
+        source=f"the {len(added_ids):,} added by change {change_id}",
+    )
+    recorded = outcome.get("customer_of") or {}
+    customer_of = {i: int(recorded[str(i)]) for i in added_ids if str(i) in recorded}
+    with tool_errors():
+        people = await name_profiles(app.client, added_ids, customer_of, hide_emails=app.settings.hide_emails)
+    preview = Preview(**{**preview.__dict__, "customer_of": customer_of, "people": tuple(people)})
+    app.previews.put(preview)
+    approve = call(
+        "remove_profiles_from_segment", segment_id=str(segment_id), preview_id=preview.preview_id, confirm=True
+    )
+    return tool_result(
+        UndoResult(
+            summary=app.tag
+            + f"PREVIEW, nothing removed: undoing change {change_id} removes the {plural(len(added_ids), 'profile')} "
+            f"it added to segment {segment_id} (the first {min(len(added_ids), SHOWN)} are in `people`). Show them to "
+            f"the user; if they approve, call {approve} within 15 minutes.",
+            segment_id=segment_id,
+            undone=change_id,
+            status="preview",
+            preview_id=preview.preview_id,
+            count=len(added_ids),
+            people=people,
+            sandbox=app.settings.sandbox,
+        )
+    )
