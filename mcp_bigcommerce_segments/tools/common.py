@@ -73,9 +73,18 @@ def tool_result(model: BaseModel) -> CallToolResult:
     """Structured content plus a compact text copy: the summary line first, then the data without it (and without
     empty fields). The text copy is what many clients show the model, so it is kept small."""
     structured = model.model_dump(mode="json")
-    rest = {key: value for key, value in structured.items() if key != "summary" and value not in (None, [], "")}
+    rest = _compact({key: value for key, value in structured.items() if key != "summary"})
     text = structured.get("summary", "") + "\n" + pydantic_core.to_json(rest).decode()
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=structured)
+
+
+def _compact(value: Any) -> Any:
+    """A JSON value without empty fields (None, [], ""), at every depth."""
+    if isinstance(value, dict):
+        return {k: _compact(v) for k, v in value.items() if v not in (None, [], "")}
+    if isinstance(value, list):
+        return [_compact(item) for item in value]
+    return value
 
 
 def failure_groups(failed: dict[str, list[UUID]], *, every_id: bool = False) -> list[FailedIds]:
