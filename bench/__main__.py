@@ -13,7 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import bulk, imports, latency, size, startup
+import anyio
+
+from . import bulk, imports, latency, size, startup, tasks
 
 SUITES: dict[str, Callable[[bool], tuple[list[str], dict[str, Any]]]] = {
     "startup": startup.run,
@@ -21,6 +23,7 @@ SUITES: dict[str, Callable[[bool], tuple[list[str], dict[str, Any]]]] = {
     "latency": latency.run,
     "size": size.run,
     "bulk": bulk.run,
+    "tasks": lambda quick: anyio.run(tasks.suite),
 }
 
 

@@ -51,11 +51,10 @@ def transport(store_hash: str = "sandbox") -> Transport:
 
 def describe() -> str:
     """The sandbox's segments, for the server's instructions."""
-    lines = [f"- {name}: segment_id {sid} ({members} profiles)" for sid, name, _, members in SEGMENTS]
-    example = ", ".join(str(profile_id(n)) for n in (201, 202))
+    lines = [f"- {name}: segment_id {sid}" for sid, name, _, _ in SEGMENTS]
     return (
         "SANDBOX MODE: this is a built-in practice store held in memory, not a real BigCommerce store; changes "
         "vanish when the server stops. Its segments:\n" + "\n".join(lines) + "\n"
-        f"It has {PROFILE_COUNT - len(CUSTOMERS_WITHOUT_PROFILE)} shopper profiles; profiles of customers 201 and "
-        f"up are in no segment, e.g. {example}."
+        "Customers 201 to 290 have shopper profiles in no segment (e.g. customer_ids=[201, 202]); customers 291 to 300 "
+        "have no shopper profile yet."
     )

@@ -1,0 +1,147 @@
+"""Merchant requests, replayed as an agent makes them: calls, result characters and argument characters per request.
+
+Each request runs against the built-in sandbox store (the emulator) through the real server in process, with only
+what the server's instructions and `tools/list` say: the sandbox's instructions name its segments' IDs, so no call
+is spent finding them. "Before" is the table issue 12 measured on the previous interface (same sandbox, same
+requests); "after" is measured here, now. A request that removes counts the preview and the approval; with a
+client that can ask the user (elicitation), the approval happens inside the removing call.
+"""
+
+import json
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from mcp import Client
+from mcp.client.context import ClientRequestContext
+from mcp.types import ElicitRequestParams, ElicitResult
+from pydantic import SecretStr
+
+from mcp_bigcommerce_segments import sandbox
+from mcp_bigcommerce_segments.config import Settings
+from mcp_bigcommerce_segments.server import build_server
+
+VIP, NEWSLETTER, FRIDAY, WHOLESALE = (str(segment[0]) for segment in sandbox.SEGMENTS)
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+#: Issue 12's measurements of the previous interface: (calls, largest result's characters, argument characters).
+BEFORE: dict[str, tuple[str, int, int]] = {
+    "Who is in our VIP segment? (names)": ("2", 4_942, 111),
+    "Take everyone in Wholesale out of Newsletter": ("3", 7_424, 2_627),
+    "Copy Newsletter (120) into Black Friday": ("2-4", 20_700, 4_800),
+    "Empty the Wholesale segment": ("3", 7_424, 2_627),
+    "Remove the Smith account from VIP": ("3", 5_317, 265),
+}
+
+
+class Agent:
+    """Counts what an agent spends: calls, the characters it reads, and the characters it writes."""
+
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self.calls = 0
+        self.largest = 0
+        self.written = 0
+        self.uuid_lists = 0
+
+    async def __call__(self, tool: str, **arguments: Any) -> dict[str, Any]:
+        self.calls += 1
+        self.written += len(json.dumps(arguments))
+        self.uuid_lists += sum(
+            1 for v in arguments.values() if isinstance(v, list) and any(UUID.fullmatch(str(i)) for i in v)
+        )
+        result = await self.client.call_tool(tool, arguments)
+        text = "".join(block.text for block in result.content if block.type == "text")
+        self.largest = max(self.largest, len(text))
+        assert not result.is_error, text
+        return dict(result.structured_content or {})
+
+
+async def approve(agent: Agent, segment: str, preview: dict[str, Any]) -> None:
+    """The user approved the names in the preview: step 2."""
+    await agent("remove_profiles_from_segment", segment_id=segment, preview_id=preview["preview_id"], confirm=True)
+
+
+async def who_is_in_vip(agent: Agent) -> None:
+    page = await agent("list_segment_profiles", segment_id=VIP)
+    assert all(p["name"] for p in page["profiles"])
+
+
+async def wholesale_out_of_newsletter(agent: Agent) -> None:
+    preview = await agent("remove_profiles_from_segment", segment_id=NEWSLETTER, from_segment_id=WHOLESALE)
+    if preview["status"] == "preview":
+        await agent(
+            "remove_profiles_from_segment", segment_id=NEWSLETTER, preview_id=preview["preview_id"], confirm=True
+        )
+
+
+async def copy_newsletter(agent: Agent) -> None:
+    added = await agent("add_profiles_to_segment", segment_id=FRIDAY, from_segment_id=NEWSLETTER)
+    assert added["added"] == 120
+
+
+async def empty_wholesale(agent: Agent) -> None:
+    preview = await agent("remove_profiles_from_segment", segment_id=WHOLESALE, all_members=True)
+    if preview["status"] == "preview":
+        await agent(
+            "remove_profiles_from_segment", segment_id=WHOLESALE, preview_id=preview["preview_id"], confirm=True
+        )
+
+
+async def smith_out_of_vip(agent: Agent) -> None:
+    found = await agent("find_shopper_profiles", name_contains="smith", in_segment_id=VIP)
+    assert len(found["found"]) == 1  # five Kemi Smiths in the store; one in VIP
+    customer = found["found"][0]["customer_id"]
+    preview = await agent("remove_profiles_from_segment", segment_id=VIP, customer_ids=[customer])
+    if preview["status"] == "preview":
+        await approve(agent, VIP, preview)
+
+
+REQUESTS: dict[str, Callable[[Agent], Awaitable[None]]] = {
+    "Who is in our VIP segment? (names)": who_is_in_vip,
+    "Take everyone in Wholesale out of Newsletter": wholesale_out_of_newsletter,
+    "Copy Newsletter (120) into Black Friday": copy_newsletter,
+    "Empty the Wholesale segment": empty_wholesale,
+    "Remove the Smith account from VIP": smith_out_of_vip,
+}
+
+
+async def yes(context: ClientRequestContext, request: ElicitRequestParams) -> ElicitResult:
+    return ElicitResult(action="accept", content={"approve": True})
+
+
+async def measure(request: Callable[[Agent], Awaitable[None]], *, asks_the_user: bool) -> Agent:
+    settings = Settings(store_hash="sandbox", access_token=SecretStr("sandbox-token"), sandbox=True, audit_log=None)
+    server = build_server(settings, transport=sandbox.transport(), instructions_extra=sandbox.describe())
+    callback: Any = yes if asks_the_user else None
+    async with Client(server, elicitation_callback=callback) as client:
+        agent = Agent(client)
+        await request(agent)
+    return agent
+
+
+async def suite() -> tuple[list[str], dict[str, Any]]:
+    lines = [
+        f"{'request':<46} {'calls':>11} {'largest result':>15} {'arguments':>11} {'UUID lists':>10}",
+        f"{'':<46} {'before/now':>11} {'before/now':>15} {'before/now':>11} {'now':>10}",
+    ]
+    report: dict[str, Any] = {}
+    for name, request in REQUESTS.items():
+        plain = await measure(request, asks_the_user=False)
+        asking = await measure(request, asks_the_user=True)
+        calls, largest, written = BEFORE[name]
+        now_calls = f"{plain.calls}" + (f" ({asking.calls})" if asking.calls != plain.calls else "")
+        lines.append(
+            f"{name:<46} {calls + '/' + now_calls:>11} {f'{largest:,}/{plain.largest:,}':>15} "
+            f"{f'{written:,}/{plain.written:,}':>11} {plain.uuid_lists:>10}"
+        )
+        report[name] = {
+            "calls": plain.calls,
+            "calls_when_the_client_asks_the_user": asking.calls,
+            "largest_result_chars": plain.largest,
+            "argument_chars": plain.written,
+            "uuid_lists_written": plain.uuid_lists,
+            "before": {"calls": calls, "largest_result_chars": largest, "argument_chars": written},
+        }
+    lines.append("(n): calls with a client that asks the user itself (elicitation); the approval is inside the call.")
+    return lines, report
