@@ -33,7 +33,7 @@ def one_run(ids_count: int, quota: int, window: float) -> dict[str, float]:
     segment = store.add_segment("Black Friday")
     ids = [str(i) for i in store.add_profiles(ids_count)]
     with serve(store) as url:
-        client = RawStdio(our_argv(), server_env(url))
+        client = RawStdio(our_argv(), server_env(url), timeout=180.0)  # a Standard quota's 10,000 take ~30 s
         client.initialize()
         client.call("tools/list")
         pid = client.proc.pid
@@ -53,7 +53,7 @@ def one_run(ids_count: int, quota: int, window: float) -> dict[str, float]:
         "wall": wall,
         "rate_limited": store.stats.rate_limited,
         "lost": lost,
-        "added": len(data.get("added", [])),
+        "added": int(data.get("added", 0)),
         "requests": store.stats.count("POST"),
         "peak_in_flight": store.stats.peak_in_flight,
         "idle_mb": idle_kb / 1024,

@@ -25,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
         "segment. Configure it with BIGCOMMERCE_STORE_HASH and BIGCOMMERCE_ACCESS_TOKEN.",
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    parser.add_argument("--read-only", action="store_true", help="offer only the listing tool; never add or remove")
+    parser.add_argument("--read-only", action="store_true", help="offer only the read tools; never add, remove or undo")
     parser.add_argument("--sandbox", action="store_true", help="serve a built-in in-memory practice store; no token")
     parser.add_argument(
         "--check",
@@ -58,6 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(os.environ, read_only=args.read_only or None, sandbox=args.sandbox or None)
     except ConfigError as exc:
+        if args.check:  # --check reports on stdout, and anything wrong is 1
+            sys.stdout.write(f"Configuration: PROBLEM. {exc}\n")
+            return 1
         sys.stderr.write(f"mcp-bigcommerce-segments: {exc}\n")
         return 2
     from .redact import install_log_redaction, keep_secret

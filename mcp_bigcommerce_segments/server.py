@@ -23,6 +23,7 @@ from .client import BigCommerceClient, Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
 from .previews import PreviewStore
+from .prompts import prompts
 from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
 from .tools import changes, lookup, membership, removal
@@ -224,6 +225,8 @@ def build_server(
         log_level=settings.log_level,
         tools=[_tool(fn, title, annotations) for fn, title, annotations in tools],
     )
+    for prompt in prompts(settings.read_only):
+        server.add_prompt(prompt)
     return server
 
 

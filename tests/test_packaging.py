@@ -6,6 +6,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tarfile
 import tomllib
 import uuid
 import zipfile
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client, StdioServerParameters
 
@@ -23,7 +25,7 @@ from mcp_bigcommerce_segments.emulator.serve import serve
 from mcp_bigcommerce_segments.sandbox import SEGMENTS, profile_id
 
 from .conftest import READ_TOOLS, WRITE_TOOLS, MakeClient
-from .support.stdio import clean_env
+from .support.stdio import RawStdio, clean_env
 
 ROOT = Path(__file__).parents[1]
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
@@ -79,9 +81,12 @@ def test_manifest_passes_settings_through_env_and_keeps_the_token_secret() -> No
 
     assert referenced == set(user)
     assert not re.search(r"user_config", json.dumps(config["args"]))
-    assert user["store_hash"]["required"] is True
-    assert user["access_token"] == {**user["access_token"], "required": True, "sensitive": True}
+    # Not required, so that the sandbox toggle works with neither; the server names what is missing at start.
+    assert user["store_hash"]["required"] is False
+    assert user["access_token"] == {**user["access_token"], "required": False, "sensitive": True}
+    assert user["sandbox"] == {**user["sandbox"], "type": "boolean", "default": False}
     assert user["read_only"]["type"] == "boolean"
+    assert "--frozen" in config["args"]  # the bundle starts from uv.lock, resolving nothing new
     assert MANIFEST["server"]["type"] == "uv"
     assert MANIFEST["manifest_version"] == "0.4"
 
@@ -109,20 +114,22 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_bundle_holds_the_package_and_not_the_tests(packed: Path) -> None:
     names = zipfile.ZipFile(packed).namelist()
 
-    assert "manifest.json" in names
-    assert "pyproject.toml" in names
+    assert {"manifest.json", "pyproject.toml", "uv.lock", "LICENSE", "icon.png", "README.md"} <= set(names)
     assert "mcp_bigcommerce_segments/server.py" in names
     assert not [n for n in names if n.startswith(("tests/", ".venv/", "bench/")) or "__pycache__" in n]
 
 
 @pytest.mark.anyio
 @pytest.mark.npx
-async def test_packed_bundle_starts_with_its_own_mcp_config(packed: Path, tmp_path: Path) -> None:
+async def test_packed_bundle_starts_offline_with_its_own_mcp_config(
+    packed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     unpacked = tmp_path / "unpacked"
-    zipfile.ZipFile(packed).extractall(unpacked)
+    zipfile.ZipFile(packed).extractall(unpacked)  # noqa: S202 - the bundle this test run packed
     manifest = json.loads((unpacked / "manifest.json").read_text())
     config = manifest["server"]["mcp_config"]
     values = {
+        "sandbox": "true",  # no store hash or token: the merchant tries it first
         "store_hash": "",
         "access_token": "",
         "api_url": "",
@@ -135,16 +142,24 @@ async def test_packed_bundle_starts_with_its_own_mcp_config(packed: Path, tmp_pa
         text = text.replace("${__dirname}", str(unpacked))
         return re.sub(r"\$\{user_config\.(\w+)\}", lambda m: values[m.group(1)], text)
 
-    # The machine's own environment (certificates, proxies, caches), then the bundle's.
+    # The machine's own environment (certificates, caches), then the bundle's; uv may not reach any index: the
+    # lock file and the cache that scripts/install warmed are all it has.
     env = {k: v for k, v in os.environ.items() if not k.startswith("BIGCOMMERCE_")}
     env |= {key: fill(value) for key, value in config["env"].items()}
-    env |= {"BIGCOMMERCE_SANDBOX": "true", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    env |= {"UV_OFFLINE": "1", "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
     params = StdioServerParameters(command=config["command"], args=[fill(a) for a in config["args"]], env=env)
 
-    async with Client(params, read_timeout_seconds=300) as client:
-        names = [t.name for t in (await client.list_tools()).tools]
+    starts = []
+    for _ in range(2):  # the first start installs the locked versions from the cache; the second finds them there
+        async with Client(params, read_timeout_seconds=300) as client:
+            starts.append(sorted(t.name for t in (await client.list_tools()).tools))
 
-    assert sorted(names) == sorted(READ_TOOLS)  # read_only from user_config reached the server
+    assert starts == [sorted(READ_TOOLS)] * 2  # read_only and sandbox from user_config reached the server
+    assert (unpacked / "uv.lock").exists()
+    size = (await anyio.Path(packed).stat()).st_size
+    with capsys.disabled():
+        sys.stdout.write(f"\n[bundle: {size:,} bytes packed]\n")
+    assert size < 1_000_000
 
 
 # --- the MCP Inspector CLI, an independent client, against the sandbox -----------------------------------------
@@ -323,3 +338,93 @@ def test_check_reports_an_unreachable_store() -> None:
 
     assert result.returncode == 1
     assert "NOT REACHABLE" in result.stdout
+
+
+# --- installs and distributions -----------------------------------------------------------------------------------
+
+UV = ROOT / ".venv" / "bin" / "uv"
+
+
+@pytest.mark.subprocess
+def test_uv_tool_install_from_a_clone_gives_a_command_that_serves(tmp_path: Path) -> None:
+    env = clean_env(
+        UV_OFFLINE="1",  # only what scripts/install put in uv's cache: no index is reached
+        UV_TOOL_DIR=str(tmp_path / "tools"),
+        UV_TOOL_BIN_DIR=str(tmp_path / "bin"),
+        UV_PYTHON=sys.executable,
+    )
+    install = subprocess.run(
+        [str(UV), "tool", "install", str(ROOT)], env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert install.returncode == 0, install.stderr
+    command = tmp_path / "bin" / "mcp-bigcommerce-segments"
+
+    with RawStdio([str(command), "--sandbox"], clean_env(BIGCOMMERCE_AUDIT_LOG="off")) as server:
+        server.initialize()
+        tools = server.call("tools/list")[0]
+        server.close()
+
+    assert sorted(t["name"] for t in tools["result"]["tools"]) == sorted(READ_TOOLS + WRITE_TOOLS)
+
+
+@pytest.mark.subprocess
+def test_sdist_and_wheel_hold_the_package_and_nothing_stray(tmp_path: Path) -> None:
+    build = subprocess.run(
+        [str(UV), "build", "--offline", "-q", "-o", str(tmp_path), str(ROOT)],
+        env=clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert build.returncode == 0, build.stderr
+    (sdist,) = tmp_path.glob("*.tar.gz")
+    (wheel,) = tmp_path.glob("*.whl")
+    with tarfile.open(sdist) as archive:
+        listed = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
+    top = {name.split("/")[0] for name in listed}
+
+    assert top - {".gitignore"} == {  # hatchling always adds the VCS ignore file to an sdist
+        "mcp_bigcommerce_segments",
+        "README.md",
+        "CHANGELOG.md",
+        "LICENSE",
+        "manifest.json",
+        "icon.png",
+        "pyproject.toml",
+        "PKG-INFO",
+    }
+    assert not [name for name in listed if "__pycache__" in name or name.endswith(".pyc")]
+    assert {name.split("/")[0] for name in zipfile.ZipFile(wheel).namelist()} == {
+        "mcp_bigcommerce_segments",
+        f"mcp_bigcommerce_segments-{__version__}.dist-info",
+    }
+    twine = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "twine"), "check", "--strict", str(sdist), str(wheel)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert twine.returncode == 0, twine.stdout + twine.stderr
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize(
+    ("args", "env", "code"),
+    [
+        (["--help"], {}, 0),
+        (["--version"], {}, 0),
+        (["--check"], {"BIGCOMMERCE_SANDBOX": "true", "BIGCOMMERCE_AUDIT_LOG": "off"}, 0),
+        (["--check"], {}, 1),  # nothing configured: a configuration problem is 1, on stdout
+        (["--bogus"], {}, 2),
+        (["launch"], {}, 2),
+    ],
+)
+def test_exit_codes_are_as_documented(args: list[str], env: dict[str, str], code: int) -> None:
+    result = cli(*args, env=env)
+
+    assert result.returncode == code, result.stdout + result.stderr
+    if args == ["--check"] and code == 1:
+        assert result.stdout.startswith("Configuration: PROBLEM.")
+        assert "BIGCOMMERCE_STORE_HASH is not set" in result.stdout

@@ -1,0 +1,117 @@
+"""Docs that cannot drift: README tables, the manifest and `--help` against the server, Settings and the parser."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mcp_bigcommerce_segments.__main__ import _parser
+from mcp_bigcommerce_segments.config import ENV_VARS, Settings
+
+from .conftest import MakeClient
+
+pytestmark = pytest.mark.anyio
+
+ROOT = Path(__file__).parents[1]
+README = (ROOT / "README.md").read_text()
+MANIFEST = json.loads((ROOT / "manifest.json").read_text())
+
+
+def table(heading: str) -> list[list[str]]:
+    """The rows (cells stripped, header and rule dropped) of the first table after `heading`."""
+    section = README.split(f"\n{heading}\n", 1)[1]
+    lines = []
+    for line in section.splitlines():
+        if line.startswith("|"):
+            lines.append(line)
+        elif lines:
+            break
+    rows = [[cell.strip() for cell in re.split(r"(?<!\\)\|", line)[1:-1]] for line in lines]
+    return rows[2:]
+
+
+def names(cells: list[list[str]]) -> list[str]:
+    return [re.match(r"`([\w-]+)", row[0]).group(1) for row in cells]  # type: ignore[union-attr]
+
+
+async def tool_names(make_client: MakeClient, settings: Settings, read_only: bool) -> set[str]:
+    async with make_client(settings_=settings.model_copy(update={"read_only": read_only})) as mcp:
+        return {tool.name for tool in (await mcp.list_tools()).tools}
+
+
+async def test_readme_tool_table_is_the_server_in_both_modes(make_client: MakeClient, settings: Settings) -> None:
+    rows = table("## Tools")
+    documented = dict(zip(names(rows), [row[3] for row in rows], strict=True))
+
+    assert set(documented) == await tool_names(make_client, settings, read_only=False)
+    assert {n for n, mode in documented.items() if mode == "yes"} == await tool_names(
+        make_client, settings, read_only=True
+    )
+
+
+async def test_readme_tool_table_gives_every_argument(mcp: Client) -> None:
+    rows = {names([row])[0]: row[0] for row in table("## Tools")}
+    for tool in (await mcp.list_tools()).tools:
+        for argument in tool.input_schema["properties"]:
+            assert re.search(rf"\b{argument}\b", rows[tool.name]), (tool.name, argument)
+
+
+def test_readme_configuration_table_is_what_settings_reads() -> None:
+    rows = table("## Configuration")
+
+    assert sorted(row[0].strip("`") for row in rows) == sorted(ENV_VARS)
+    defaults = {row[0].strip("`"): row[2].strip("`") for row in rows}
+    assert defaults["BIGCOMMERCE_MAX_CONCURRENCY"] == str(Settings.model_fields["max_concurrency"].default)
+    assert defaults["BIGCOMMERCE_LOG_LEVEL"] == Settings.model_fields["log_level"].default
+    for name, field in (
+        ("BIGCOMMERCE_MAX_RETRY_SECONDS", "max_retry_seconds"),
+        ("BIGCOMMERCE_TIMEOUT_SECONDS", "timeout_seconds"),
+    ):
+        assert float(defaults[name]) == Settings.model_fields[field].default
+
+
+def test_readme_command_line_table_is_the_parser() -> None:
+    documented = {cell for row in table("### Command line") for cell in re.findall(r"`([\w-]+)`", row[0])}
+    parser = _parser()
+    options = {option for action in parser._actions for option in action.option_strings if option.startswith("--")}
+    commands = set(next(a for a in parser._actions if a.dest == "command").choices or [])
+
+    assert documented - {"mcp-bigcommerce-segments", "python"} == options | commands
+    help_text = parser.format_help()
+    assert all(option in help_text for option in options | commands)
+
+
+def test_readme_exit_code_table_has_every_code_once() -> None:
+    assert [row[0] for row in _exit_rows()] == ["0", "1", "2"]
+
+
+def _exit_rows() -> list[list[str]]:
+    section = README.split("| Exit code | When |", 1)[1]
+    rows = []
+    for line in section.splitlines()[2:]:
+        if not line.startswith("|"):
+            break
+        rows.append([cell.strip() for cell in line.split("|")[1:-1]])
+    return rows
+
+
+async def test_manifest_tools_and_env_are_the_server(make_client: MakeClient, settings: Settings) -> None:
+    assert {t["name"] for t in MANIFEST["tools"]} == await tool_names(make_client, settings, read_only=False)
+    assert set(MANIFEST["server"]["mcp_config"]["env"]) == set(ENV_VARS)
+    assert "read tools" in MANIFEST["user_config"]["read_only"]["description"]
+    assert {p["name"] for p in MANIFEST["prompts"]} == {"review_segment", "clean_up_segment", "copy_segment"}
+
+
+async def test_prompts_use_only_the_tools_of_the_mode(make_client: MakeClient, settings: Settings) -> None:
+    for read_only in (False, True):
+        async with make_client(settings_=settings.model_copy(update={"read_only": read_only})) as mcp:
+            tools = {tool.name for tool in (await mcp.list_tools()).tools}
+            prompts = (await mcp.list_prompts()).prompts
+            for prompt in prompts:
+                arguments = {a.name: "x" for a in prompt.arguments or []}
+                text = str((await mcp.get_prompt(prompt.name, arguments)).messages[0].content)
+                used = set(re.findall(r"\b([a-z]+(?:_[a-z]+)+)\(", text))
+                assert used <= tools, (read_only, prompt.name, used - tools)
+        assert len(prompts) == (1 if read_only else 3)
