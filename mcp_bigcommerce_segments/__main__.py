@@ -35,10 +35,13 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "command",
         nargs="?",
-        choices=["serve", "demo"],
+        choices=["serve", "serve-http", "demo"],
         default="serve",
-        help="serve (default): MCP over stdio; demo: a scripted session against the sandbox, printed as a transcript",
+        help="serve (default): MCP over stdio; serve-http: MCP over Streamable HTTP at /mcp (hosted mode); demo: a "
+        "scripted session against the sandbox, printed as a transcript",
     )
+    parser.add_argument("--host", default="127.0.0.1", help="serve-http: the address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="serve-http: the port to listen on (8000)")
     return parser
 
 
@@ -82,6 +85,8 @@ def main(argv: list[str] | None = None) -> int:
         from .check import run_check
 
         return anyio.run(run_check, settings, sys.stdout, transport)
+    if args.command == "serve-http":
+        return _serve_http(settings, transport, args.host, args.port)
     if settings.audit_log is not None:
         from .audit import check_writable
         from .errors import AuditLogError
@@ -92,6 +97,21 @@ def main(argv: list[str] | None = None) -> int:
             sys.stderr.write(f"mcp-bigcommerce-segments: {exc}\n")
             return 2
     return _serve(settings, transport, instructions_extra)
+
+
+def _serve_http(settings: "Settings", transport: "Transport | None", host: str, port: int) -> int:
+    from .errors import ConfigError
+
+    try:
+        from .hosted.app import serve
+    except ImportError as exc:  # redis is an extra: pip install 'mcp-bigcommerce-segments[hosted]'
+        sys.stderr.write(f"mcp-bigcommerce-segments: serve-http needs the 'hosted' extra ({exc.name} is missing)\n")
+        return 2
+    try:
+        return serve(settings, host=host, port=port, transport=transport)
+    except ConfigError as exc:
+        sys.stderr.write(f"mcp-bigcommerce-segments: {exc}\n")
+        return 2
 
 
 def _serve(settings: "Settings", transport: "Transport | None", instructions_extra: str) -> int:

@@ -17,7 +17,7 @@ import secrets
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import pydantic_core
@@ -109,11 +109,25 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-class AuditLog:
-    """Appends one JSON object a line to `path`; `path=None` turns the log off."""
+class ChangeStream(Protocol):
+    """The record of changes shared by replicas (hosted mode), written beside the local file."""
 
-    def __init__(self, path: Path | None) -> None:
+    async def append(self, line: str) -> None: ...
+
+    async def records(self) -> list[dict[str, Any]]: ...
+
+
+class AuditLog:
+    """Appends one JSON object a line to `path` (`path=None` turns the file off), and to a shared stream if given."""
+
+    def __init__(self, path: Path | None, stream: ChangeStream | None = None) -> None:
         self.path = path
+        self.stream = stream
+
+    @property
+    def on(self) -> bool:
+        """Whether changes are recorded at all."""
+        return self.path is not None or self.stream is not None
 
     async def write(self, event: str, **fields: Any) -> None:
         """Append a record and force it to disk, off the event loop.
@@ -121,24 +135,32 @@ class AuditLog:
         Raises:
             AuditLogError: the record could not be written; the caller must not send the write.
         """
-        if self.path is None:
+        if not self.on:
             return
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
-        line = redact(pydantic_core.to_json(record).decode()).encode() + b"\n"  # UUIDs as strings, models as objects
-        await anyio.to_thread.run_sync(_append, self.path, line)
+        line = redact(pydantic_core.to_json(record).decode())  # UUIDs as strings, models as objects
+        if self.stream is not None:  # first: when the shared record cannot be written, nothing may be sent
+            await self.stream.append(line)
+        if self.path is not None:
+            await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n")
 
-    async def changes(self) -> dict[str, dict[str, Any]]:
-        """Every change in the log, by change_id (oldest first): its `intent` and, once recorded, its `outcome`.
+    async def changes(self, store: str) -> dict[str, dict[str, Any]]:
+        """Every change of `store` in the log, by change_id (oldest first): its `intent` and, once recorded, its
+        `outcome`.
 
         Raises:
             AuditLogError: the log is off, or cannot be read.
         """
-        if self.path is None:
+        if self.stream is not None:  # every replica's changes
+            records = [r for r in await self.stream.records() if isinstance(r.get("change_id"), str)]
+        elif self.path is not None:
+            records = await anyio.to_thread.run_sync(_read_records, self.path)
+        else:
             raise AuditLogError(
                 "The audit log is off (BIGCOMMERCE_AUDIT_LOG=off), so changes are not recorded and cannot be listed "
                 "or undone."
             )
         grouped: dict[str, dict[str, Any]] = {}
-        for record in await anyio.to_thread.run_sync(_read_records, self.path):
+        for record in (r for r in records if r.get("store") == store):  # one log may serve several stores
             grouped.setdefault(record["change_id"], {})[str(record.get("event"))] = record
         return grouped

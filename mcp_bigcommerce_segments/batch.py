@@ -10,6 +10,7 @@ nothing is taken for granted:
   requests; a missing segment stops the call.
 """
 
+import math
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -138,7 +139,25 @@ def _lone_404(outcome: Outcome, ids: list[UUID], answer: Answer, method: str) ->
 async def _read_remove(
     outcome: Outcome, client: BigCommerceClient, segment_id: UUID, ids: list[UUID], answer: Answer
 ) -> None:
-    outcome.changed.extend(ids)  # 204: removed (BigCommerce documents no other answer)
+    """Place each ID of a DELETE: 204 (the documented answer) removed them all; an answer naming IDs is read per ID."""
+    if answer.status == 204 or not answer.body:
+        outcome.changed.extend(ids)
+        return
+    indexed = _indexed_errors(answer.lenient_json(), ids)
+    for position, profile_id in enumerate(ids):
+        if position not in indexed:
+            if answer.status < 300:
+                outcome.changed.append(profile_id)
+            else:
+                outcome.fail(
+                    f"Unknown: BigCommerce answered {answer.status} without naming it{_said(answer)}", [profile_id]
+                )
+            continue
+        status, message = indexed[position]
+        if status == 404 or (status == 0 and answer.status == 404):
+            outcome.unchanged.append(profile_id)  # not a member
+        else:
+            outcome.fail(f"BigCommerce did not remove it: {quote_store_text(message)}", [profile_id])
 
 
 async def _read_add(
@@ -238,11 +257,11 @@ def _indexed_errors(payload: Any, ids: Sequence[UUID]) -> dict[int, tuple[int, s
     for status, items in groups:
         if not isinstance(items, dict):
             continue
-        code = int(status) if isinstance(status, int | float) else 0
+        code = int(status) if isinstance(status, int | float) and math.isfinite(status) else 0
         for key, message in items.items():
             text = str(message)
             position: int | None = None
-            if str(key).isdigit() and int(key) < len(ids):
+            if str(key).isascii() and str(key).isdigit() and int(key) < len(ids):
                 position = int(key)
             else:
                 position = next((n for uid, n in positions.items() if uid in text), None)

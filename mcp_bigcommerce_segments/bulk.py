@@ -19,11 +19,13 @@ from .batch import Outcome
 from .client import CHUNK_SIZE
 from .errors import (
     APIConnectionError,
+    APITimeoutError,
     AuthenticationError,
     BigCommerceError,
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseShapeError,
     ServerError,
 )
 from .ratelimit import wait_reporter
@@ -82,6 +84,14 @@ class Shutdown:
     async def idle(self) -> None:
         """Wait until no bulk call is running."""
         await self._idle.wait()
+
+
+def _maybe_done(error: BigCommerceError) -> str:
+    """The reason a chunk failed, said as "Unknown" when the request may have been carried out before it failed (a
+    timeout, a 5xx, an answer that could not be read): undo then treats those profiles as possibly changed."""
+    if isinstance(error, APITimeoutError | ServerError | ResponseShapeError):
+        return f"Unknown, BigCommerce may or may not have done it: {error}"
+    return str(error)
 
 
 def chunks(ids: Sequence[UUID], size: int = CHUNK_SIZE) -> Iterator[list[UUID]]:
@@ -157,9 +167,9 @@ async def run_chunks(
                     result = await send(chunk)
                 except _STOPS_THE_CALL as exc:
                     outcome.stopped_by = outcome.stopped_by or exc
-                    outcome.fail(str(exc), chunk)
+                    outcome.fail(_maybe_done(exc), chunk)
                 except BigCommerceError as exc:
-                    outcome.fail(str(exc), chunk)
+                    outcome.fail(_maybe_done(exc), chunk)
                 except Exception as exc:
                     logger.exception("unexpected error while sending a chunk")
                     outcome.stopped_by = outcome.stopped_by or BigCommerceError(f"an unexpected {type(exc).__name__}")
@@ -172,7 +182,10 @@ async def run_chunks(
                 outcome.fail(_UNKNOWN, chunk)  # the grace ran out while its request was in flight
             finished += len(chunk)
             if progress is not None:
-                await progress(finished, total, None)
+                try:
+                    await progress(finished, total, None)
+                except Exception:
+                    logger.warning("a progress notification could not be sent", exc_info=True)
             await anyio.lowlevel.checkpoint()  # where a cancellation of the call reaches this worker
 
     async def cut_short_on_cancel() -> None:

@@ -14,6 +14,11 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: Tra
     """Make two cheap read requests and say in plain words what works; 0 when all is well, else 1."""
     where = "the built-in sandbox store" if settings.sandbox else f"store {settings.store_hash} at {settings.api_url}"
     out.write(f"Configuration: OK ({where}, read-only: {'yes' if settings.read_only else 'no'}).\n")
+    if settings.confirm_without_preview:
+        out.write(
+            "Removals: WITHOUT PREVIEW (BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW=true): confirm=true with a source removes "
+            "at once, with no preview for a person to approve.\n"
+        )
     if settings.audit_log is None:
         out.write("Audit log: off (BIGCOMMERCE_AUDIT_LOG=off); writes are not recorded.\n")
     else:

@@ -8,7 +8,8 @@ re-exported so that no other module imports httpx2.
 import json
 import logging
 import zlib
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import dataclass, field
 from types import TracebackType
 from typing import Any, Generic, Self
@@ -35,7 +36,7 @@ from .errors import (
     quote_store_text,
 )
 from .models import Customer, CustomerPage, Page, ProfilePage, Segment, SegmentPage, ShopperProfile, T
-from .ratelimit import RateGovernor, wait
+from .ratelimit import Governor, RateGovernor, wait
 from .redact import keep_secret
 from .retry import RetryPolicy
 
@@ -144,7 +145,13 @@ async def _read_body(response: httpx2.Response, what: str) -> bytes:
                 piece, data = data, b""
             else:
                 # Never inflate more than the cap allows, however small the compressed input.
-                piece = decoder.decompress(data, MAX_BODY_BYTES - size + 1)
+                try:
+                    piece = decoder.decompress(data, MAX_BODY_BYTES - size + 1)
+                except zlib.error as exc:
+                    raise ResponseShapeError(
+                        f"BigCommerce's answer for {what} is not valid {encoding} data; a proxy may be in the way. "
+                        "Retry in a minute."
+                    ) from exc
                 data = decoder.unconsumed_tail
             size += len(piece)
             if size > MAX_BODY_BYTES:
@@ -175,12 +182,16 @@ class BigCommerceClient:
         retry: RetryPolicy | None = None,
         transport: Transport | None = None,
         clock: Clock | None = None,
+        governor: Governor | None = None,
+        leases: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> None:
         keep_secret(access_token.get_secret_value())
         self._timeout = timeout_seconds
         self._clock = clock or SystemClock()
         self._retry = retry or RetryPolicy()
-        self._governor = RateGovernor(self._clock)
+        self._governor: Governor = governor or RateGovernor(self._clock)
+        # BigCommerce's 10 concurrent requests, when replicas share them (the semaphore counts this process's).
+        self._leases = leases or nullcontext
         self._slots = anyio.Semaphore(max_concurrency)
         # Learnt from the first 413 to a page of 250: stores that cap pages lower are then read in pages of 50.
         self.page_size = MAX_PAGE_SIZE
@@ -220,6 +231,8 @@ class BigCommerceClient:
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
         timeout_seconds: float | None = None,
+        governor: Governor | None = None,
+        leases: Callable[[], AbstractAsyncContextManager[None]] | None = None,
     ) -> Self:
         """The client the configuration describes; the keyword arguments override it (tests, `--check`)."""
         return cls(
@@ -231,6 +244,8 @@ class BigCommerceClient:
             retry=retry or RetryPolicy(max_seconds=settings.max_retry_seconds),
             transport=transport,
             clock=clock,
+            governor=governor,
+            leases=leases,
         )
 
     def __repr__(self) -> str:
@@ -281,7 +296,7 @@ class BigCommerceClient:
         attempt = 0
         while True:
             attempt += 1
-            async with self._slots:
+            async with self._slots, self._leases():
                 sent_at = await self._governor.acquire(deadline)
                 answer: Answer | None = None
                 error: BigCommerceError | None
@@ -291,7 +306,8 @@ class BigCommerceClient:
                 except (APIConnectionError, ResponseShapeError) as exc:
                     error = exc
                 finally:
-                    self._governor.release(answer.headers if answer is not None else None, sent_at)
+                    with anyio.CancelScope(shield=True):
+                        await self._governor.release(answer.headers if answer is not None else None, sent_at)
             if error is None and answer is not None:
                 logger.debug("%s %s -> %d (attempt %d)", method, path, answer.status, attempt)
                 return answer
@@ -304,7 +320,7 @@ class BigCommerceClient:
                 raise error
             logger.info("%s %s failed (%s); retrying in %.2f s", method, path, type(error).__name__, delay)
             if isinstance(error, RateLimitError):
-                self._governor.pause(delay)
+                await self._governor.pause(delay)
             await wait(self._clock, delay)
 
     async def _exchange(
@@ -396,7 +412,9 @@ class BigCommerceClient:
             for item in fetched.data:
                 items.setdefault(item.id, item)
             if page >= p.total_pages or not fetched.data:
-                return Collected(list(items.values()), complete=True, total=total)
+                # The end, by the pages' word; trusted only if the count adds up (a page of data says there is one).
+                whole = total is not None and len(items) >= total and (p.total_pages >= 1 or not items)
+                return Collected(list(items.values()), complete=whole, total=total)
             if len(items) == before or len(items) >= max_items:
                 return Collected(list(items.values()), complete=False, total=total)
             page += 1

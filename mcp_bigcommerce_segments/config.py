@@ -1,5 +1,6 @@
 """Settings, read once from the environment. The only module that reads environment variables."""
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -27,6 +28,12 @@ TIMEOUT_SECONDS = "BIGCOMMERCE_TIMEOUT_SECONDS"
 AUDIT_LOG = "BIGCOMMERCE_AUDIT_LOG"
 CONFIRM_WITHOUT_PREVIEW = "BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW"
 HIDE_EMAILS = "BIGCOMMERCE_HIDE_EMAILS"
+HTTP_TOKENS = "BIGCOMMERCE_HTTP_TOKENS"
+OAUTH_ISSUER = "BIGCOMMERCE_OAUTH_ISSUER"
+OAUTH_AUDIENCE = "BIGCOMMERCE_OAUTH_AUDIENCE"
+OAUTH_JWKS_URL = "BIGCOMMERCE_OAUTH_JWKS_URL"
+HTTP_ALLOWED_ORIGINS = "BIGCOMMERCE_HTTP_ALLOWED_ORIGINS"
+REDIS_URL = "BIGCOMMERCE_REDIS_URL"
 
 #: Every variable `Settings.from_env` reads (the manifest's drift test compares against this).
 ENV_VARS = (
@@ -42,7 +49,16 @@ ENV_VARS = (
     AUDIT_LOG,
     CONFIRM_WITHOUT_PREVIEW,
     HIDE_EMAILS,
+    HTTP_TOKENS,
+    OAUTH_ISSUER,
+    OAUTH_AUDIENCE,
+    OAUTH_JWKS_URL,
+    HTTP_ALLOWED_ORIGINS,
+    REDIS_URL,
 )
+
+#: The variables only hosted mode (`serve-http`) reads.
+HOSTED_ENV_VARS = (HTTP_TOKENS, OAUTH_ISSUER, OAUTH_AUDIENCE, OAUTH_JWKS_URL, HTTP_ALLOWED_ORIGINS, REDIS_URL)
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -69,6 +85,46 @@ class Settings(BaseModel):
     audit_log: Path | None = None
     confirm_without_preview: bool = False
     hide_emails: bool = False
+    # Hosted mode (serve-http) only.
+    http_tokens: tuple[tuple[Literal["read", "write"], str], ...] = ()
+    oauth_issuer: str | None = None
+    oauth_audience: str | None = None
+    oauth_jwks_url: str | None = None
+    http_allowed_origins: tuple[str, ...] = ()
+    redis_url: SecretStr | None = None
+
+    @field_validator("http_tokens", mode="before")
+    @classmethod
+    def _static_tokens(cls, raw: object) -> object:
+        """`scope:sha256hex` entries, comma-separated; the hex is the SHA-256 of the bearer token."""
+        if not isinstance(raw, str):
+            return raw
+        entries = []
+        for entry in (e.strip() for e in raw.split(",")):
+            if not entry:
+                continue
+            scope, _, digest = entry.partition(":")
+            if scope not in ("read", "write") or not re.fullmatch(r"[0-9a-f]{64}", digest.lower()):
+                raise ValueError("not scope:sha256hex")
+            entries.append((scope, digest.lower()))
+        return tuple(entries)
+
+    @field_validator("http_allowed_origins", mode="before")
+    @classmethod
+    def _origins(cls, raw: object) -> object:
+        return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()) if isinstance(raw, str) else raw
+
+    @field_validator("oauth_issuer", "oauth_jwks_url")
+    @classmethod
+    def _https_url(cls, url: str | None) -> str | None:
+        if url is not None and urlsplit(url).scheme not in ("http", "https"):
+            raise ValueError("not an http(s) URL")
+        return url
+
+    @property
+    def oauth(self) -> bool:
+        """Whether OAuth access tokens (JWTs) are accepted."""
+        return bool(self.oauth_issuer and self.oauth_jwks_url)
 
     @field_validator("access_token")
     @classmethod
@@ -167,6 +223,12 @@ _FIELDS = {
     "audit_log": AUDIT_LOG,
     "confirm_without_preview": CONFIRM_WITHOUT_PREVIEW,
     "hide_emails": HIDE_EMAILS,
+    "http_tokens": HTTP_TOKENS,
+    "oauth_issuer": OAUTH_ISSUER,
+    "oauth_audience": OAUTH_AUDIENCE,
+    "oauth_jwks_url": OAUTH_JWKS_URL,
+    "http_allowed_origins": HTTP_ALLOWED_ORIGINS,
+    "redis_url": REDIS_URL,
 }
 _MISSING = {
     "store_hash": "the store hash from your API path, e.g. 'abc123'",
@@ -186,4 +248,10 @@ _HINTS = {
     "audit_log": "must be a file path or 'off'",
     "confirm_without_preview": "must be true or false",
     "hide_emails": "must be true or false",
+    "http_tokens": "must be comma-separated scope:sha256hex entries (scope read or write)",
+    "oauth_issuer": "must be the issuer's http(s) URL",
+    "oauth_audience": "must be the audience your tokens are issued for",
+    "oauth_jwks_url": "must be the http(s) URL of the issuer's JWKS",
+    "http_allowed_origins": "must be comma-separated origins like https://app.example.com",
+    "redis_url": "must be a redis:// URL",
 }

@@ -14,14 +14,13 @@ def _readable(text: str) -> str:
 #: Text written by the store's users (names, descriptions): shown as it is, escaped where it is not valid Unicode.
 StoreText = Annotated[str, AfterValidator(_readable)]
 
+# Timestamps are passed through as BigCommerce wrote them (they are only shown, never computed with): exact, and
+# not parsed and re-formatted on every page; escaped like store text where they are not valid Unicode.
+Timestamp = Annotated[str, AfterValidator(_readable), Field(json_schema_extra={"format": "date-time"})] | None
+
 
 class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
-
-
-# Timestamps are passed through as BigCommerce wrote them (they are only shown, never computed with): exact, and
-# not parsed and re-formatted on every page.
-Timestamp = Annotated[str, Field(json_schema_extra={"format": "date-time"})] | None
 
 
 class ShopperProfile(_Model):

@@ -11,6 +11,7 @@ from uuid import UUID
 from .client import BigCommerceClient
 from .errors import BigCommerceError
 from .models import Customer
+from .redact import redact
 
 #: Profiles named in a preview, a question to the human, or a write result.
 SHOWN = 20
@@ -18,9 +19,9 @@ SHOWN = 20
 
 def person(customer: Customer, *, hide_emails: bool) -> str:
     """'First Last <email> (customer N)', or as much of it as the store has."""
-    name = f"{customer.first_name} {customer.last_name}".strip() or "(no name)"
-    email = f" <{customer.email}>" if customer.email and not hide_emails else ""
-    return f"{name}{email} (customer {customer.id})"
+    name = " ".join(f"{customer.first_name} {customer.last_name}".split())[:80] or "(no name)"
+    email = f" <{customer.email[:120]}>" if customer.email and not hide_emails else ""
+    return redact(f"{name}{email} (customer {customer.id})")
 
 
 async def name_profiles(

@@ -7,6 +7,7 @@ two approvals of one preview cannot both remove.
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Protocol
 from uuid import UUID
 
 from .clock import Clock
@@ -37,7 +38,50 @@ class Preview:
     @property
     def segment_label(self) -> str:
         """How a person knows the segment: its name, else its ID."""
-        return f"'{self.segment_name}'" if self.segment_name else str(self.segment_id)
+        name = " ".join(self.segment_name.split())[:80].replace("'", "\u2019")
+        return f"'{name}'" if name else str(self.segment_id)
+
+
+def unusable(preview_id: str, *, used: bool, expired: bool) -> PreviewError:
+    """The error for a preview_id that is not (or no longer) pending."""
+    if used:
+        return PreviewError(
+            f"Preview {preview_id} was already approved and used; a preview removes once. Call "
+            "remove_profiles_from_segment again without preview_id for a new preview."
+        )
+    why = "expired (previews last 15 minutes)" if expired else "unknown (or expired)"
+    return PreviewError(
+        f"Preview {preview_id} is {why}. Call remove_profiles_from_segment again without preview_id for a new "
+        "preview, show it to the user, then approve that one."
+    )
+
+
+def check_owner(preview: Preview, store: str, segment_id: UUID) -> Preview:
+    """The preview, if it was made for this store and segment.
+
+    Raises:
+        PreviewError: it was made for another.
+    """
+    if preview.store != store or preview.segment_id != segment_id:
+        raise PreviewError(
+            f"Preview {preview.preview_id} was made for segment {preview.segment_id}, not {segment_id}. Pass the "
+            "segment_id the preview was made for, or make a new preview for this segment."
+        )
+    return preview
+
+
+class Previews(Protocol):
+    """Where pinned previews are kept: this process (`PreviewStore`) or Redis, shared by replicas."""
+
+    def new_id(self) -> str: ...
+
+    async def put(self, preview: Preview) -> None: ...
+
+    async def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview: ...
+
+    async def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview: ...
+
+    async def discard(self, preview_id: str) -> None: ...
 
 
 class PreviewStore:
@@ -51,48 +95,35 @@ class PreviewStore:
     def new_id(self) -> str:
         return "p" + secrets.token_hex(5)
 
-    def put(self, preview: Preview) -> None:
+    async def put(self, preview: Preview) -> None:
         self._forget_expired()
         self._previews[preview.preview_id] = preview
 
-    def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+    async def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
         """The preview, still pending.
 
         Raises:
             PreviewError: it cannot be approved (the message says why and what to do).
         """
         preview = self._previews.get(preview_id)
-        if preview is None or preview.expires_at <= self._clock.now():
+        expired = preview is not None and preview.expires_at <= self._clock.now()
+        if preview is None or expired:
             self._previews.pop(preview_id, None)
-            if preview_id in self._used:
-                raise PreviewError(
-                    f"Preview {preview_id} was already approved and used; a preview removes once. Call "
-                    "remove_profiles_from_segment again without preview_id for a new preview."
-                )
-            why = "expired (previews last 15 minutes)" if preview is not None else "unknown (or expired)"
-            raise PreviewError(
-                f"Preview {preview_id} is {why}. Call remove_profiles_from_segment again without preview_id for a "
-                "new preview, show it to the user, then approve that one."
-            )
-        if preview.store != store or preview.segment_id != segment_id:
-            raise PreviewError(
-                f"Preview {preview_id} was made for segment {preview.segment_id}, not {segment_id}. Pass the "
-                "segment_id the preview was made for, or make a new preview for this segment."
-            )
-        return preview
+            raise unusable(preview_id, used=preview_id in self._used, expired=expired)
+        return check_owner(preview, store, segment_id)
 
-    def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+    async def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
         """The preview, taken out so that it cannot be approved twice.
 
         Raises:
             PreviewError: it cannot be approved.
         """
-        preview = self.get(preview_id, store=store, segment_id=segment_id)
+        preview = await self.get(preview_id, store=store, segment_id=segment_id)
         del self._previews[preview_id]
         self._used.add(preview_id)
         return preview
 
-    def discard(self, preview_id: str) -> None:
+    async def discard(self, preview_id: str) -> None:
         """Forget a preview the user declined."""
         self._previews.pop(preview_id, None)
 

@@ -16,6 +16,7 @@ wait for anyway.
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
+from typing import Protocol
 
 import anyio
 
@@ -61,6 +62,16 @@ def _count(headers: Mapping[str, str], name: str) -> float | None:
 
 class RateLimitWaitTooLong(RateLimitError):
     """The quota is spent for longer than the request may still wait: it is not sent at all."""
+
+
+class Governor(Protocol):
+    """What the client asks of a rate governor: this process's (`RateGovernor`) or one shared by replicas."""
+
+    async def acquire(self, deadline: float = math.inf) -> float: ...
+
+    async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None: ...
+
+    async def pause(self, seconds: float) -> None: ...
 
 
 class RateGovernor:
@@ -143,7 +154,7 @@ class RateGovernor:
             self._moved = anyio.Event()
         self._reset_at = reset_at
 
-    def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:
+    async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:
         """Record a finished request (sent at `sent_at`, as `acquire` said) and what its answer said of the quota."""
         self._in_flight -= 1
         if headers is None or sent_at < self._epoch:
@@ -171,7 +182,7 @@ class RateGovernor:
             self._left = min(self._left if self._left is not None else left, left)
         self._set_reset(reset_at)  # the server's latest word on the reset wins over our own estimate
 
-    def pause(self, seconds: float) -> None:
+    async def pause(self, seconds: float) -> None:
         """Hold every request back for `seconds` (after a 429: the server's stated reset, or a backoff)."""
         self._left = 0
         self._set_reset(self._clock.now() + seconds)

@@ -11,9 +11,13 @@ from typing import Any
 import anyio
 import pydantic_core
 from mcp.server import MCPServer
+from mcp.server.auth.middleware.auth_context import get_access_token
+from mcp.server.auth.provider import TokenVerifier
+from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.types import CallToolResult, TextContent, ToolAnnotations
+from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 
 from . import __version__
@@ -72,6 +76,11 @@ class SegmentTool(Tool):
     """
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        if not _may_call(self):
+            raise ToolError(
+                f"Error executing tool {self.name}: this token has the read scope; {self.name} needs a token with "
+                "the write scope."
+            )
         try:
             result = await super().run(arguments, context, convert_result)
         except ToolError as exc:
@@ -86,6 +95,24 @@ class SegmentTool(Tool):
         if isinstance(result, CallToolResult):
             return _redacted(result)
         return result
+
+
+def _may_call(tool: Tool) -> bool:
+    """Whether the caller may use `tool`: always over stdio; over HTTP, write tools need the write scope."""
+    token = get_access_token()
+    writes = not (tool.annotations is not None and tool.annotations.read_only_hint)
+    return token is None or not writes or "write" in token.scopes
+
+
+class SegmentServer(MCPServer[AppState]):
+    """The SDK's server, whose `tools/list` shows a read-scoped HTTP caller only the tools it may call."""
+
+    async def list_tools(self) -> list[MCPTool]:
+        tools = await super().list_tools()
+        token = get_access_token()
+        if token is None or "write" in token.scopes:
+            return tools
+        return [t for t in tools if t.annotations is not None and t.annotations.read_only_hint]
 
 
 def _redacted(result: CallToolResult) -> CallToolResult:
@@ -159,6 +186,9 @@ def build_server(
     retry: RetryPolicy | None = None,
     instructions_extra: str = "",
     stop_on_sigterm: bool = False,
+    state: AppState | None = None,
+    token_verifier: TokenVerifier | None = None,
+    auth: AuthSettings | None = None,
 ) -> MCPServer[AppState]:
     """The MCP server for `settings`: its lifespan (one client, the audit log) and its tools.
 
@@ -170,6 +200,10 @@ def build_server(
         instructions_extra: Appended to the instructions (the sandbox describes its store here).
         stop_on_sigterm: Handle SIGTERM by finishing the bulk calls in flight (recording their outcome), then
             exiting (the stdio process; tests leave the process's signals alone).
+        state: The state every call shares, made by the caller and kept for the life of the process (hosted mode,
+            where each stateless request runs the lifespan anew); by default the lifespan makes it.
+        token_verifier: Checks bearer tokens (hosted mode).
+        auth: The SDK's auth settings (hosted mode).
     """
 
     keep_secret(settings.access_token.get_secret_value())
@@ -177,6 +211,9 @@ def build_server(
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[AppState]) -> AsyncIterator[AppState]:
+        if state is not None:
+            yield state
+            return
         shutdown = Shutdown()
         async with (
             BigCommerceClient.for_settings(settings, transport=transport, clock=clock, retry=retry) as client,
@@ -216,7 +253,7 @@ def build_server(
     ]
     if not settings.read_only:
         tools.append((changes.undo_change, "Undo a change", _UNDO))
-    server: MCPServer[AppState] = MCPServer(
+    server = SegmentServer(
         SERVER_NAME,
         title="BigCommerce customer segments",
         instructions=instructions,
@@ -224,6 +261,8 @@ def build_server(
         lifespan=lifespan,
         log_level=settings.log_level,
         tools=[_tool(fn, title, annotations) for fn, title, annotations in tools],
+        token_verifier=token_verifier,
+        auth=auth,
     )
     for prompt in prompts(settings.read_only):
         server.add_prompt(prompt)

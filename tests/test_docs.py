@@ -8,7 +8,7 @@ import pytest
 from mcp import Client
 
 from mcp_bigcommerce_segments.__main__ import _parser
-from mcp_bigcommerce_segments.config import ENV_VARS, Settings
+from mcp_bigcommerce_segments.config import ENV_VARS, HOSTED_ENV_VARS, Settings
 
 from .conftest import MakeClient
 
@@ -58,8 +58,8 @@ async def test_readme_tool_table_gives_every_argument(mcp: Client) -> None:
             assert re.search(rf"\b{argument}\b", rows[tool.name]), (tool.name, argument)
 
 
-def test_readme_configuration_table_is_what_settings_reads() -> None:
-    rows = table("## Configuration")
+def test_readme_configuration_tables_are_what_settings_reads() -> None:
+    rows = table("## Configuration") + table("### Hosted mode's variables")
 
     assert sorted(row[0].strip("`") for row in rows) == sorted(ENV_VARS)
     defaults = {row[0].strip("`"): row[2].strip("`") for row in rows}
@@ -99,7 +99,7 @@ def _exit_rows() -> list[list[str]]:
 
 async def test_manifest_tools_and_env_are_the_server(make_client: MakeClient, settings: Settings) -> None:
     assert {t["name"] for t in MANIFEST["tools"]} == await tool_names(make_client, settings, read_only=False)
-    assert set(MANIFEST["server"]["mcp_config"]["env"]) == set(ENV_VARS)
+    assert set(MANIFEST["server"]["mcp_config"]["env"]) == set(ENV_VARS) - set(HOSTED_ENV_VARS)
     assert "read tools" in MANIFEST["user_config"]["read_only"]["description"]
     assert {p["name"] for p in MANIFEST["prompts"]} == {"review_segment", "clean_up_segment", "copy_segment"}
 

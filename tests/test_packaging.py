@@ -19,7 +19,7 @@ import pytest
 from mcp import Client, StdioServerParameters
 
 from mcp_bigcommerce_segments import __version__
-from mcp_bigcommerce_segments.config import ENV_VARS
+from mcp_bigcommerce_segments.config import ENV_VARS, HOSTED_ENV_VARS
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.serve import serve
 from mcp_bigcommerce_segments.sandbox import SEGMENTS, profile_id
@@ -65,7 +65,7 @@ async def test_manifest_tools_are_the_server_tools(make_client: MakeClient) -> N
 
 
 def test_manifest_env_is_what_config_reads() -> None:
-    assert set(MANIFEST["server"]["mcp_config"]["env"]) == set(ENV_VARS)
+    assert set(MANIFEST["server"]["mcp_config"]["env"]) == set(ENV_VARS) - set(HOSTED_ENV_VARS)
 
 
 def test_manifest_version_is_the_package_version() -> None:

@@ -22,9 +22,9 @@ async def test_holds_requests_once_the_window_is_spent_and_resumes_at_the_reset(
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
     await governor.acquire()
-    governor.release(headers(left=1, reset_ms=30_000))
+    await governor.release(headers(left=1, reset_ms=30_000))
     await governor.acquire()  # the last one in this window
-    governor.release(headers(left=0, reset_ms=29_000))
+    await governor.release(headers(left=0, reset_ms=29_000))
 
     await governor.acquire()
 
@@ -35,10 +35,10 @@ async def test_requests_in_flight_are_not_counted_twice_in_a_window_it_counts_it
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
     await governor.acquire()
-    governor.release(headers(left=19, reset_ms=30_000))
+    await governor.release(headers(left=19, reset_ms=30_000))
     for _ in range(10):
         await governor.acquire()  # 10 in flight; the server counted them on arrival
-    governor.release(headers(left=9, reset_ms=29_900))
+    await governor.release(headers(left=9, reset_ms=29_900))
 
     for _ in range(9):
         await governor.acquire()
@@ -50,9 +50,9 @@ async def test_other_apps_spending_the_quota_lower_what_is_left() -> None:
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
     await governor.acquire()
-    governor.release(headers(left=19, reset_ms=30_000))
+    await governor.release(headers(left=19, reset_ms=30_000))
     await governor.acquire()
-    governor.release(headers(left=2, reset_ms=30_000))  # someone else spent 16
+    await governor.release(headers(left=2, reset_ms=30_000))  # someone else spent 16
 
     for _ in range(3):
         await governor.acquire()
@@ -63,7 +63,7 @@ async def test_other_apps_spending_the_quota_lower_what_is_left() -> None:
 async def test_pause_holds_everyone_back() -> None:
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
-    governor.pause(5.0)
+    await governor.pause(5.0)
 
     await governor.acquire()
 
@@ -75,7 +75,7 @@ async def test_no_headers_means_no_pacing() -> None:
     governor = RateGovernor(clock)
     for _ in range(100):
         await governor.acquire()
-        governor.release({})
+        await governor.release({})
 
     assert clock.now() == 0.0
 

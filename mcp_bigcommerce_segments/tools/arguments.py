@@ -85,4 +85,4 @@ def _looks_like_customer_number(value: Any) -> bool:
         return False
     if isinstance(value, int):
         return value > 0
-    return isinstance(value, str) and value.strip().isdigit()
+    return isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()

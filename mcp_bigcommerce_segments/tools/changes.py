@@ -53,7 +53,7 @@ async def list_recent_changes(
     """
     app = app_state(ctx)
     with tool_errors():
-        changes = await app.audit.changes()
+        changes = await app.audit.changes(app.settings.store_hash)
     latest = [_change(change_id, records) for change_id, records in reversed(changes.items())][:limit]
     summary = f"The latest {plural(len(latest), 'change')}, newest first." if latest else "No changes recorded yet."
     if latest:
@@ -70,7 +70,7 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     """
     app = app_state(ctx)
     with tool_errors():
-        records = (await app.audit.changes()).get(change_id)
+        records = (await app.audit.changes(app.settings.store_hash)).get(change_id)
     if records is None:
         raise ToolError(f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones.")
     outcome = records.get("outcome")
@@ -81,7 +81,12 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
         )
     segment_id = UUID(str(outcome["segment_id"]))
     if outcome.get("tool") == "remove_profiles_from_segment":
-        removed = [UUID(i) for i in outcome.get("removed") or []]
+        # What it removed, and what it may have removed (requests that failed after they may have been carried out):
+        # adding back a profile that is still a member is harmless.
+        maybe = [
+            i for g in outcome.get("failed") or [] if str(g.get("reason", "")).startswith("Unknown") for i in g["ids"]
+        ]
+        removed = [UUID(i) for i in [*(outcome.get("removed") or []), *maybe]]
         if not removed:
             raise ToolError(f"Change {change_id} removed nothing, so there is nothing to put back.")
         selection = Selection(removed, f"the {len(removed):,} removed by change {change_id}", {})
@@ -121,7 +126,7 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     with tool_errors():
         people = await name_profiles(app.client, added_ids, customer_of, hide_emails=app.settings.hide_emails)
     preview = Preview(**{**preview.__dict__, "customer_of": customer_of, "people": tuple(people)})
-    app.previews.put(preview)
+    await app.previews.put(preview)
     approve = call(
         "remove_profiles_from_segment", segment_id=str(segment_id), preview_id=preview.preview_id, confirm=True
     )

@@ -19,7 +19,7 @@ from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..config import Settings
 from ..errors import BigCommerceError
 from ..models import Pagination
-from ..previews import PreviewStore
+from ..previews import Previews
 from ..results import FailedIds
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ class AppState:
     client: BigCommerceClient
     audit: AuditLog
     settings: Settings
-    previews: PreviewStore
+    previews: Previews
     shutdown: Shutdown = field(default_factory=Shutdown)
 
     @property
@@ -95,7 +95,10 @@ def failure_groups(failed: dict[str, list[UUID]], *, every_id: bool = False) -> 
 
 
 async def member_count(app: AppState, segment_id: UUID) -> int | None:
-    """How many members the segment has now (one small read); None if BigCommerce does not say."""
+    """How many members the segment has now (one small read); None if BigCommerce does not say, or the process is
+    stopping (the answer matters more than the count)."""
+    if app.shutdown.requested.is_set():
+        return None
     try:
         page = await app.client.list_segment_profiles(segment_id, limit=1)
     except BigCommerceError:
@@ -144,7 +147,7 @@ async def audit_intent(app: AppState, tool: str, segment_id: UUID, ids: Sequence
     Raises:
         ToolError: the log cannot be written, so nothing may be sent.
     """
-    if app.audit.path is None:
+    if not app.audit.on:
         return None
     change_id = new_change_id()
     with tool_errors():

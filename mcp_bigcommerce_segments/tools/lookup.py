@@ -160,7 +160,12 @@ async def find_shopper_profiles(
             matches = page.pagination.total
         customers = [c for c in resolved.found if c.shopper_profile_id is not None]
         if in_segment_id is not None:
-            customers = [c for c in customers if c.segment_ids is None or in_segment_id in c.segment_ids]
+            if any(c.segment_ids is None for c in customers):
+                raise ToolError(
+                    "BigCommerce answered without segment_ids (an include its API marks as beta), so in_segment_id "
+                    "cannot filter on this store. Search without it, then check with get_profile_segments."
+                )
+            customers = [c for c in customers if c.segment_ids is not None and in_segment_id in c.segment_ids]
         names = await app.client.segment_names({s for c in customers for s in c.segment_ids or []})
     hide = app.settings.hide_emails
     found = [

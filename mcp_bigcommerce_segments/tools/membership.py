@@ -1,5 +1,6 @@
 """Membership tools: list a segment's profiles (with names), and add profiles to it from any source."""
 
+import contextlib
 from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID
@@ -10,6 +11,7 @@ from pydantic import Field
 
 from ..batch import Outcome, add_chunk
 from ..bulk import BulkOutcome, run_chunks
+from ..errors import BigCommerceError
 from ..people import name_profiles
 from ..results import AddResult, ListResult, ProfileEntry
 from .common import (
@@ -135,7 +137,17 @@ async def add_profiles_to_segment(
 async def add_selection(
     app: AppState, ctx: Ctx, segment_id: UUID, selection: Selection, *, tool: str, undoes: str | None = None
 ) -> CallToolResult:
-    """Add a resolved selection, recording it, and answer with counts, names and the next step."""
+    """Add a resolved selection, recording it, and answer with counts, names and the next step.
+
+    The whole call counts as running for a shutdown, so that its answer goes out before the process exits.
+    """
+    with app.shutdown.running():
+        return await _add(app, ctx, segment_id, selection, tool=tool, undoes=undoes)
+
+
+async def _add(
+    app: AppState, ctx: Ctx, segment_id: UUID, selection: Selection, *, tool: str, undoes: str | None
+) -> CallToolResult:
     if not selection.ids:
         raise ToolError(f"Nothing to add: {selection.source} resolved to no shopper profiles.")
     ids = selection.ids
@@ -171,17 +183,18 @@ async def add_selection(
     if not outcome.changed and not outcome.unchanged:
         raise ToolError(f"No profiles were added to segment {segment_id}: {outcome.failure_sentence()}")
     customer_of.update(outcome.customer_of)
-    with tool_errors():
-        people = await name_profiles(
-            app.client,
-            outcome.changed,
-            customer_of,
-            hide_emails=app.settings.hide_emails,
-            known=selection.customers,
-        )
+    people = await name_profiles(
+        app.client,
+        outcome.changed,
+        customer_of,
+        hide_emails=app.settings.hide_emails,
+        known=selection.customers,
+    )
     count = await member_count(app, segment_id)
-    with tool_errors():
-        name = (await app.client.segment_names({segment_id})).get(segment_id)
+    name = None
+    if not app.shutdown.requested.is_set():  # the write is done: a failing read must not turn it into an error
+        with contextlib.suppress(BigCommerceError):
+            name = (await app.client.segment_names({segment_id})).get(segment_id)
     label = f"'{name}'" if name else str(segment_id)
     return tool_result(
         AddResult(

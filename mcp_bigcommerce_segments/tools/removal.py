@@ -8,6 +8,7 @@ preview pinned under a `preview_id`: the store, the segment and the exact set, n
 one (`BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW`).
 """
 
+import hashlib
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -25,6 +26,7 @@ from ..client import BigCommerceClient
 from ..errors import NotFoundError, PayloadTooLargeError
 from ..people import SHOWN, and_more, name_profiles
 from ..previews import TTL_SECONDS, Preview
+from ..redact import redact
 from ..results import RemoveResult
 from .common import (
     MAX_IDS,
@@ -126,10 +128,15 @@ async def ask_removal(
     if not plan.preview.profile_ids:
         return NotAsked(approve=False)
     total = len(plan.preview.profile_ids)
+    # The digest of the whole set makes the question differ whenever the set does, so that a yes given to one set
+    # (the protocol may ask again in a later round) never approves another.
+    digest = hashlib.sha256(",".join(sorted(map(str, plan.preview.profile_ids))).encode()).hexdigest()[:8]
     return Elicit(
-        f"Remove {plural(total, 'shopper profile')} from segment {plan.preview.segment_label} "
-        f"({plan.preview.source})? {and_more(plan.preview.people, total)}. The profiles themselves are kept; only "
-        "their membership ends.",
+        redact(
+            f"Remove {plural(total, 'shopper profile')} from segment {plan.preview.segment_label} "
+            f"({plan.preview.source})? {and_more(plan.preview.people, total)}. The profiles themselves are kept; "
+            f"only their membership ends. (Set {digest}.)"
+        ),
         RemovalApproval,
     )
 
@@ -175,13 +182,14 @@ async def remove_profiles_from_segment(
     if not plan.preview.profile_ids:
         return _answer(app, plan, "removed", f"Nothing to remove: none of them is in segment {segment_id}.")
     if asked and not accepted:
-        app.previews.discard(plan.preview.preview_id)
+        await app.previews.discard(plan.preview.preview_id)
         return _answer(app, plan, "declined", f"The user declined: nothing was removed from segment {segment_id}.")
     if not accepted:
         return _answer(app, plan, "preview", _preview_summary(plan, segment_id, confirm_without_id=confirm))
     with tool_errors():
-        preview = app.previews.take(plan.preview.preview_id, store=app.settings.store_hash, segment_id=segment_id)
-    return await _remove(app, ctx, plan, preview)
+        preview = await app.previews.take(plan.preview.preview_id, store=app.settings.store_hash, segment_id=segment_id)
+    with app.shutdown.running():  # the whole removal, so that its answer goes out before a shutdown exits
+        return await _remove(app, ctx, plan, preview)
 
 
 async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, sources: dict[str, Any]) -> Plan:
@@ -192,7 +200,7 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
     """
     if preview_id:
         with tool_errors():
-            preview = app.previews.get(preview_id, store=app.settings.store_hash, segment_id=segment_id)
+            preview = await app.previews.get(preview_id, store=app.settings.store_hash, segment_id=segment_id)
         return Plan(preview, requested=len(preview.profile_ids), not_members=0, from_preview=True)
     source = one_source(TOOL, sources, SOURCES)
     with tool_errors():
@@ -227,7 +235,7 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
         source=selection.source,
         segment_name=name,
     )
-    app.previews.put(preview)
+    await app.previews.put(preview)
     return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
 
 
@@ -345,7 +353,7 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> Call
             source=f"the {len(failed_ids):,} that failed in change {change_id}",
             segment_name=preview.segment_name,
         )
-        app.previews.put(again)
+        await app.previews.put(again)
         retry = call(TOOL, segment_id=str(segment_id), preview_id=again.preview_id, confirm=True)
     removed_people = await name_profiles(
         app.client, outcome.changed, preview.customer_of, hide_emails=app.settings.hide_emails

@@ -1,0 +1,183 @@
+"""`serve-http`: the same server over the SDK's Streamable HTTP, stateless, with authentication always on.
+
+- `POST /mcp`: MCP, JSON responses; every request needs `Authorization: Bearer <token>` (static or OAuth).
+- `GET /.well-known/oauth-protected-resource/mcp`: protected-resource metadata (served by the SDK).
+- `GET /healthz`: the process is up. `GET /readyz`: Redis answers, when configured (BigCommerce is not probed on
+  every call: `--check` does that once).
+- SIGTERM (uvicorn's): bulk calls stop sending, requests on their way finish (bounded), outcomes are recorded,
+  answers go out, then the process exits.
+
+Replicas share the store's rate limit, its 10 concurrent requests, the pinned previews and the change record
+through Redis when `BIGCOMMERCE_REDIS_URL` is set; without it, each process keeps its own (fine for one replica).
+"""
+
+import ipaddress
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio
+import uvicorn
+from mcp.server.auth.settings import AuthSettings
+from mcp.server.transport_security import TransportSecuritySettings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from ..audit import AuditLog
+from ..bulk import GRACE_SECONDS, Shutdown
+from ..client import BigCommerceClient, Transport
+from ..clock import SystemClock
+from ..config import HTTP_TOKENS, OAUTH_ISSUER, Settings
+from ..errors import ConfigError
+from ..previews import PreviewStore
+from ..server import build_server
+from ..tools.common import AppState
+from .auth import READ, SegmentTokenVerifier
+
+logger = logging.getLogger(__name__)
+
+MCP_PATH = "/mcp"
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(settings: Settings, host: str) -> None:
+    """Refuse to serve without any way to authenticate, and say which variable to set.
+
+    Raises:
+        ConfigError: no static token and no OAuth issuer is configured.
+    """
+    if settings.http_tokens or settings.oauth:
+        return
+    where = "on a non-loopback address" if not _loopback(host) else "even on loopback"
+    raise ConfigError(
+        f"Configuration error: serve-http needs authentication {where}: set {HTTP_TOKENS} (scope:sha256hex entries) "
+        f"or {OAUTH_ISSUER} with BIGCOMMERCE_OAUTH_AUDIENCE and BIGCOMMERCE_OAUTH_JWKS_URL."
+    )
+
+
+def _state(settings: Settings, transport: Transport | None) -> tuple[AppState, Any]:
+    """The state every request shares, for the life of the process (in Redis where replicas must agree)."""
+    clock = SystemClock()
+    shutdown = Shutdown()
+    if settings.redis_url is None:
+        client = BigCommerceClient.for_settings(settings, transport=transport, clock=clock)
+        return AppState(client, AuditLog(settings.audit_log), settings, PreviewStore(clock), shutdown), None
+    from .shared import (
+        SharedChangeLog,
+        SharedGovernor,
+        SharedLeases,
+        SharedPreviewStore,
+        connect,
+    )
+
+    redis = connect(settings.redis_url.get_secret_value())
+    store = settings.store_hash
+    leases = SharedLeases(redis, store, clock, settings.max_concurrency)
+    client = BigCommerceClient.for_settings(
+        settings, transport=transport, clock=clock, governor=SharedGovernor(redis, store, clock), leases=leases.hold
+    )
+    audit = AuditLog(settings.audit_log, stream=SharedChangeLog(redis, store))
+    return AppState(client, audit, settings, SharedPreviewStore(redis, clock), shutdown), redis
+
+
+def build_app(
+    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, transport: Transport | None = None
+) -> Starlette:
+    """The Starlette app of `serve-http`.
+
+    Raises:
+        ConfigError: no authentication is configured.
+    """
+    check_exposure(settings, host)
+    state, redis = _state(settings, transport)
+    public = f"http://{host}:{port}"
+    auth = AuthSettings(
+        issuer_url=settings.oauth_issuer or public,  # pydantic parses the URL
+        resource_server_url=f"{public}{MCP_PATH}",
+        required_scopes=[READ],
+    )
+    server = build_server(
+        settings, state=state, token_verifier=SegmentTokenVerifier(settings), auth=auth, transport=transport
+    )
+    security = TransportSecuritySettings(
+        enable_dns_rebinding_protection=True,
+        allowed_hosts=[f"{host}:{port}", f"127.0.0.1:{port}", f"localhost:{port}", host],
+        allowed_origins=list(settings.http_allowed_origins),
+    )
+    app = server.streamable_http_app(
+        streamable_http_path=MCP_PATH, json_response=True, stateless_http=True, transport_security=security, host=host
+    )
+
+    async def healthz(request: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(request: Request) -> Response:
+        if redis is None:
+            return JSONResponse({"status": "ready", "redis": "not configured"})
+        try:
+            with anyio.fail_after(2):
+                await redis.ping()
+        except Exception as exc:
+            return JSONResponse({"status": "not ready", "redis": type(exc).__name__}, status_code=503)
+        return JSONResponse({"status": "ready", "redis": "ok"})
+
+    app.router.routes[0:0] = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
+    sdk_lifespan = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: Starlette) -> AsyncIterator[None]:
+        async with sdk_lifespan(app_):
+            try:
+                yield
+            finally:
+                # Shutting down: bulk calls stop sending and finish what is on its way (their outcomes recorded).
+                state.shutdown.requested.set()
+                with anyio.move_on_after(GRACE_SECONDS + 5.0, shield=True):
+                    await state.shutdown.idle()
+                await state.client.aclose()
+                if redis is not None:
+                    await redis.aclose()
+
+    app.router.lifespan_context = lifespan
+    app.state.shutdown = state.shutdown
+    return app
+
+
+class _Server(uvicorn.Server):
+    """uvicorn, telling the bulk calls to stop sending as soon as SIGTERM arrives (not after they all finish)."""
+
+    def __init__(self, config: uvicorn.Config, shutdown: Shutdown) -> None:
+        super().__init__(config)
+        self._shutdown = shutdown
+
+    def handle_exit(self, sig: int, frame: Any) -> None:
+        logger.warning("stopping: bulk calls finish what is on its way, record it, and answer")
+        self._shutdown.requested.set()
+        super().handle_exit(sig, frame)
+
+
+def serve(settings: Settings, *, host: str, port: int, transport: Transport | None = None) -> int:
+    """Run `serve-http` until SIGTERM or SIGINT."""
+    app = build_app(settings, host=host, port=port, transport=transport)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        timeout_graceful_shutdown=int(GRACE_SECONDS + 10),
+        proxy_headers=True,
+    )
+    _Server(config, app.state.shutdown).run()
+    return 0

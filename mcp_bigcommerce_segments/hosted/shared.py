@@ -1,0 +1,326 @@
+"""State that replicas of the server share through Redis: the store's rate limit, its 10 concurrent requests, the
+pinned removal previews, and the record of changes.
+
+Each piece keeps the interface of its in-process twin (`RateGovernor`, the client's semaphore, `PreviewStore`, the
+audit log's change record) so that the rest of the server does not know which one it has. Time comes from Redis
+(`TIME`) inside the scripts, so replicas on different machines agree on when a window ends.
+
+When Redis cannot be reached, reads keep working on per-process state (the governor and the concurrency limit fall
+back to their local twins), and writes are refused: a change is never made without being recorded.
+"""
+
+import contextlib
+import json
+import logging
+import math
+import secrets
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import asdict
+from typing import Any
+from uuid import UUID
+
+import redis.asyncio as redis
+from redis.exceptions import RedisError
+
+from ..clock import Clock
+from ..errors import AuditLogError, BigCommerceError, stated_seconds
+from ..previews import TTL_SECONDS, Preview, PreviewError, check_owner, unusable
+from ..ratelimit import RateGovernor, RateLimitWaitTooLong, wait
+from ..retry import RESET_MARGIN_SECONDS
+
+logger = logging.getLogger(__name__)
+
+# How long a replica's hold on one of BigCommerce's 10 concurrent slots lasts if it dies without releasing it.
+LEASE_SECONDS = 90.0
+# How often a request that waits for the shared quota or a shared slot looks again.
+POLL_SECONDS = 0.05
+
+# KEYS[1]: the store's rate hash. Returns {1, now_ms} when a request may go, or {0, wait_ms}.
+_ACQUIRE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'quota', 'window')
+local left, reset, quota, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
+if left ~= nil and left < 1 then
+  if now < reset then return {0, reset - now} end
+  left = quota
+  redis.call('HSET', KEYS[1], 'reset', now + window, 'epoch', now)
+  if left == nil then redis.call('HDEL', KEYS[1], 'left') end
+end
+if left ~= nil then redis.call('HSET', KEYS[1], 'left', left - 1) end
+redis.call('HINCRBY', KEYS[1], 'inflight', 1)
+return {1, now}
+"""
+
+# KEYS[1]: the rate hash. ARGV: left, reset_ms, quota, window_ms (each '' when absent), sent_at_ms, margin_ms.
+_RELEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local inflight = redis.call('HINCRBY', KEYS[1], 'inflight', -1)
+if inflight < 0 then redis.call('HSET', KEYS[1], 'inflight', 0); inflight = 0 end
+if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'quota', ARGV[3]) end
+if ARGV[4] ~= '' and tonumber(ARGV[4]) > 0 then redis.call('HSET', KEYS[1], 'window', ARGV[4]) end
+if ARGV[1] == '' or ARGV[2] == '' then return 0 end
+local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'window', 'epoch')
+local cur_left, cur_reset, window, epoch = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
+if tonumber(ARGV[5]) < epoch then return 0 end
+local left, reset = tonumber(ARGV[1]), now + tonumber(ARGV[2]) + tonumber(ARGV[6])
+local half = 1000
+if window ~= nil and window > 0 then half = window / 2 end
+if cur_left == nil or reset > cur_reset + half then
+  left = left - inflight
+elseif cur_left < left then
+  left = cur_left
+end
+redis.call('HSET', KEYS[1], 'left', left, 'reset', reset)
+return 1
+"""
+
+# KEYS[1]: the rate hash. ARGV[1]: pause in ms.
+_PAUSE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('HSET', KEYS[1], 'left', 0, 'reset', now + tonumber(ARGV[1]))
+return 1
+"""
+
+# KEYS[1]: the leases' sorted set. ARGV: limit, lease id, lease ms. Returns 1 when the lease was taken.
+_LEASE = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+return 1
+"""
+
+# KEYS[1]: the preview; KEYS[2]: its used marker. ARGV[1]: marker ms. Returns the preview, taken, or nil.
+_TAKE = """
+local value = redis.call('GET', KEYS[1])
+if not value then return false end
+redis.call('DEL', KEYS[1])
+redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
+return value
+"""
+
+
+def connect(url: str) -> "redis.Redis":
+    """A Redis client for `url`; it connects on first use."""
+    return redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=30)
+
+
+class SharedGovernor:
+    """The rate governor of one store, shared by every replica; per-process when Redis cannot be reached."""
+
+    def __init__(self, client: "redis.Redis", store: str, clock: Clock) -> None:
+        self._redis = client
+        self._key = f"bc-segments:{{{store}}}:rate"
+        self._clock = clock
+        self._local = RateGovernor(clock)
+        self._acquire = client.register_script(_ACQUIRE)
+        self._release = client.register_script(_RELEASE)
+        self._pause = client.register_script(_PAUSE)
+        self._shared_ids: set[float] = set()  # send times the shared state counted (the others: the local twin)
+
+    @property
+    def reset_at(self) -> float:
+        return self._local.reset_at
+
+    async def acquire(self, deadline: float = math.inf) -> float:
+        while True:
+            try:
+                granted, value = await self._acquire(keys=[self._key])
+            except RedisError as exc:
+                logger.warning("Redis unreachable for the shared rate limit (%s); pacing this replica alone", exc)
+                return await self._local.acquire(deadline)
+            if int(granted) == 1:
+                sent_at = int(value) / 1000.0
+                self._shared_ids.add(sent_at)
+                return sent_at
+            seconds = int(value) / 1000.0
+            if self._clock.now() + seconds > deadline:
+                raise RateLimitWaitTooLong(
+                    f"BigCommerce's rate limit for this store is used up for the next {seconds:.0f} s, longer than "
+                    f"this request may wait (BIGCOMMERCE_MAX_RETRY_SECONDS). Retry in {seconds:.0f} s; other apps "
+                    "and replicas share the same quota.",
+                    status=429,
+                    retry_after=seconds,
+                )
+            await wait(self._clock, seconds, at_most=max(POLL_SECONDS, min(seconds, 1.0)))
+
+    async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:
+        if sent_at not in self._shared_ids:  # sent while Redis was away: the local twin counted it
+            await self._local.release(headers, sent_at)
+            return
+        self._shared_ids.discard(sent_at)
+        values = ["", "", "", ""]
+        if headers is not None:
+            left = headers.get("x-rate-limit-requests-left")
+            count = stated_seconds(left, 1.0) if left is not None else None  # a sane non-negative number, or None
+            quota = headers.get("x-rate-limit-requests-quota")
+            reset = stated_seconds(headers.get("x-rate-limit-time-reset-ms"), 1000.0)
+            window = stated_seconds(headers.get("x-rate-limit-time-window-ms"), 1000.0)
+            values = [
+                "" if count is None or left is None else str(int(float(left))),
+                "" if reset is None else str(round(reset * 1000)),
+                quota if quota is not None and quota.isdigit() else "",
+                "" if window is None else str(round(window * 1000)),
+            ]
+        args = [*values, str(round(sent_at * 1000)), str(round(RESET_MARGIN_SECONDS * 1000))]
+        try:
+            await self._release(keys=[self._key], args=args)
+        except RedisError as exc:
+            logger.warning("Redis unreachable for the shared rate limit (%s)", exc)
+
+    async def pause(self, seconds: float) -> None:
+        await self._local.pause(seconds)
+        try:
+            await self._pause(keys=[self._key], args=[str(round(seconds * 1000))])
+        except RedisError as exc:
+            logger.warning("Redis unreachable for the shared rate limit (%s)", exc)
+
+
+class SharedLeases:
+    """BigCommerce's 10 concurrent requests per store, shared by replicas through leases that expire if a replica
+    dies holding them."""
+
+    def __init__(self, client: "redis.Redis", store: str, clock: Clock, limit: int) -> None:
+        self._redis = client
+        self._key = f"bc-segments:{{{store}}}:leases"
+        self._clock = clock
+        self._limit = limit
+        self._take = client.register_script(_LEASE)
+
+    @asynccontextmanager
+    async def hold(self) -> AsyncIterator[None]:
+        lease = secrets.token_hex(8)
+        shared = True
+        while True:
+            try:
+                if int(await self._take(keys=[self._key], args=[self._limit, lease, round(LEASE_SECONDS * 1000)])):
+                    break
+            except RedisError as exc:
+                logger.warning("Redis unreachable for the shared concurrency limit (%s); this replica alone", exc)
+                shared = False
+                break
+            await self._clock.sleep(POLL_SECONDS)
+        try:
+            yield
+        finally:
+            if shared:
+                with contextlib.suppress(RedisError):  # if not released, it expires by itself
+                    await self._redis.zrem(self._key, lease)
+
+
+class SharedPreviewStore:
+    """Pinned previews in Redis with their TTL, so that a preview made on one replica is approved on another; taking
+    one is atomic, so two approvals of one preview cannot both remove."""
+
+    def __init__(self, client: "redis.Redis", clock: Clock) -> None:
+        self._redis = client
+        self._clock = clock
+        self._take = client.register_script(_TAKE)
+
+    def new_id(self) -> str:
+        return "p" + secrets.token_hex(5)
+
+    @staticmethod
+    def _key(preview_id: str) -> str:
+        return f"bc-segments:preview:{preview_id}"
+
+    async def put(self, preview: Preview) -> None:
+        record = asdict(preview)
+        record["segment_id"] = str(preview.segment_id)
+        record["profile_ids"] = [str(i) for i in preview.profile_ids]
+        record["customer_of"] = {str(k): v for k, v in preview.customer_of.items()}
+        ttl = max(1, round((preview.expires_at - self._clock.now()) * 1000))
+        try:
+            await self._redis.set(self._key(preview.preview_id), json.dumps(record), px=ttl)
+        except RedisError as exc:
+            raise _unavailable(exc) from exc
+
+    @staticmethod
+    def _load(raw: bytes | str) -> Preview:
+        record: dict[str, Any] = json.loads(raw)
+        record["segment_id"] = UUID(record["segment_id"])
+        record["profile_ids"] = tuple(UUID(i) for i in record["profile_ids"])
+        record["customer_of"] = {UUID(k): int(v) for k, v in record["customer_of"].items()}
+        record["people"] = tuple(record["people"])
+        return Preview(**record)
+
+    async def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+        try:
+            raw = await self._redis.get(self._key(preview_id))
+            used = raw is None and bool(await self._redis.exists(self._key(preview_id) + ":used"))
+        except RedisError as exc:
+            raise _unavailable(exc) from exc
+        if raw is None:
+            raise unusable(preview_id, used=used, expired=False)
+        return check_owner(self._load(raw), store, segment_id)
+
+    async def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+        await self.get(preview_id, store=store, segment_id=segment_id)  # the owner check, before taking it
+        key = self._key(preview_id)
+        try:
+            raw = await self._take(keys=[key, key + ":used"], args=[TTL_SECONDS * 1000])
+        except RedisError as exc:
+            raise _unavailable(exc) from exc
+        if raw is None:  # another replica approved it between the two steps
+            raise unusable(preview_id, used=True, expired=False)
+        return self._load(raw)
+
+    async def discard(self, preview_id: str) -> None:
+        try:
+            await self._redis.delete(self._key(preview_id))
+        except RedisError as exc:
+            logger.warning("Redis unreachable (%s); the declined preview expires by itself", exc)
+
+
+class SharedChangeLog:
+    """The record of changes as a Redis Stream per store, beside the local JSON-lines audit file."""
+
+    def __init__(self, client: "redis.Redis", store: str) -> None:
+        self._redis = client
+        self._key = f"bc-segments:{{{store}}}:changes"
+
+    async def append(self, line: str) -> None:
+        """Add one audit record.
+
+        Raises:
+            AuditLogError: Redis cannot be reached, so the change would go unrecorded: nothing may be sent.
+        """
+        try:
+            await self._redis.xadd(self._key, {"record": line})
+        except RedisError as exc:
+            raise AuditLogError(
+                f"The shared change record (Redis, BIGCOMMERCE_REDIS_URL) cannot be reached ({type(exc).__name__}), "
+                "so nothing was sent to BigCommerce: a change is never made unrecorded. Reads keep working; retry "
+                "the write when Redis is back."
+            ) from exc
+
+    async def records(self) -> list[dict[str, Any]]:
+        """Every record, oldest first.
+
+        Raises:
+            AuditLogError: Redis cannot be reached.
+        """
+        try:
+            entries = await self._redis.xrange(self._key)
+        except RedisError as exc:
+            raise AuditLogError(f"The shared change record (Redis) cannot be read ({type(exc).__name__}).") from exc
+        records = []
+        for _, fields in entries or []:
+            raw = (fields or {}).get(b"record") or (fields or {}).get("record")
+            try:
+                records.append(json.loads(raw or ""))
+            except ValueError:
+                continue
+        return records
+
+
+def _unavailable(exc: Exception) -> BigCommerceError:
+    return PreviewError(
+        f"The shared preview store (Redis, BIGCOMMERCE_REDIS_URL) cannot be reached ({type(exc).__name__}); nothing "
+        "was removed. Retry when Redis is back."
+    )
