@@ -83,7 +83,8 @@ def _state(settings: Settings, transport: Transport | None) -> tuple[AppState, A
 
     redis = connect(settings.redis_url.get_secret_value())
     store = settings.store_hash
-    leases = SharedLeases(redis, store, clock, settings.max_concurrency)
+    # A lease outlives the longest exchange it covers; a replica that dies holding it frees it this long after.
+    leases = SharedLeases(redis, store, clock, settings.max_concurrency, lease_seconds=settings.timeout_seconds + 5)
     client = BigCommerceClient.for_settings(
         settings, transport=transport, clock=clock, governor=SharedGovernor(redis, store, clock), leases=leases.hold
     )
@@ -106,6 +107,7 @@ def build_app(
         issuer_url=settings.oauth_issuer or public,  # pydantic parses the URL
         resource_server_url=f"{public}{MCP_PATH}",
         required_scopes=[READ],
+        validate_token_resource=False,  # static tokens name no resource; JWTs are checked for their audience
     )
     server = build_server(
         settings, state=state, token_verifier=SegmentTokenVerifier(settings), auth=auth, transport=transport
@@ -174,7 +176,8 @@ def serve(settings: Settings, *, host: str, port: int, transport: Transport | No
         app,
         host=host,
         port=port,
-        log_level=settings.log_level.lower(),
+        # uvicorn's own start and stop lines always show (an operator looks for them); requests are not logged.
+        log_level=min(settings.log_level, "INFO", key=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"].index).lower(),
         access_log=False,
         timeout_graceful_shutdown=int(GRACE_SECONDS + 10),
         proxy_headers=True,

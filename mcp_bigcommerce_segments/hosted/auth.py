@@ -38,7 +38,14 @@ class SegmentTokenVerifier:
         self._issuer = settings.oauth_issuer
         self._audience = settings.oauth_audience
         url = settings.oauth_jwks_url
-        self._jwks = jwt.PyJWKClient(url, cache_keys=True, lifespan=300) if url and settings.oauth_issuer else None
+        # The key set is cached for 5 minutes; a token naming a key not in it fetches the set again at once (a
+        # rotation), but at most `_REFRESHES` times a minute, so forged key IDs cannot turn into a flood of fetches.
+        self._jwks = (
+            jwt.PyJWKClient(url, lifespan=300, cooldown_duration=0, timeout=10)
+            if url and settings.oauth_issuer
+            else None
+        )
+        self._refreshed: list[float] = []
 
     async def verify_token(self, token: str) -> AccessToken | None:
         digest = hashlib.sha256(token.encode()).digest()
@@ -52,10 +59,24 @@ class SegmentTokenVerifier:
             return None
         return await anyio.to_thread.run_sync(self._verify_jwt, token)
 
+    def _signing_key(self, token: str) -> jwt.PyJWK:
+        assert self._jwks is not None
+        kid = jwt.get_unverified_header(token).get("kid")
+        keys = self._jwks.get_signing_keys()
+        found = next((k for k in keys if k.key_id == kid), None)
+        now = time.monotonic()
+        self._refreshed = [t for t in self._refreshed if now - t < 60]
+        if found is None and len(self._refreshed) < _REFRESHES:
+            self._refreshed.append(now)
+            found = next((k for k in self._jwks.get_signing_keys(refresh=True) if k.key_id == kid), None)
+        if found is None:
+            raise jwt.PyJWKClientError(f"no signing key {kid!r}")
+        return found
+
     def _verify_jwt(self, token: str) -> AccessToken | None:
         assert self._jwks is not None
         try:
-            key = self._jwks.get_signing_key_from_jwt(token)
+            key = self._signing_key(token)
             claims: dict[str, Any] = jwt.decode(
                 token,
                 key.key,
@@ -82,6 +103,9 @@ class SegmentTokenVerifier:
             expires_at=int(expires) if isinstance(expires, int | float) else None,
             subject=str(claims["sub"]) if "sub" in claims else None,
         )
+
+
+_REFRESHES = 10
 
 
 def expired(token: AccessToken) -> bool:

@@ -14,6 +14,7 @@ import json
 import logging
 import math
 import secrets
+from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict
@@ -31,8 +32,6 @@ from ..retry import RESET_MARGIN_SECONDS
 
 logger = logging.getLogger(__name__)
 
-# How long a replica's hold on one of BigCommerce's 10 concurrent slots lasts if it dies without releasing it.
-LEASE_SECONDS = 90.0
 # How often a request that waits for the shared quota or a shared slot looks again.
 POLL_SECONDS = 0.05
 
@@ -121,7 +120,8 @@ class SharedGovernor:
         self._acquire = client.register_script(_ACQUIRE)
         self._release = client.register_script(_RELEASE)
         self._pause = client.register_script(_PAUSE)
-        self._shared_ids: set[float] = set()  # send times the shared state counted (the others: the local twin)
+        # Send times the shared state counted (several requests can share a millisecond); the others: the local twin.
+        self._shared: Counter[float] = Counter()
 
     @property
     def reset_at(self) -> float:
@@ -136,7 +136,7 @@ class SharedGovernor:
                 return await self._local.acquire(deadline)
             if int(granted) == 1:
                 sent_at = int(value) / 1000.0
-                self._shared_ids.add(sent_at)
+                self._shared[sent_at] += 1
                 return sent_at
             seconds = int(value) / 1000.0
             if self._clock.now() + seconds > deadline:
@@ -150,10 +150,12 @@ class SharedGovernor:
             await wait(self._clock, seconds, at_most=max(POLL_SECONDS, min(seconds, 1.0)))
 
     async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:
-        if sent_at not in self._shared_ids:  # sent while Redis was away: the local twin counted it
+        if self._shared[sent_at] <= 0:  # sent while Redis was away: the local twin counted it
             await self._local.release(headers, sent_at)
             return
-        self._shared_ids.discard(sent_at)
+        self._shared[sent_at] -= 1
+        if not self._shared[sent_at]:
+            del self._shared[sent_at]
         values = ["", "", "", ""]
         if headers is not None:
             left = headers.get("x-rate-limit-requests-left")
@@ -185,11 +187,12 @@ class SharedLeases:
     """BigCommerce's 10 concurrent requests per store, shared by replicas through leases that expire if a replica
     dies holding them."""
 
-    def __init__(self, client: "redis.Redis", store: str, clock: Clock, limit: int) -> None:
+    def __init__(self, client: "redis.Redis", store: str, clock: Clock, limit: int, lease_seconds: float) -> None:
         self._redis = client
         self._key = f"bc-segments:{{{store}}}:leases"
         self._clock = clock
         self._limit = limit
+        self._lease_ms = round(lease_seconds * 1000)
         self._take = client.register_script(_LEASE)
 
     @asynccontextmanager
@@ -198,7 +201,7 @@ class SharedLeases:
         shared = True
         while True:
             try:
-                if int(await self._take(keys=[self._key], args=[self._limit, lease, round(LEASE_SECONDS * 1000)])):
+                if int(await self._take(keys=[self._key], args=[self._limit, lease, self._lease_ms])):
                     break
             except RedisError as exc:
                 logger.warning("Redis unreachable for the shared concurrency limit (%s); this replica alone", exc)
