@@ -1,0 +1,130 @@
+"""Hosted mode: `list_segment_profiles` over Streamable HTTP with 1, 8 and 32 concurrent clients on one replica (calls
+per second, p50 and p99 latency) next to the same call over stdio; and three replicas sharing one store's quota
+through Redis, adding IDs at once, against the bound the quota sets."""
+
+import math
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.serve import serve
+from tests.support.hosted import Caller, Replica, digest, redis_server
+
+from .common import STORE, TOKEN, RawStdio, our_argv, server_env
+
+BEARER = "bench-bearer-token-0001"
+
+
+def _env(url: str, **extra: str) -> dict[str, str]:
+    return {**server_env(url), "BIGCOMMERCE_HTTP_TOKENS": f"write:{digest(BEARER)}", **extra}
+
+
+def _clients(replica: Replica, arguments: dict[str, Any], clients: int, calls: int) -> tuple[list[float], float]:
+    latencies: list[float] = []
+    lock = threading.Lock()
+
+    def one() -> None:
+        caller = Caller()
+        mine = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            caller.tool(replica.url, "list_segment_profiles", arguments, token=BEARER)
+            mine.append(time.perf_counter() - started)
+        caller.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=one) for _ in range(clients)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - started
+
+
+def _p(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
+
+
+def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
+    calls = 20 if quick else 200
+    store = FaultyStore(store_hash=STORE, token=TOKEN, quota=None)
+    segment = store.add_segment("VIP")
+    store.add_members(segment, store.add_profiles(300))
+    arguments = {"segment_id": str(segment), "limit": 50, "include_names": False}
+    lines: list[str] = []
+    report: dict[str, Any] = {}
+    with serve(store) as url:
+        stdio = RawStdio(our_argv(), server_env(url))
+        stdio.initialize()
+        timings = []
+        for _ in range(calls):
+            started = time.perf_counter()
+            stdio.tool("list_segment_profiles", arguments)
+            timings.append(time.perf_counter() - started)
+        stdio.close()
+        lines.append(
+            f"{'stdio, 1 client: p50 / p99':<50} {statistics.median(timings) * 1000:8.2f} / "
+            f"{_p(timings, 0.99) * 1000:.2f} ms, {len(timings) / sum(timings):8.0f} calls/s"
+        )
+        report["stdio"] = {"p50_ms": statistics.median(timings) * 1000, "calls_per_s": len(timings) / sum(timings)}
+        replica = Replica(_env(url))
+        try:
+            for clients in (1, 8, 32):
+                latencies, took = _clients(replica, arguments, clients, max(5, calls // clients))
+                p50, p99, rate = statistics.median(latencies) * 1000, _p(latencies, 0.99) * 1000, len(latencies) / took
+                lines.append(
+                    f"{f'HTTP, {clients} clients: p50 / p99':<50} {p50:8.2f} / {p99:.2f} ms, {rate:8.0f} calls/s"
+                )
+                report[f"http_{clients}"] = {"p50_ms": p50, "p99_ms": p99, "calls_per_s": rate}
+        finally:
+            replica.stop()
+    lines += _replicas(quick, report)
+    return lines, report
+
+
+def _replicas(quick: bool, report: dict[str, Any]) -> list[str]:
+    per_replica, quota, window = (1_000, 150, 3.0) if quick else (10_000, 150, 3.0)
+    store = FaultyStore(store_hash=STORE, token=TOKEN, quota=quota, window_seconds=window)
+    segment = store.add_segment("Black Friday")
+    batches = [store.add_profiles(per_replica) for _ in range(3)]
+    with tempfile.TemporaryDirectory() as tmp, redis_server(Path(tmp)) as redis_url, serve(store) as url:
+        replicas = [Replica(_env(url, BIGCOMMERCE_REDIS_URL=redis_url)) for _ in range(3)]
+        try:
+            callers = [Caller(timeout=600) for _ in replicas]
+
+            def add(n: int) -> None:
+                ids = [str(i) for i in batches[n]]
+                callers[n].tool(
+                    replicas[n].url,
+                    "add_profiles_to_segment",
+                    {"segment_id": str(segment), "profile_ids": ids},
+                    token=BEARER,
+                )
+
+            threads = [threading.Thread(target=add, args=(n,)) for n in range(3)]
+            started = time.perf_counter()
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            took = time.perf_counter() - started
+        finally:
+            for replica in replicas:
+                replica.stop()
+    requests = 3 * math.ceil(per_replica / 50)
+    bound = (math.ceil(requests / quota) - 1) * window
+    lost = 3 * per_replica - len(set(store.members(segment)))
+    report["replicas"] = {"wall_s": took, "bound_s": bound, "rate_limited": store.stats.rate_limited, "lost": lost}
+    versus = f" ({took / bound:.2f}x)" if bound else ""
+    return [
+        f"3 replicas x {per_replica:,} IDs ({requests} requests, quota {quota} per {window:g} s window, "
+        f"shared through Redis): wall {took:.2f} s against a bound of {bound:.2f} s{versus}; "
+        f"429s {store.stats.rate_limited}, IDs lost {lost}"
+    ]
