@@ -340,3 +340,15 @@ def test_sigterm_mid_bulk_answers_records_the_outcome_and_frees_the_leases(
     assert changes[0]["status"] == "cancelled"
     assert changes[0]["added"] == data["added"] == len(store.members(segment))
     assert leases == 0
+
+
+def test_behind_a_proxy_the_origin_is_still_checked(api_url: str, tmp_path: Path, caller: Caller) -> None:
+    replica = Replica(env_for(api_url, tmp_path, "proxy"), "--host", "0.0.0.0")  # noqa: S104 - reached on loopback
+    try:
+        proxied = caller.post(replica.url, "tools/list", token=WRITER, Host="agents.example.com")
+        foreign = caller.post(replica.url, "tools/list", token=WRITER, Origin="https://evil.example.com")
+        allowed = caller.post(replica.url, "tools/list", token=WRITER, Origin=ORIGIN)
+    finally:
+        replica.stop()
+
+    assert (proxied.status_code, foreign.status_code, allowed.status_code) == (200, 403, 200)

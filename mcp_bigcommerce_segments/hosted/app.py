@@ -22,9 +22,11 @@ import uvicorn
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..audit import AuditLog
 from ..bulk import GRACE_SECONDS, Shutdown
@@ -112,9 +114,12 @@ def build_app(
     server = build_server(
         settings, state=state, token_verifier=SegmentTokenVerifier(settings), auth=auth, transport=transport
     )
+    # On loopback, the SDK checks Host and Origin (DNS rebinding targets local servers). Behind a reverse proxy the
+    # Host is the public name, which only the proxy knows: there the Origin alone is checked (below).
+    local = _loopback(host)
     security = TransportSecuritySettings(
-        enable_dns_rebinding_protection=True,
-        allowed_hosts=[f"{host}:{port}", f"127.0.0.1:{port}", f"localhost:{port}", host],
+        enable_dns_rebinding_protection=local,
+        allowed_hosts=[f"{name}:{port}" for name in (host, "127.0.0.1", "localhost", "[::1]")],
         allowed_origins=list(settings.http_allowed_origins),
     )
     app = server.streamable_http_app(
@@ -153,7 +158,26 @@ def build_app(
 
     app.router.lifespan_context = lifespan
     app.state.shutdown = state.shutdown
+    if not local:
+        app.add_middleware(OriginCheck, allowed=frozenset(settings.http_allowed_origins))
     return app
+
+
+class OriginCheck:
+    """403 for a browser request from an origin not in BIGCOMMERCE_HTTP_ALLOWED_ORIGINS (requests without an
+    Origin, from servers, pass)."""
+
+    def __init__(self, app: ASGIApp, allowed: frozenset[str]) -> None:
+        self.app = app
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            origin = Headers(scope=scope).get("origin")
+            if origin and origin.rstrip("/") not in self.allowed:
+                await Response("Invalid Origin header", status_code=403)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class _Server(uvicorn.Server):

@@ -101,7 +101,7 @@ class Replica:
         )
         assert self.proc.stderr is not None
         try:
-            _wait_for(self.proc.stderr, "Application startup complete", 60, self.lines)
+            _wait_for(self.proc.stderr, "Uvicorn running on", 60, self.lines)
         except BaseException:
             self.stop(kill=True)
             raise
