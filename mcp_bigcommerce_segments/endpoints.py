@@ -1,0 +1,289 @@
+"""The typed BigCommerce operations: pages and whole collections, customers, segment names, and the two writes.
+
+They are built on one abstract `_request` (which `BigCommerceClient`, the HTTP choke point, provides) and return
+typed values or an `Answer` for the caller to read, never responses. No HTTP library is imported here.
+"""
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic
+from uuid import UUID
+
+from pydantic import ValidationError
+
+from .errors import (
+    APIStatusError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ResponseShapeError,
+    body_detail,
+    error_from_response,
+    quote_store_text,
+)
+from .models import Customer, CustomerPage, Page, ProfilePage, Segment, SegmentPage, ShopperProfile, T
+
+# BigCommerce: "Limit of Shopper Profiles per request is 50." DELETE's `id:in` has no documented limit; the same
+# 50 keeps URLs short (50 UUIDs are about 1.9 kB).
+CHUNK_SIZE = 50
+# BigCommerce's largest page (a larger `limit` answers 413 on v3 endpoints).
+MAX_PAGE_SIZE = 250
+# BigCommerce's documented default page, for a store that answers 413 to pages of 250.
+SMALL_PAGE = 50
+
+
+@dataclass(frozen=True)
+class Collected(Generic[T]):
+    """A collection read page by page: each item once, and whether the reading got to a trustworthy end."""
+
+    items: list[T]
+    complete: bool
+    total: int | None
+
+
+@dataclass(frozen=True)
+class Answer:
+    """A complete answer: status, body (read whole, within the size cap) and headers."""
+
+    status: int
+    body: bytes
+    what: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def error(self) -> APIStatusError:
+        """The error this answer's status means."""
+        return error_from_response(self.status, self.body, self.headers, what=self.what)
+
+    @property
+    def detail(self) -> str:
+        """BigCommerce's own words from the body ("" when it said nothing)."""
+        return body_detail(self.body)
+
+    def json(self) -> Any:
+        """The body as JSON ({} when empty).
+
+        Raises:
+            ResponseShapeError: the body is not JSON.
+        """
+        if not self.body:
+            return {}
+        try:
+            return json.loads(self.body)
+        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
+            raise not_json(self.what, self.status, self.headers.get("content-type", "")) from exc
+
+    def lenient_json(self) -> Any:
+        """The body as JSON, or {} when it is not JSON."""
+        try:
+            return self.json()
+        except ResponseShapeError:
+            return {}
+
+
+def not_json(what: str, status: int, content_type: str) -> ResponseShapeError:
+    kind = quote_store_text(content_type.split(";")[0], 60) or "no content type"
+    return ResponseShapeError(
+        f"BigCommerce answered {what} with something that is not JSON ({kind}, status {status}); a proxy or an "
+        "outage page may be in the way. Retry in a minute."
+    )
+
+
+class Endpoints:
+    """BigCommerce's segment, shopper-profile and customer endpoints, over `_request`."""
+
+    #: Learnt from the first 413 to a page of 250: stores that cap pages lower are then read in pages of 50.
+    page_size: int = MAX_PAGE_SIZE
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        what: str,
+        params: Mapping[str, str | int] | None = None,
+        body: bytes | None = None,
+        accept: frozenset[int] = frozenset(),
+    ) -> Answer:
+        """Send one request (see `BigCommerceClient._request`)."""
+        raise NotImplementedError
+
+    async def _get_page(
+        self, path: str, model: type[Page[T]], *, what: str, params: Mapping[str, str | int]
+    ) -> Page[T]:
+        """GET a paginated collection and check it has the `{data, meta: {pagination}}` shape the spec promises."""
+        answer = await self._request("GET", path, what=what, params=params)
+        try:
+            try:
+                return model.model_validate_json(answer.body)
+            except ValidationError as exc:
+                if not (exc.error_count() and exc.errors()[0]["type"] == "json_invalid"):
+                    raise
+                # Python's parser reads what pydantic's refuses (lone surrogates, shown escaped by the models).
+                return model.model_validate(answer.json())
+        except ValidationError as exc:
+            raise ResponseShapeError(
+                f"BigCommerce's answer for {what} lacks the data or pagination the API promises; "
+                "nothing was changed. Retry in a minute."
+            ) from exc
+
+    async def collect(
+        self,
+        path: str,
+        model: type[Page[T]],
+        *,
+        what: str,
+        max_items: int,
+        params: Mapping[str, str | int] | None = None,
+        only_if_whole: bool = False,
+    ) -> "Collected[T]":
+        """Read a whole collection of at most `max_items`, in the largest pages the store allows (learnt once).
+
+        Takes nothing for granted: each item is kept once (by `id`), and the reading stops, marked incomplete, once
+        `max_items` are read (at once, with `only_if_whole`, when the first page says there are more), a page says it
+        is not the page asked for, or a page brings nothing new (a server that ignores `page` repeats itself).
+        """
+        items: dict[Any, T] = {}
+        page, total = 1, None
+        while True:
+            try:
+                fetched = await self._get_page(
+                    path, model, what=what, params={**(params or {}), "page": page, "limit": self.page_size}
+                )
+            except PayloadTooLargeError:
+                if page > 1 or self.page_size <= SMALL_PAGE:
+                    raise
+                self.page_size = SMALL_PAGE  # a store that caps pages lower: start again in pages of 50
+                continue
+            p = fetched.pagination
+            total = p.total if p.total >= 0 else None
+            if p.current_page != page or p.total_pages < 0 or (only_if_whole and (total or 0) > max_items):
+                return Collected(list(items.values()), complete=False, total=total)
+            before = len(items)
+            for item in fetched.data:
+                items.setdefault(item.id, item)
+            if page >= p.total_pages or not fetched.data:
+                # The end, by the pages' word; trusted only if the count adds up (a page of data says there is one).
+                whole = total is not None and len(items) >= total and (p.total_pages >= 1 or not items)
+                return Collected(list(items.values()), complete=whole, total=total)
+            if len(items) == before or len(items) >= max_items:
+                return Collected(list(items.values()), complete=False, total=total)
+            page += 1
+
+    async def list_segment_profiles(self, segment_id: UUID, *, page: int = 1, limit: int = 50) -> ProfilePage:
+        """GET one page of a segment's shopper profiles."""
+        return await self._get_page(
+            f"segments/{segment_id}/shopper-profiles",
+            ProfilePage,
+            what=f"segment {segment_id}",
+            params={"page": page, "limit": limit},
+        )
+
+    async def segment_members(
+        self, segment_id: UUID, *, max_items: int, only_if_whole: bool = False
+    ) -> "Collected[ShopperProfile]":
+        """The shopper profiles of a segment, up to `max_items` (`complete` says whether that is all of them)."""
+        return await self.collect(
+            f"segments/{segment_id}/shopper-profiles",
+            ProfilePage,
+            what=f"segment {segment_id}",
+            max_items=max_items,
+            only_if_whole=only_if_whole,
+        )
+
+    async def list_segments(self, *, page: int = 1, limit: int = 50) -> SegmentPage:
+        """GET one page of the store's segments."""
+        return await self._get_page("segments", SegmentPage, what="segments", params={"page": page, "limit": limit})
+
+    async def all_segments(self, *, max_items: int) -> "Collected[Segment]":
+        """Every segment of the store (a store has at most 1,000)."""
+        return await self.collect("segments", SegmentPage, what="segments", max_items=max_items)
+
+    async def segment_names(self, ids: set[UUID]) -> dict[UUID, str]:
+        """The names of segments, by ID (one request per 250; none for no IDs)."""
+        names: dict[UUID, str] = {}
+        wanted = sorted(ids, key=str)
+        for start in range(0, len(wanted), MAX_PAGE_SIZE):
+            batch = wanted[start : start + MAX_PAGE_SIZE]
+            page = await self._get_page(
+                "segments",
+                SegmentPage,
+                what="segments",
+                params={"id:in": ",".join(str(i) for i in batch), "limit": len(batch), "page": 1},
+            )
+            names.update({s.id: s.name for s in page.data})
+        return names
+
+    async def segment_exists(self, segment_id: UUID) -> bool:
+        """Whether the segment exists (one small read)."""
+        try:
+            await self.list_segment_profiles(segment_id, limit=1)
+        except NotFoundError:
+            return False
+        return True
+
+    async def customers(self, ids: Sequence[int]) -> list[Customer]:
+        """GET customers by ID, with their shopper profile and segments (beta includes), a page at a time."""
+        wanted = list(dict.fromkeys(ids))
+        found: list[Customer] = []
+        start = 0
+        while start < len(wanted):
+            batch = wanted[start : start + self.page_size]
+            params: dict[str, str | int] = {
+                "id:in": ",".join(str(i) for i in batch),
+                "include": "shopper_profile_id,segment_ids",
+                "limit": len(batch),  # one page holds them all
+            }
+            try:
+                page = await self._get_page("customers", CustomerPage, what="customers", params=params)
+            except PayloadTooLargeError:
+                if self.page_size <= SMALL_PAGE:
+                    raise
+                self.page_size = SMALL_PAGE  # a store that caps pages lower: ask for 50 at a time
+                continue
+            found += page.data
+            start += len(batch)
+        return found
+
+    async def search_customers(self, *, name_like: str | None = None, email: str | None = None) -> CustomerPage:
+        """GET the first 50 customers whose name contains `name_like` or whose email is `email`."""
+        params: dict[str, str | int] = {"include": "shopper_profile_id,segment_ids", "limit": 50, "page": 1}
+        if name_like is not None:
+            params["name:like"] = name_like
+        if email is not None:
+            params["email:in"] = email
+        return await self._get_page("customers", CustomerPage, what="customers", params=params)
+
+    async def profile_segments(self, profile_id: UUID, *, page: int = 1, limit: int = 50) -> SegmentPage:
+        """GET one page of the segments a shopper profile belongs to."""
+        return await self._get_page(
+            f"shopper-profiles/{profile_id}/segments",
+            SegmentPage,
+            what=f"shopper profile {profile_id}",
+            params={"page": page, "limit": limit},
+        )
+
+    # --- writes: the answers are interpreted by `batch` -------------------------------------------------------
+
+    async def post_profiles(self, segment_id: UUID, ids: Sequence[UUID]) -> Answer:
+        """POST up to 50 IDs to a segment (a bare JSON array, as the spec says); 201, 404, 409 and 422 are returned."""
+        if not ids or len(ids) > CHUNK_SIZE:  # BigCommerce: max 50 per POST; never an empty body
+            raise ValueError("a POST takes 1 to 50 profile IDs")
+        what = f"segment {segment_id}"
+        body = json.dumps([str(i) for i in ids], separators=(",", ":")).encode()
+        return await self._request(
+            "POST", f"segments/{segment_id}/shopper-profiles", what=what, body=body, accept=frozenset({404, 409, 422})
+        )
+
+    async def delete_profiles(self, segment_id: UUID, ids: Sequence[UUID]) -> Answer:
+        """DELETE up to 50 IDs from a segment by `id:in`; 204 and 404 are returned."""
+        # Without `id:in`, BigCommerce empties the whole segment: this guard must never be removed.
+        if not ids or len(ids) > CHUNK_SIZE:
+            raise ValueError("a DELETE takes 1 to 50 profile IDs")
+        what = f"segment {segment_id}"
+        return await self._request(
+            "DELETE",
+            f"segments/{segment_id}/shopper-profiles",
+            what=what,
+            params={"id:in": ",".join(str(i) for i in ids)},
+            accept=frozenset({404}),
+        )
