@@ -203,5 +203,6 @@ def test_a_real_server_start_loads_no_fake_store_and_nothing_the_sdk_does_not(
     assert not {
         m for m in ours if m.startswith(("mcp_bigcommerce_segments.emulator", "mcp_bigcommerce_segments.sandbox"))
     }
+    assert not {m for m in ours if m.startswith(("mcp_bigcommerce_segments.hosted", "redis"))}  # nothing of HTTP mode
     # The SDK's `mcp.server` itself imports Starlette and uvicorn (mcp 2.3); we add none of their modules.
     assert web <= imported(sdk.stderr)

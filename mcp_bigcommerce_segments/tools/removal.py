@@ -22,14 +22,11 @@ from pydantic import BaseModel, Field
 
 from ..batch import Outcome, remove_chunk
 from ..bulk import BulkOutcome, run_chunks
-from ..client import BigCommerceClient
-from ..errors import NotFoundError, PayloadTooLargeError
 from ..people import SHOWN, and_more, name_profiles
 from ..previews import TTL_SECONDS, Preview
 from ..redact import redact
 from ..results import RemoveResult
 from .common import (
-    MAX_IDS,
     AppState,
     Ctx,
     ProfileIds,
@@ -46,15 +43,9 @@ from .common import (
     tool_result,
 )
 from .membership import FromSegmentId
-from .resolve import SOURCES, CustomerIds, Selection, one_source, select
+from .resolve import SOURCES, CustomerIds, Selection, membership, one_source, select
 
 TOOL = "remove_profiles_from_segment"
-# Membership of given profiles is looked up by reading a segment of up to this many members...
-MEMBERSHIP_LIMIT = 1_000
-# ...or, in a larger segment, by looking up at most this many profiles one by one.
-MEMBERSHIP_LOOKUPS = 5
-# A shopper is in at most 1,000 segments: 4 pages of 250.
-MEMBERSHIP_PAGES = 4
 
 Confirm = Annotated[
     bool,
@@ -215,7 +206,7 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
         if source == "all_members":
             targets, checked = selection.ids, True
         else:
-            members, customer_of = await _membership(app.client, segment_id, selection.ids, source)
+            members, customer_of = await membership(app.client, segment_id, selection.ids, source)
             selection.customer_of.update(customer_of)
             checked = members is not None
             targets = selection.ids if members is None else [i for i in selection.ids if i in members]
@@ -237,43 +228,6 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
     )
     await app.previews.put(preview)
     return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
-
-
-async def _membership(
-    client: BigCommerceClient, segment_id: UUID, ids: list[UUID], source: str
-) -> tuple[set[UUID] | None, dict[UUID, int]]:
-    """Which of `ids` are members (None: unknown), and the customers of the members read on the way.
-
-    A segment is read whole when it is small enough (up to 10,000 members to intersect with another segment, 1,000
-    otherwise); in a larger one, up to 5 profiles are looked up one by one. Pagination that makes no sense leaves
-    membership unknown, never "not a member".
-    """
-    limit = MAX_IDS if source == "from_segment_id" else MEMBERSHIP_LIMIT
-    try:
-        read = await client.segment_members(segment_id, max_items=limit, only_if_whole=True)
-    except PayloadTooLargeError:
-        return None, {}
-    customer_of = {p.id: p.customer_id for p in read.items}
-    if read.complete:
-        return set(customer_of) & set(ids), customer_of
-    if len(ids) > MEMBERSHIP_LOOKUPS or read.total is None or read.total <= limit:
-        return None, {}
-    return {profile_id for profile_id in ids if await _is_member(client, segment_id, profile_id)}, {}
-
-
-async def _is_member(client: BigCommerceClient, segment_id: UUID, profile_id: UUID) -> bool:
-    for page in range(1, MEMBERSHIP_PAGES + 1):
-        try:
-            result = await client.profile_segments(profile_id, page=page, limit=250)
-        except NotFoundError:
-            return False  # no such profile: certainly not a member
-        if any(s.id == segment_id for s in result.data):
-            return True
-        if result.pagination.current_page != page or result.pagination.total_pages < 0:
-            return True  # pagination that makes no sense: unknown, so the removal is still sent
-        if page >= result.pagination.total_pages:
-            return False
-    return True  # a shopper in over 1,000 segments: assume member, so the removal is still sent
 
 
 def _preview_summary(plan: Plan, segment_id: UUID, *, confirm_without_id: bool) -> str:
@@ -306,7 +260,7 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> Call
     gone: list[UUID] = []
     if plan.from_preview:  # time has passed since the preview: remove exactly those still members
         with tool_errors():
-            members, _ = await _membership(app.client, segment_id, targets, "from_segment_id")
+            members, _ = await membership(app.client, segment_id, targets, "from_segment_id")
         if members is not None:
             gone = [i for i in targets if i not in members]
             targets = [i for i in targets if i in members]
