@@ -1,7 +1,7 @@
 """What every tool shares: argument types, the per-process state, the shape of a result, and the audit records."""
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -14,7 +14,8 @@ from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from ..audit import AuditLog, new_change_id
-from ..bulk import ProgressFn, Shutdown
+from ..batch import Outcome
+from ..bulk import BulkOutcome, ProgressFn, Shutdown, run_chunks
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..config import Settings
 from ..errors import BigCommerceError
@@ -176,6 +177,45 @@ async def audit_outcome(app: AppState, change_id: str | None, tool: str, segment
         )
     except BigCommerceError as exc:
         logger.error("%s", exc)
+
+
+async def write_in_chunks(
+    app: AppState,
+    ctx: Ctx,
+    segment_id: UUID,
+    ids: Sequence[UUID],
+    *,
+    send: Callable[[BigCommerceClient, UUID, list[UUID]], Awaitable[Outcome]],
+    verb: str,
+    change_id: str | None,
+    tool: str,
+    outcome_fields: Callable[[BulkOutcome], dict[str, Any]],
+) -> BulkOutcome:
+    """Send a write in chunks with progress, and record its outcome under `change_id` whatever happens."""
+
+    async def chunk(ids: list[UUID]) -> Outcome:
+        return await send(app.client, segment_id, ids)
+
+    async def record(outcome: BulkOutcome) -> None:
+        fields = outcome_fields(outcome)
+        await audit_outcome(
+            app,
+            change_id,
+            tool,
+            segment_id,
+            failed=failure_groups(outcome.failed, every_id=True),
+            cancelled=outcome.cancelled,
+            **fields,
+        )
+
+    return await run_chunks(
+        ids,
+        chunk,
+        workers=app.settings.max_concurrency,
+        progress=progress_reporter(ctx, verb),
+        finish=record,
+        shutdown=app.shutdown,
+    )
 
 
 def next_page(current: int, total_pages: int) -> int | None:

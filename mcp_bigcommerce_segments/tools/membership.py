@@ -9,8 +9,8 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..batch import Outcome, add_chunk
-from ..bulk import BulkOutcome, run_chunks
+from ..batch import add_chunk
+from ..bulk import BulkOutcome
 from ..errors import BigCommerceError
 from ..people import name_profiles
 from ..results import AddResult, ListResult, ProfileEntry
@@ -23,7 +23,6 @@ from .common import (
     SegmentId,
     app_state,
     audit_intent,
-    audit_outcome,
     call,
     failure_groups,
     first_few,
@@ -31,9 +30,9 @@ from .common import (
     next_page,
     page_fields,
     plural,
-    progress_reporter,
     tool_errors,
     tool_result,
+    write_in_chunks,
 )
 from .resolve import CustomerIds, Selection, one_source, select
 
@@ -155,30 +154,21 @@ async def _add(
     change_id = await audit_intent(app, tool, segment_id, ids, source=selection.source, **extra)
     customer_of = dict(selection.customer_of)
 
-    async def send(chunk: list[UUID]) -> Outcome:
-        return await add_chunk(app.client, segment_id, chunk)
-
-    async def record(outcome: BulkOutcome) -> None:
-        await audit_outcome(
-            app,
-            change_id,
-            tool,
-            segment_id,
-            added=outcome.changed,
-            already_members=outcome.unchanged,
-            failed=failure_groups(outcome.failed, every_id=True),
-            cancelled=outcome.cancelled,
-            customer_of={str(k): v for k, v in {**customer_of, **outcome.customer_of}.items() if v > 0},
-            **extra,
-        )
-
-    outcome = await run_chunks(
+    outcome = await write_in_chunks(
+        app,
+        ctx,
+        segment_id,
         ids,
-        send,
-        workers=app.settings.max_concurrency,
-        progress=progress_reporter(ctx, "Added"),
-        finish=record,
-        shutdown=app.shutdown,
+        send=add_chunk,
+        verb="Added",
+        change_id=change_id,
+        tool=tool,
+        outcome_fields=lambda outcome: {
+            "added": outcome.changed,
+            "already_members": outcome.unchanged,
+            "customer_of": {str(k): v for k, v in {**customer_of, **outcome.customer_of}.items() if v > 0},
+            **extra,
+        },
     )
     if not outcome.changed and not outcome.unchanged:
         raise ToolError(f"No profiles were added to segment {segment_id}: {outcome.failure_sentence()}")

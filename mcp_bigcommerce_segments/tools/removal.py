@@ -20,8 +20,7 @@ from mcp.server.mcpserver.resolve import AcceptedElicitation
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from ..batch import Outcome, remove_chunk
-from ..bulk import BulkOutcome, run_chunks
+from ..batch import remove_chunk
 from ..people import SHOWN, and_more, name_profiles
 from ..previews import TTL_SECONDS, Preview
 from ..redact import redact
@@ -33,14 +32,13 @@ from .common import (
     SegmentId,
     app_state,
     audit_intent,
-    audit_outcome,
     call,
     failure_groups,
     member_count,
     plural,
-    progress_reporter,
     tool_errors,
     tool_result,
+    write_in_chunks,
 )
 from .membership import FromSegmentId
 from .resolve import SOURCES, CustomerIds, Selection, membership, one_source, select
@@ -266,28 +264,16 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> Call
             targets = [i for i in targets if i in members]
     change_id = await audit_intent(app, TOOL, segment_id, targets, source=preview.source)
 
-    async def send(chunk: list[UUID]) -> Outcome:
-        return await remove_chunk(app.client, segment_id, chunk)
-
-    async def record(outcome: BulkOutcome) -> None:
-        await audit_outcome(
-            app,
-            change_id,
-            TOOL,
-            segment_id,
-            removed=outcome.changed,
-            not_members=gone + outcome.unchanged,
-            failed=failure_groups(outcome.failed, every_id=True),
-            cancelled=outcome.cancelled,
-        )
-
-    outcome = await run_chunks(
+    outcome = await write_in_chunks(
+        app,
+        ctx,
+        segment_id,
         targets,
-        send,
-        workers=app.settings.max_concurrency,
-        progress=progress_reporter(ctx, "Removed"),
-        finish=record,
-        shutdown=app.shutdown,
+        send=remove_chunk,
+        verb="Removed",
+        change_id=change_id,
+        tool=TOOL,
+        outcome_fields=lambda outcome: {"removed": outcome.changed, "not_members": gone + outcome.unchanged},
     )
     if not outcome.changed and outcome.failed:
         raise ToolError(f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}")
