@@ -103,23 +103,33 @@ SIM = settings(
 )
 
 
+def world(scenario: Scenario, quota: int | None = None) -> tuple[SimClock, SimStore, uuid.UUID, ClockView]:
+    """Virtual time, the store of a scenario with one segment, and the client's recording view of the time."""
+    sim = SimClock(start=0.0)
+    store = SimStore(sim.view(), quota or scenario["quota"], scenario["latency"], scenario["seed"])
+    return sim, store, store.add_segment("S"), sim.view(record=True)
+
+
+async def bulk_add(store: SimStore, view: ClockView, segment: uuid.UUID, ids: list[uuid.UUID]) -> Any:
+    """The real bulk path: chunks of 50 by 10 workers, through the real client."""
+    async with client(store, view, budget=600.0) as api:
+
+        async def send(chunk: list[uuid.UUID]) -> Any:
+            return await add_chunk(api, segment, chunk)
+
+        return await run_chunks(ids, send, workers=10)
+
+
 @SIM
 @given(scenario=scenarios)
 def test_alone_on_the_store_a_bulk_add_earns_no_429(scenario: Scenario) -> None:
-    sim = SimClock(start=0.0)
-    store = SimStore(sim.view(), scenario["quota"], scenario["latency"], scenario["seed"])
-    segment = store.add_segment("S")
+    sim, store, segment, view = world(scenario)
     ids = store.add_profiles(scenario["ids"])
-    view = sim.view(record=True)
 
     async def main() -> None:
-        async with sim.running(), client(store, view, budget=600.0) as api:
-
-            async def send(chunk: list[uuid.UUID]) -> Any:
-                return await add_chunk(api, segment, chunk)
-
-            outcome = await run_chunks(ids, send, workers=10)
-            assert sorted(outcome.changed) == sorted(ids)
+        async with sim.running():
+            outcome = await bulk_add(store, view, segment, ids)
+        assert sorted(outcome.changed) == sorted(ids)
 
     anyio.run(main)
 
@@ -131,21 +141,13 @@ def test_alone_on_the_store_a_bulk_add_earns_no_429(scenario: Scenario) -> None:
 @SIM
 @given(scenario=scenarios)
 def test_with_other_apps_waits_end_by_the_stated_reset_and_every_id_is_placed(scenario: Scenario) -> None:
-    sim = SimClock(start=0.0)
-    store = SimStore(sim.view(), scenario["quota"], scenario["latency"], scenario["seed"])
-    segment = store.add_segment("S")
+    sim, store, segment, view = world(scenario)
     ids = store.add_profiles(scenario["ids"])
-    view = sim.view(record=True)
 
     async def main() -> None:
         async with sim.running(), anyio.create_task_group() as tg:
             tg.start_soon(other_apps, store, sim.view(), scenario["others"])
-            async with client(store, view, budget=600.0) as api:
-
-                async def send(chunk: list[uuid.UUID]) -> Any:
-                    return await add_chunk(api, segment, chunk)
-
-                outcome = await run_chunks(ids, send, workers=10)
+            outcome = await bulk_add(store, view, segment, ids)
             placed = outcome.changed + [i for group in outcome.failed.values() for i in group]
             assert sorted(placed) == sorted(ids)
             assert set(outcome.changed) <= set(store.members(segment))
@@ -158,9 +160,7 @@ def test_with_other_apps_waits_end_by_the_stated_reset_and_every_id_is_placed(sc
 @SIM
 @given(scenario=scenarios)
 def test_a_call_never_outlives_its_budget_by_more_than_one_request(scenario: Scenario) -> None:
-    sim = SimClock(start=0.0)
-    store = SimStore(sim.view(), scenario["quota"], scenario["latency"], scenario["seed"])
-    segment = store.add_segment("S")
+    sim, store, segment, _ = world(scenario)
     budget = scenario["budget"]
     longest_request = scenario["latency"][1]
     # Other apps spend the whole quota at the start of every window: a 429 storm for anyone else.
@@ -195,10 +195,7 @@ def test_a_call_never_outlives_its_budget_by_more_than_one_request(scenario: Sce
 def test_calls_spread_over_time_wait_no_longer_than_the_store_makes_them(
     scenario: Scenario, calls: list[tuple[float, int]]
 ) -> None:
-    sim = SimClock(start=0.0)
-    store = SimStore(sim.view(), scenario["quota"] // 5 + 1, scenario["latency"], scenario["seed"])
-    segment = store.add_segment("S")
-    view = sim.view(record=True)
+    sim, store, segment, view = world(scenario, quota=scenario["quota"] // 5 + 1)
 
     async def one_call(api: BigCommerceClient) -> None:
         with contextlib.suppress(BigCommerceError):  # past its budget a call fails; what is checked is the waits
