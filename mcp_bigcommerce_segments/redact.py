@@ -13,6 +13,7 @@ _REPLACEMENT = "[redacted]"
 # Values shorter than this are not secrets worth hiding (and would garble ordinary text).
 _MIN_LENGTH = 6
 _secrets: set[str] = set()
+_FORMATTER = logging.Formatter()
 
 
 def keep_secret(value: str) -> None:
@@ -59,6 +60,8 @@ def install_log_redaction() -> None:
             cleaned = redact(message)
             if cleaned != message:
                 record.msg, record.args = cleaned, None
+            if record.exc_info and not record.exc_text:  # handlers print exc_text when it is set
+                record.exc_text = redact(_FORMATTER.formatException(record.exc_info))
         return record
 
     factory.redacting = True  # type: ignore[attr-defined]

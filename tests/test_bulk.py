@@ -173,6 +173,7 @@ async def test_server_down_stops_the_call_and_reports_every_id(
 
     assert result.is_error
     assert "No profiles were added" in text_of(result)
+    assert f'add_profiles_to_segment(segment_id="{segment}", profile_ids="<the same IDs>") retries' in text_of(result)
     assert store.stats.count("POST") <= 10 * 6  # the workers in flight, each within its attempt budget
     outcome = audit_lines(audit_path)[-1]
     assert outcome["event"] == "outcome"

@@ -450,6 +450,8 @@ async def test_removal_that_removes_nothing_is_an_error_naming_the_reason(
 
     assert result.is_error
     assert "No profiles were removed" in text_of(result)
+    assert 'remove_profiles_from_segment(segment_id="' in text_of(result)  # the exact call that retries them
+    assert "retries exactly them" in text_of(result)
     assert "503" in text_of(result)
     assert store.members(segment) == members
 

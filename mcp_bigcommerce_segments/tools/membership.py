@@ -171,7 +171,12 @@ async def _add(
         },
     )
     if not outcome.changed and not outcome.unchanged:
-        raise ToolError(f"No profiles were added to segment {segment_id}: {outcome.failure_sentence()}")
+        recorded = f" Change {change_id} records it." if change_id else ""
+        again = call(tool, segment_id=str(segment_id), **selection.retry_args) if selection.retry_args else ""
+        raise ToolError(
+            f"No profiles were added to segment {segment_id}: {outcome.failure_sentence()}.{recorded}"
+            + (f" When the cause is fixed, {again} retries them (adding again is safe)." if again else "")
+        )
     customer_of.update(outcome.customer_of)
     people = await name_profiles(
         app.client,

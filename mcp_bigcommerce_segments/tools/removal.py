@@ -275,8 +275,6 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> Call
         tool=TOOL,
         outcome_fields=lambda outcome: {"removed": outcome.changed, "not_members": gone + outcome.unchanged},
     )
-    if not outcome.changed and outcome.failed:
-        raise ToolError(f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}")
     plan.not_members += len(gone) + len(outcome.unchanged)
     retry = None
     if outcome.failed:  # the user approved these already: a new pinned preview retries exactly them
@@ -295,6 +293,12 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> Call
         )
         await app.previews.put(again)
         retry = call(TOOL, segment_id=str(segment_id), preview_id=again.preview_id, confirm=True)
+    if not outcome.changed and outcome.failed:
+        recorded = f" Change {change_id} records it." if change_id else ""
+        raise ToolError(
+            f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}.{recorded} When the "
+            f"cause is fixed, {retry} retries exactly them (within 15 minutes; the user approved them already)."
+        )
     removed_people = await name_profiles(
         app.client, outcome.changed, preview.customer_of, hide_emails=app.settings.hide_emails
     )
