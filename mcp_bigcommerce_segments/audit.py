@@ -12,6 +12,7 @@ FIFO with no reader would freeze the server), and the writing happens off the ev
 import contextlib
 import errno
 import json
+import logging
 import os
 import secrets
 import stat
@@ -24,6 +25,8 @@ import pydantic_core
 
 from .errors import AuditLogError
 from .redact import redact
+
+logger = logging.getLogger(__name__)
 
 _FLAGS = os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
 
@@ -139,10 +142,20 @@ class AuditLog:
             return
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
         line = redact(pydantic_core.to_json(record).decode())  # UUIDs as strings, models as objects
-        if self.stream is not None:  # first: when the shared record cannot be written, nothing may be sent
-            await self.stream.append(line)
+        if event == "intent":  # the shared record first: when it cannot be written, nothing may be sent
+            if self.stream is not None:
+                await self.stream.append(line)
+            if self.path is not None:
+                await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n")
+            return
+        # An outcome: the change has happened. The local file first, then the shared record as far as it can.
         if self.path is not None:
             await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n")
+        if self.stream is not None:
+            try:
+                await self.stream.append(line)
+            except AuditLogError as exc:
+                logger.error("the %s record reached only the local audit log: %s", event, exc)
 
     async def changes(self, store: str) -> dict[str, dict[str, Any]]:
         """Every change of `store` in the log, by change_id (oldest first): its `intent` and, once recorded, its
@@ -151,11 +164,17 @@ class AuditLog:
         Raises:
             AuditLogError: the log is off, or cannot be read.
         """
+        records: list[dict[str, Any]] | None = None
         if self.stream is not None:  # every replica's changes
-            records = [r for r in await self.stream.records() if isinstance(r.get("change_id"), str)]
-        elif self.path is not None:
+            try:
+                records = [r for r in await self.stream.records() if isinstance(r.get("change_id"), str)]
+            except AuditLogError:
+                if self.path is None:
+                    raise
+                logger.warning("the shared change record is unreachable; listing this replica's audit file")
+        if records is None and self.path is not None:
             records = await anyio.to_thread.run_sync(_read_records, self.path)
-        else:
+        if records is None:
             raise AuditLogError(
                 "The audit log is off (BIGCOMMERCE_AUDIT_LOG=off), so changes are not recorded and cannot be listed "
                 "or undone."

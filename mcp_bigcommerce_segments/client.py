@@ -225,12 +225,14 @@ class BigCommerceClient(Endpoints):
         attempt = 0
         while True:
             attempt += 1
-            async with self._slots, self._leases():
+            async with self._slots:
                 sent_at = await self._governor.acquire(deadline)
                 answer: Answer | None = None
                 error: BigCommerceError | None
                 try:
-                    answer = await self._exchange(method, path, what=what, params=params, body=body)
+                    # A shared slot of BigCommerce's 10 is held only for the exchange, never while waiting for quota.
+                    async with self._leases():
+                        answer = await self._exchange(method, path, what=what, params=params, body=body)
                     error = None if answer.status < 300 or answer.status in accept else answer.error()
                 except (APIConnectionError, ResponseShapeError) as exc:
                     error = exc

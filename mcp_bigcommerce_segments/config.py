@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
 
@@ -33,6 +33,7 @@ OAUTH_ISSUER = "BIGCOMMERCE_OAUTH_ISSUER"
 OAUTH_AUDIENCE = "BIGCOMMERCE_OAUTH_AUDIENCE"
 OAUTH_JWKS_URL = "BIGCOMMERCE_OAUTH_JWKS_URL"
 HTTP_ALLOWED_ORIGINS = "BIGCOMMERCE_HTTP_ALLOWED_ORIGINS"
+HTTP_PUBLIC_URL = "BIGCOMMERCE_HTTP_PUBLIC_URL"
 REDIS_URL = "BIGCOMMERCE_REDIS_URL"
 
 #: Every variable `Settings.from_env` reads (the manifest's drift test compares against this).
@@ -54,11 +55,20 @@ ENV_VARS = (
     OAUTH_AUDIENCE,
     OAUTH_JWKS_URL,
     HTTP_ALLOWED_ORIGINS,
+    HTTP_PUBLIC_URL,
     REDIS_URL,
 )
 
 #: The variables only hosted mode (`serve-http`) reads.
-HOSTED_ENV_VARS = (HTTP_TOKENS, OAUTH_ISSUER, OAUTH_AUDIENCE, OAUTH_JWKS_URL, HTTP_ALLOWED_ORIGINS, REDIS_URL)
+HOSTED_ENV_VARS = (
+    HTTP_TOKENS,
+    OAUTH_ISSUER,
+    OAUTH_AUDIENCE,
+    OAUTH_JWKS_URL,
+    HTTP_ALLOWED_ORIGINS,
+    HTTP_PUBLIC_URL,
+    REDIS_URL,
+)
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
@@ -91,6 +101,7 @@ class Settings(BaseModel):
     oauth_audience: str | None = None
     oauth_jwks_url: str | None = None
     http_allowed_origins: tuple[str, ...] = ()
+    http_public_url: str | None = None
     redis_url: SecretStr | None = None
 
     @field_validator("http_tokens", mode="before")
@@ -114,17 +125,36 @@ class Settings(BaseModel):
     def _origins(cls, raw: object) -> object:
         return tuple(o.strip().rstrip("/") for o in raw.split(",") if o.strip()) if isinstance(raw, str) else raw
 
+    @field_validator("http_public_url")
+    @classmethod
+    def _public_url(cls, url: str | None) -> str | None:
+        if url is not None and (urlsplit(url).scheme not in ("http", "https") or not urlsplit(url).hostname):
+            raise ValueError("not an http(s) URL")
+        return url.rstrip("/") if url else url
+
     @field_validator("oauth_issuer", "oauth_jwks_url")
     @classmethod
     def _https_url(cls, url: str | None) -> str | None:
-        if url is not None and urlsplit(url).scheme not in ("http", "https"):
-            raise ValueError("not an http(s) URL")
+        """https, so that nobody on the way can hand us signing keys; http only on loopback (tests, a local IdP)."""
+        if url is None:
+            return url
+        parts = urlsplit(url)
+        loopback = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and loopback):
+            raise ValueError("not an https URL")
         return url
+
+    @model_validator(mode="after")
+    def _oauth_complete(self) -> "Settings":
+        given = [self.oauth_issuer, self.oauth_audience, self.oauth_jwks_url]
+        if any(given) and not all(given):
+            raise ValueError("oauth incomplete")
+        return self
 
     @property
     def oauth(self) -> bool:
-        """Whether OAuth access tokens (JWTs) are accepted."""
-        return bool(self.oauth_issuer and self.oauth_jwks_url)
+        """Whether OAuth access tokens (JWTs) are accepted (issuer, audience and key set are all configured)."""
+        return bool(self.oauth_issuer and self.oauth_audience and self.oauth_jwks_url)
 
     @field_validator("access_token")
     @classmethod
@@ -195,6 +225,9 @@ class Settings(BaseModel):
             settings = cls.model_validate(values)
         except ValidationError as exc:
             for error in exc.errors():
+                if not error["loc"]:  # a rule across fields: the OAuth settings go together
+                    problems.append(f"{OAUTH_ISSUER}, {OAUTH_AUDIENCE} and {OAUTH_JWKS_URL} must be set together")
+                    continue
                 field = str(error["loc"][0])
                 if field in values and not any(_FIELDS[field] in p for p in problems):
                     value = str(raw.get(field, ""))
@@ -228,6 +261,7 @@ _FIELDS = {
     "oauth_audience": OAUTH_AUDIENCE,
     "oauth_jwks_url": OAUTH_JWKS_URL,
     "http_allowed_origins": HTTP_ALLOWED_ORIGINS,
+    "http_public_url": HTTP_PUBLIC_URL,
     "redis_url": REDIS_URL,
 }
 _MISSING = {
@@ -249,9 +283,10 @@ _HINTS = {
     "confirm_without_preview": "must be true or false",
     "hide_emails": "must be true or false",
     "http_tokens": "must be comma-separated scope:sha256hex entries (scope read or write)",
-    "oauth_issuer": "must be the issuer's http(s) URL",
+    "oauth_issuer": "must be the issuer's https URL (http only on loopback)",
     "oauth_audience": "must be the audience your tokens are issued for",
-    "oauth_jwks_url": "must be the http(s) URL of the issuer's JWKS",
+    "oauth_jwks_url": "must be the https URL of the issuer's JWKS (http only on loopback)",
     "http_allowed_origins": "must be comma-separated origins like https://app.example.com",
+    "http_public_url": "must be the URL clients reach the server at, like https://mcp.example.com",
     "redis_url": "must be a redis:// URL",
 }

@@ -87,8 +87,9 @@ def _state(settings: Settings, transport: Transport | None) -> tuple[AppState, A
     store = settings.store_hash
     # A lease outlives the longest exchange it covers; a replica that dies holding it frees it this long after.
     leases = SharedLeases(redis, store, clock, settings.max_concurrency, lease_seconds=settings.timeout_seconds + 5)
+    governor = SharedGovernor(redis, store, clock, entry_seconds=settings.timeout_seconds + 5)
     client = BigCommerceClient.for_settings(
-        settings, transport=transport, clock=clock, governor=SharedGovernor(redis, store, clock), leases=leases.hold
+        settings, transport=transport, clock=clock, governor=governor, leases=leases.hold
     )
     audit = AuditLog(settings.audit_log, stream=SharedChangeLog(redis, store))
     return AppState(client, audit, settings, SharedPreviewStore(redis, clock), shutdown), redis
@@ -104,7 +105,9 @@ def build_app(
     """
     check_exposure(settings, host)
     state, redis = _state(settings, transport)
-    public = f"http://{host}:{port}"
+    # The URL clients reach us at, for the protected-resource metadata: behind a proxy only the operator knows it.
+    named = f"[{host}]" if ":" in host else host
+    public = settings.http_public_url or f"http://{named}:{port}"
     auth = AuthSettings(
         issuer_url=settings.oauth_issuer or public,  # pydantic parses the URL
         resource_server_url=f"{public}{MCP_PATH}",
@@ -119,7 +122,7 @@ def build_app(
     local = _loopback(host)
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=local,
-        allowed_hosts=[f"{name}:{port}" for name in (host, "127.0.0.1", "localhost", "[::1]")],
+        allowed_hosts=[f"{name}:{port}" for name in (named, "127.0.0.1", "localhost", "[::1]")],
         allowed_origins=list(settings.http_allowed_origins),
     )
     app = server.streamable_http_app(

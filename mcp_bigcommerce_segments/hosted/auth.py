@@ -46,6 +46,7 @@ class SegmentTokenVerifier:
             else None
         )
         self._refreshed: list[float] = []
+        self._threads = anyio.CapacityLimiter(4)
 
     async def verify_token(self, token: str) -> AccessToken | None:
         digest = hashlib.sha256(token.encode()).digest()
@@ -57,7 +58,8 @@ class SegmentTokenVerifier:
             return AccessToken(token=digest.hex()[:16], client_id=f"static-{scope}", scopes=granted(scope))
         if self._jwks is None or token.count(".") != 2:
             return None
-        return await anyio.to_thread.run_sync(self._verify_jwt, token)
+        # Its own few threads: a slow key server must not hold the threads the audit log writes with.
+        return await anyio.to_thread.run_sync(self._verify_jwt, token, limiter=self._threads)
 
     def _signing_key(self, token: str) -> jwt.PyJWK:
         assert self._jwks is not None
@@ -83,7 +85,7 @@ class SegmentTokenVerifier:
                 algorithms=["RS256", "RS384", "RS512", "ES256", "ES384", "PS256"],
                 audience=self._audience,
                 issuer=self._issuer,
-                options={"require": ["exp", "iss"]},
+                options={"require": ["exp", "iss", "aud"]},
             )
         except jwt.PyJWTError as exc:
             logger.info("an OAuth token was refused: %s", type(exc).__name__)

@@ -14,13 +14,13 @@ import json
 import logging
 import math
 import secrets
-from collections import Counter
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
+import anyio
 import redis.asyncio as redis
 from redis.exceptions import RedisError
 
@@ -35,7 +35,9 @@ logger = logging.getLogger(__name__)
 # How often a request that waits for the shared quota or a shared slot looks again.
 POLL_SECONDS = 0.05
 
-# KEYS[1]: the store's rate hash. Returns {1, now_ms} when a request may go, or {0, wait_ms}.
+# KEYS[1]: the store's rate hash; KEYS[2]: its requests in flight (a sorted set scored by when each entry expires,
+# so that one a dead replica or a lost reply leaves behind stops counting). ARGV: request id, entry ms.
+# Returns {1, now_ms} when the request may go, or {0, wait_ms}.
 _ACQUIRE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -48,22 +50,25 @@ if left ~= nil and left < 1 then
   if left == nil then redis.call('HDEL', KEYS[1], 'left') end
 end
 if left ~= nil then redis.call('HSET', KEYS[1], 'left', left - 1) end
-redis.call('HINCRBY', KEYS[1], 'inflight', 1)
+redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 return {1, now}
 """
 
-# KEYS[1]: the rate hash. ARGV: left, reset_ms, quota, window_ms (each '' when absent), sent_at_ms, margin_ms.
+# KEYS[1]: the rate hash; KEYS[2]: the requests in flight. ARGV: left, reset_ms, quota, window_ms (each '' when
+# absent), sent_at_ms, margin_ms, request id.
 _RELEASE = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local inflight = redis.call('HINCRBY', KEYS[1], 'inflight', -1)
-if inflight < 0 then redis.call('HSET', KEYS[1], 'inflight', 0); inflight = 0 end
+redis.call('ZREM', KEYS[2], ARGV[7])
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+local inflight = redis.call('ZCARD', KEYS[2])
+local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch')) or 0
+if tonumber(ARGV[5]) < epoch then return 0 end
 if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'quota', ARGV[3]) end
 if ARGV[4] ~= '' and tonumber(ARGV[4]) > 0 then redis.call('HSET', KEYS[1], 'window', ARGV[4]) end
 if ARGV[1] == '' or ARGV[2] == '' then return 0 end
-local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'window', 'epoch')
-local cur_left, cur_reset, window, epoch = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
-if tonumber(ARGV[5]) < epoch then return 0 end
+local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'window')
+local cur_left, cur_reset, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3])
 local left, reset = tonumber(ARGV[1]), now + tonumber(ARGV[2]) + tonumber(ARGV[6])
 local half = 1000
 if window ~= nil and window > 0 then half = window / 2 end
@@ -106,22 +111,26 @@ return value
 
 def connect(url: str) -> "redis.Redis":
     """A Redis client for `url`; it connects on first use."""
-    return redis.Redis.from_url(url, socket_timeout=5.0, socket_connect_timeout=5.0, health_check_interval=30)
+    # Short timeouts: every BigCommerce request waits on Redis, and reads must go on quickly when it is away.
+    return redis.Redis.from_url(url, socket_timeout=1.0, socket_connect_timeout=1.0, health_check_interval=30)
 
 
 class SharedGovernor:
     """The rate governor of one store, shared by every replica; per-process when Redis cannot be reached."""
 
-    def __init__(self, client: "redis.Redis", store: str, clock: Clock) -> None:
+    def __init__(self, client: "redis.Redis", store: str, clock: Clock, entry_seconds: float) -> None:
         self._redis = client
         self._key = f"bc-segments:{{{store}}}:rate"
+        self._flight = f"bc-segments:{{{store}}}:inflight"
+        self._entry_ms = round(entry_seconds * 1000)
         self._clock = clock
         self._local = RateGovernor(clock)
         self._acquire = client.register_script(_ACQUIRE)
         self._release = client.register_script(_RELEASE)
         self._pause = client.register_script(_PAUSE)
-        # Send times the shared state counted (several requests can share a millisecond); the others: the local twin.
-        self._shared: Counter[float] = Counter()
+        # Send time -> the ids of the requests the shared state counted at that millisecond (the others were counted
+        # by the local twin, while Redis was away).
+        self._shared: dict[float, list[str]] = {}
 
     @property
     def reset_at(self) -> float:
@@ -129,14 +138,15 @@ class SharedGovernor:
 
     async def acquire(self, deadline: float = math.inf) -> float:
         while True:
+            request = secrets.token_hex(8)
             try:
-                granted, value = await self._acquire(keys=[self._key])
+                granted, value = await self._acquire(keys=[self._key, self._flight], args=[request, self._entry_ms])
             except RedisError as exc:
                 logger.warning("Redis unreachable for the shared rate limit (%s); pacing this replica alone", exc)
                 return await self._local.acquire(deadline)
             if int(granted) == 1:
                 sent_at = int(value) / 1000.0
-                self._shared[sent_at] += 1
+                self._shared.setdefault(sent_at, []).append(request)
                 return sent_at
             seconds = int(value) / 1000.0
             if self._clock.now() + seconds > deadline:
@@ -150,11 +160,12 @@ class SharedGovernor:
             await wait(self._clock, seconds, at_most=max(POLL_SECONDS, min(seconds, 1.0)))
 
     async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:
-        if self._shared[sent_at] <= 0:  # sent while Redis was away: the local twin counted it
+        requests = self._shared.get(sent_at)
+        if not requests:  # sent while Redis was away: the local twin counted it
             await self._local.release(headers, sent_at)
             return
-        self._shared[sent_at] -= 1
-        if not self._shared[sent_at]:
+        request = requests.pop()
+        if not requests:
             del self._shared[sent_at]
         values = ["", "", "", ""]
         if headers is not None:
@@ -166,12 +177,12 @@ class SharedGovernor:
             values = [
                 "" if count is None or left is None else str(int(float(left))),
                 "" if reset is None else str(round(reset * 1000)),
-                quota if quota is not None and quota.isdigit() else "",
+                quota if quota is not None and quota.isascii() and quota.isdigit() else "",
                 "" if window is None else str(round(window * 1000)),
             ]
-        args = [*values, str(round(sent_at * 1000)), str(round(RESET_MARGIN_SECONDS * 1000))]
+        args = [*values, str(round(sent_at * 1000)), str(round(RESET_MARGIN_SECONDS * 1000)), request]
         try:
-            await self._release(keys=[self._key], args=args)
+            await self._release(keys=[self._key, self._flight], args=args)
         except RedisError as exc:
             logger.warning("Redis unreachable for the shared rate limit (%s)", exc)
 
@@ -211,8 +222,8 @@ class SharedLeases:
         try:
             yield
         finally:
-            if shared:
-                with contextlib.suppress(RedisError):  # if not released, it expires by itself
+            if shared:  # even when the call is cancelled; if it cannot be released, it expires by itself
+                with anyio.CancelScope(shield=True), anyio.move_on_after(2), contextlib.suppress(RedisError):
                     await self._redis.zrem(self._key, lease)
 
 
@@ -230,7 +241,7 @@ class SharedPreviewStore:
 
     @staticmethod
     def _key(preview_id: str) -> str:
-        return f"bc-segments:preview:{preview_id}"
+        return f"bc-segments:preview:{{{preview_id}}}"  # the preview and its used marker share a cluster slot
 
     async def put(self, preview: Preview) -> None:
         record = asdict(preview)

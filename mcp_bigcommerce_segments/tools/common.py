@@ -165,7 +165,8 @@ async def audit_intent(app: AppState, tool: str, segment_id: UUID, ids: Sequence
 
 
 async def audit_outcome(app: AppState, change_id: str | None, tool: str, segment_id: UUID, **fields: Any) -> None:
-    """The outcome record; a failure here is logged, since the write has already happened."""
+    """The outcome record; a failure here is logged (the write has already happened, whatever the message says of
+    the log itself)."""
     try:
         await app.audit.write(
             "outcome",

@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 from ..batch import remove_chunk
 from ..people import SHOWN, and_more, name_profiles
-from ..previews import TTL_SECONDS, Preview
+from ..previews import TTL_SECONDS, Preview, PreviewError
 from ..redact import redact
 from ..results import RemoveResult
 from .common import (
@@ -291,8 +291,11 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> Call
             source=f"the {len(failed_ids):,} that failed in change {change_id}",
             segment_name=preview.segment_name,
         )
-        await app.previews.put(again)
-        retry = call(TOOL, segment_id=str(segment_id), preview_id=again.preview_id, confirm=True)
+        try:
+            await app.previews.put(again)
+            retry = call(TOOL, segment_id=str(segment_id), preview_id=again.preview_id, confirm=True)
+        except PreviewError:  # the removal happened; only the retry handle could not be kept
+            retry = f"{TOOL}(segment_id={str(segment_id)!r}, profile_ids=<the IDs in failed>) for a new preview"
     if not outcome.changed and outcome.failed:
         recorded = f" Change {change_id} records it." if change_id else ""
         raise ToolError(
