@@ -124,3 +124,47 @@ def test_urls_and_tokens_that_would_break_requests_are_one_line_errors(name: str
     assert "\n" not in message
     assert "hunter2pw" not in message
     assert "tökén" not in message
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"BIGCOMMERCE_OAUTH_ISSUER": "https://issuer.example.com"}, "must be set together"),
+        (
+            {
+                "BIGCOMMERCE_OAUTH_ISSUER": "http://issuer.example.com",
+                "BIGCOMMERCE_OAUTH_AUDIENCE": "api",
+                "BIGCOMMERCE_OAUTH_JWKS_URL": "https://issuer.example.com/jwks",
+            },
+            "BIGCOMMERCE_OAUTH_ISSUER must be the issuer's https URL",
+        ),
+        ({"BIGCOMMERCE_HTTP_TOKENS": "admin:abc"}, "BIGCOMMERCE_HTTP_TOKENS must be comma-separated scope:sha256hex"),
+        ({"BIGCOMMERCE_HTTP_PUBLIC_URL": "mcp.example.com"}, "BIGCOMMERCE_HTTP_PUBLIC_URL must be the URL"),
+    ],
+)
+def test_hosted_mode_settings_are_checked(extra: dict[str, str], expected: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        Settings.from_env({**BASE, **extra})
+
+    assert expected in str(caught.value)
+
+
+def test_hosted_mode_settings_are_read() -> None:
+    token_hash = "a" * 64
+    settings = Settings.from_env(
+        {
+            **BASE,
+            "BIGCOMMERCE_HTTP_TOKENS": f"read:{token_hash}, write:{token_hash.upper()}",
+            "BIGCOMMERCE_HTTP_ALLOWED_ORIGINS": "https://a.example.com/, https://b.example.com",
+            "BIGCOMMERCE_REDIS_URL": "redis://127.0.0.1:6379/0",
+            "BIGCOMMERCE_OAUTH_ISSUER": "https://issuer.example.com",
+            "BIGCOMMERCE_OAUTH_AUDIENCE": "segments-api",
+            "BIGCOMMERCE_OAUTH_JWKS_URL": "https://issuer.example.com/jwks.json",
+        }
+    )
+
+    assert settings.http_tokens == (("read", token_hash), ("write", token_hash))
+    assert settings.http_allowed_origins == ("https://a.example.com", "https://b.example.com")
+    assert settings.oauth is True
+    assert settings.redis_url is not None
+    assert "6379" not in repr(settings)  # the Redis URL may hold a password: kept like the token
