@@ -16,6 +16,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 import anyio
 import uvicorn
@@ -35,6 +36,7 @@ from ..clock import SystemClock
 from ..config import HTTP_TOKENS, OAUTH_ISSUER, Settings
 from ..errors import ConfigError
 from ..previews import PreviewStore
+from ..redact import keep_secret
 from ..server import build_server
 from ..tools.common import AppState
 from .auth import READ, SegmentTokenVerifier
@@ -83,7 +85,10 @@ def _state(settings: Settings, transport: Transport | None) -> tuple[AppState, A
         connect,
     )
 
-    redis = connect(settings.redis_url.get_secret_value())
+    url = settings.redis_url.get_secret_value()
+    if urlsplit(url).password:
+        keep_secret(urlsplit(url).password or "")  # never in a log line or an error
+    redis = connect(url)
     store = settings.store_hash
     # A lease outlives the longest exchange it covers; a replica that dies holding it frees it this long after.
     leases = SharedLeases(redis, store, clock, settings.max_concurrency, lease_seconds=settings.timeout_seconds + 5)
