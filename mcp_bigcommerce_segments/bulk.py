@@ -137,6 +137,8 @@ async def run_chunks(
 ) -> BulkOutcome:
     """Send `ids` in chunks of 50 with at most `workers` chunks in flight; `finish(outcome)` runs in every case.
 
+    (One function on purpose: the workers, the cancellation watcher and the wait reporter share the call's state.)
+
     If the call is cancelled (the client's `notifications/cancelled`) or the process is asked to stop (`shutdown`),
     no new chunk is sent, requests in flight get `grace_seconds` to finish, every ID is accounted for (chunks in
     flight past the grace are "unknown"), and `finish` still runs (it writes the audit outcome).

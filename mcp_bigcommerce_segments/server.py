@@ -230,17 +230,39 @@ def build_server(
             )
             background.cancel_scope.cancel()
 
+    server = SegmentServer(
+        SERVER_NAME,
+        title="BigCommerce customer segments",
+        instructions=_instructions(settings, instructions_extra),
+        version=__version__,
+        lifespan=lifespan,
+        log_level=settings.log_level,
+        tools=[_tool(fn, title, annotations) for fn, title, annotations in _tools(settings)],
+        token_verifier=token_verifier,
+        auth=auth,
+    )
+    for prompt in prompts(settings.read_only):
+        server.add_prompt(prompt)
+    return server
+
+
+def _instructions(settings: Settings, extra: str) -> str:
     instructions = INSTRUCTIONS
     if settings.read_only:
         instructions += _READ_ONLY
     elif settings.confirm_without_preview:
         instructions += _NO_PREVIEW
-    if instructions_extra:
-        instructions += "\n" + instructions_extra
-    tools: list[tuple[Callable[..., Awaitable[CallToolResult]], str, ToolAnnotations]] = [
-        (membership.list_segment_profiles, "List profiles in a segment", _READ)
-    ]
-    if not settings.read_only:
+    return instructions + ("\n" + extra if extra else "")
+
+
+ToolSpec = tuple[Callable[..., Awaitable[CallToolResult]], str, ToolAnnotations]
+
+
+def _tools(settings: Settings) -> list[ToolSpec]:
+    """The tools of the mode, in the order `tools/list` shows them; read-only mode offers no write tool at all."""
+    writes = not settings.read_only
+    tools: list[ToolSpec] = [(membership.list_segment_profiles, "List profiles in a segment", _READ)]
+    if writes:
         tools += [
             (membership.add_profiles_to_segment, "Add profiles to a segment", _ADD),
             (removal.remove_profiles_from_segment, "Remove profiles from a segment", _REMOVE),
@@ -251,22 +273,9 @@ def build_server(
         (lookup.find_shopper_profiles, "Find customers' shopper profiles", _READ),
         (changes.list_recent_changes, "Recent changes", _LOCAL_READ),
     ]
-    if not settings.read_only:
+    if writes:
         tools.append((changes.undo_change, "Undo a change", _UNDO))
-    server = SegmentServer(
-        SERVER_NAME,
-        title="BigCommerce customer segments",
-        instructions=instructions,
-        version=__version__,
-        lifespan=lifespan,
-        log_level=settings.log_level,
-        tools=[_tool(fn, title, annotations) for fn, title, annotations in tools],
-        token_verifier=token_verifier,
-        auth=auth,
-    )
-    for prompt in prompts(settings.read_only):
-        server.add_prompt(prompt)
-    return server
+    return tools
 
 
 __all__ = ["SERVER_NAME", "build_server"]

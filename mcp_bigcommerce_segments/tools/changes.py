@@ -16,7 +16,7 @@ from pydantic import Field
 from ..people import SHOWN, name_profiles
 from ..previews import TTL_SECONDS, Preview
 from ..results import Change, ChangesResult, UndoResult
-from .common import Ctx, app_state, call, plural, tool_errors, tool_result
+from .common import AppState, Ctx, app_state, call, plural, tool_errors, tool_result
 from .membership import add_selection
 from .resolve import Selection
 
@@ -81,52 +81,61 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
         )
     segment_id = UUID(str(outcome["segment_id"]))
     if outcome.get("tool") == "remove_profiles_from_segment":
-        # What it removed, and what it may have removed (requests that failed after they may have been carried out):
-        # adding back a profile that is still a member is harmless.
-        maybe = [
-            i for g in outcome.get("failed") or [] if str(g.get("reason", "")).startswith("Unknown") for i in g["ids"]
-        ]
-        removed = [UUID(i) for i in [*(outcome.get("removed") or []), *maybe]]
-        if not removed:
-            raise ToolError(f"Change {change_id} removed nothing, so there is nothing to put back.")
-        selection = Selection(removed, f"the {len(removed):,} removed by change {change_id}", {})
-        added = await add_selection(app, ctx, segment_id, selection, tool="undo_change", undoes=change_id)
-        data: dict[str, Any] = dict(added.structured_content or {})
-        return tool_result(
-            UndoResult(
-                summary=str(data.get("summary", "")),
-                segment_id=segment_id,
-                undone=change_id,
-                status="re-added",
-                change_id=data.get("change_id"),
-                count=int(data.get("added", 0)) + int(data.get("already_members", 0)),
-                people=data.get("added_people", []),
-                failed=data.get("failed", []),
-                retry=call("undo_change", change_id=change_id) if data.get("failed") else None,
-                member_count=data.get("member_count"),
-                sandbox=app.settings.sandbox,
-            )
+        return await _undo_removal(app, ctx, change_id, segment_id, outcome)
+    return await _undo_add(app, change_id, segment_id, outcome)
+
+
+async def _undo_removal(
+    app: AppState, ctx: Ctx, change_id: str, segment_id: UUID, outcome: dict[str, Any]
+) -> CallToolResult:
+    """Add back what a removal removed, and what it may have removed (requests that failed after they may have
+    been carried out): adding back a profile that is still a member is harmless."""
+    failed = outcome.get("failed") or []
+    maybe = [i for g in failed if str(g.get("reason", "")).startswith("Unknown") for i in g["ids"]]
+    removed = [UUID(i) for i in [*(outcome.get("removed") or []), *maybe]]
+    if not removed:
+        raise ToolError(f"Change {change_id} removed nothing, so there is nothing to put back.")
+    selection = Selection(removed, f"the {len(removed):,} removed by change {change_id}", {})
+    added = await add_selection(app, ctx, segment_id, selection, tool="undo_change", undoes=change_id)
+    data: dict[str, Any] = dict(added.structured_content or {})
+    return tool_result(
+        UndoResult(
+            summary=str(data.get("summary", "")),
+            segment_id=segment_id,
+            undone=change_id,
+            status="re-added",
+            change_id=data.get("change_id"),
+            count=int(data.get("added", 0)) + int(data.get("already_members", 0)),
+            people=data.get("added_people", []),
+            failed=data.get("failed", []),
+            retry=call("undo_change", change_id=change_id) if data.get("failed") else None,
+            member_count=data.get("member_count"),
+            sandbox=app.settings.sandbox,
         )
+    )
+
+
+async def _undo_add(app: AppState, change_id: str, segment_id: UUID, outcome: dict[str, Any]) -> CallToolResult:
+    """Taking out what an add added is a removal: a pinned preview, named, to approve like any other."""
     added_ids = [UUID(i) for i in outcome.get("added") or []]
     if not added_ids:
         raise ToolError(f"Change {change_id} added nothing, so there is nothing to take out.")
-    preview = Preview(
-        preview_id=app.previews.new_id(),
-        store=app.settings.store_hash,
-        segment_id=segment_id,
-        profile_ids=tuple(added_ids),
-        customer_of={},
-        people=(),
-        membership_checked=False,
-        expires_at=app.client.clock.now() + TTL_SECONDS,
-        source=f"the {len(added_ids):,} added by change {change_id}",
-    )
     recorded = outcome.get("customer_of") or {}
     customer_of = {i: int(recorded[str(i)]) for i in added_ids if str(i) in recorded}
     with tool_errors():
         people = await name_profiles(app.client, added_ids, customer_of, hide_emails=app.settings.hide_emails)
-    preview = Preview(**{**preview.__dict__, "customer_of": customer_of, "people": tuple(people)})
-    await app.previews.put(preview)
+        preview = Preview(
+            preview_id=app.previews.new_id(),
+            store=app.settings.store_hash,
+            segment_id=segment_id,
+            profile_ids=tuple(added_ids),
+            customer_of=customer_of,
+            people=tuple(people),
+            membership_checked=False,
+            expires_at=app.client.clock.now() + TTL_SECONDS,
+            source=f"the {len(added_ids):,} added by change {change_id}",
+        )
+        await app.previews.put(preview)
     approve = call(
         "remove_profiles_from_segment", segment_id=str(segment_id), preview_id=preview.preview_id, confirm=True
     )
