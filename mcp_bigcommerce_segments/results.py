@@ -22,7 +22,7 @@ class FailedIds(_Model):
 
     reason: str = Field(description="Why these failed, and what to do.")
     count: int
-    ids: list[UUID] = Field(description="The first 20 of them.")
+    ids: list[UUID] = Field(description="The first 5 of them (the audit log has every one).")
 
 
 class PagedResult(_Model):
@@ -65,7 +65,9 @@ class WriteResult(_Model):
     change_id: str | None = Field(
         default=None, description="This change in the audit log: undo_change(change_id) reverses it."
     )
-    failed: list[FailedIds] = Field(default=[], description="Profiles not done, grouped by reason.")
+    failed: list[FailedIds] = Field(
+        default=[], description="Profiles not done, by reason (the first 3 reasons; `retry` retries them all)."
+    )
     retry: str | None = Field(default=None, description="The exact call that retries what failed.")
     member_count: int | None = Field(default=None, description="Members of the segment after the change.")
     sandbox: bool = False

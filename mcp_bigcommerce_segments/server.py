@@ -159,6 +159,7 @@ def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations:
     _drop_titles(tool.parameters)
     if tool.output_schema is not None:
         _drop_titles(tool.output_schema)
+        tool.output_schema.pop("description", None)  # the result model's docstring: the tool's description says it
     return tool
 
 

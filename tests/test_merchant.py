@@ -332,3 +332,21 @@ async def test_argument_errors_name_the_argument_and_the_fix(
     assert len(text_of(result).splitlines()) <= 3
     assert "pydantic.dev" not in text_of(result)
     assert store.stats.requests == []
+
+
+async def test_a_write_where_many_things_fail_still_answers_in_few_characters(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    ghosts = [str(uuid.uuid4()) for _ in range(2_000)]  # unknown profiles, each rejected by name
+    members = people(store, 10)
+
+    result = await mcp.call_tool(
+        "add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [*strs(members), *ghosts]}
+    )
+
+    data = structured(result)
+    assert data["added"] == 10
+    assert sum(group["count"] for group in data["failed"]) <= 2_000
+    assert all(len(group["ids"]) <= 5 for group in data["failed"])
+    assert len(data["failed"]) <= 3
+    assert len(text_of(result)) < 2_000

@@ -88,10 +88,20 @@ def _compact(value: Any) -> Any:
     return value
 
 
+# A result names at most this many failure reasons, with this many IDs each: it stays small whatever fails (the audit
+# log, and `retry`, have them all).
+SHOWN_REASONS = 3
+SHOWN_FAILED_IDS = 5
+
+
 def failure_groups(failed: dict[str, list[UUID]], *, every_id: bool = False) -> list[FailedIds]:
-    """Failures grouped by reason, with the count and the first 20 IDs of each (every ID for the audit log)."""
+    """Failures grouped by reason, with the count of each: every one with every ID for the audit log; for a result
+    the first few reasons, each with its first few IDs."""
+    if every_id:
+        return [FailedIds(reason=reason, count=len(ids), ids=ids) for reason, ids in failed.items()]
     return [
-        FailedIds(reason=reason, count=len(ids), ids=ids if every_id else ids[:20]) for reason, ids in failed.items()
+        FailedIds(reason=reason, count=len(ids), ids=ids[:SHOWN_FAILED_IDS])
+        for reason, ids in list(failed.items())[:SHOWN_REASONS]
     ]
 
 
