@@ -368,6 +368,34 @@ def test_uv_tool_install_from_a_clone_gives_a_command_that_serves(tmp_path: Path
 
 
 @pytest.mark.subprocess
+def test_pipx_install_from_a_clone_gives_a_command_that_serves(tmp_path: Path) -> None:
+    env = clean_env(
+        PIPX_HOME=str(tmp_path / "pipx"),
+        PIPX_BIN_DIR=str(tmp_path / "bin"),
+        PIP_NO_INDEX="1",  # only the wheelhouse scripts/install made: no index is reached
+        PIP_FIND_LINKS=str(ROOT / ".cache" / "wheels"),
+    )
+    install = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "pipx"), "install", "--backend", "pip", "--python", sys.executable, str(ROOT)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+
+    with RawStdio(
+        [str(tmp_path / "bin" / "mcp-bigcommerce-segments"), "--sandbox"], clean_env(BIGCOMMERCE_AUDIT_LOG="off")
+    ) as server:
+        server.initialize()
+        tools = server.call("tools/list")[0]
+        server.close()
+
+    assert sorted(t["name"] for t in tools["result"]["tools"]) == sorted(READ_TOOLS + WRITE_TOOLS)
+
+
+@pytest.mark.subprocess
 def test_sdist_and_wheel_hold_the_package_and_nothing_stray(tmp_path: Path) -> None:
     build = subprocess.run(
         [str(UV), "build", "--offline", "-q", "-o", str(tmp_path), str(ROOT)],
