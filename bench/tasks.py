@@ -70,9 +70,7 @@ async def who_is_in_vip(agent: Agent) -> None:
 async def wholesale_out_of_newsletter(agent: Agent) -> None:
     preview = await agent("remove_profiles_from_segment", segment_id=NEWSLETTER, from_segment_id=WHOLESALE)
     if preview["status"] == "preview":
-        await agent(
-            "remove_profiles_from_segment", segment_id=NEWSLETTER, preview_id=preview["preview_id"], confirm=True
-        )
+        await approve(agent, NEWSLETTER, preview)
 
 
 async def copy_newsletter(agent: Agent) -> None:
@@ -83,9 +81,7 @@ async def copy_newsletter(agent: Agent) -> None:
 async def empty_wholesale(agent: Agent) -> None:
     preview = await agent("remove_profiles_from_segment", segment_id=WHOLESALE, all_members=True)
     if preview["status"] == "preview":
-        await agent(
-            "remove_profiles_from_segment", segment_id=WHOLESALE, preview_id=preview["preview_id"], confirm=True
-        )
+        await approve(agent, WHOLESALE, preview)
 
 
 async def smith_out_of_vip(agent: Agent) -> None:

@@ -36,6 +36,17 @@ HTTP_ALLOWED_ORIGINS = "BIGCOMMERCE_HTTP_ALLOWED_ORIGINS"
 HTTP_PUBLIC_URL = "BIGCOMMERCE_HTTP_PUBLIC_URL"
 REDIS_URL = "BIGCOMMERCE_REDIS_URL"
 
+#: The variables only hosted mode (`serve-http`) reads.
+HOSTED_ENV_VARS = (
+    HTTP_TOKENS,
+    OAUTH_ISSUER,
+    OAUTH_AUDIENCE,
+    OAUTH_JWKS_URL,
+    HTTP_ALLOWED_ORIGINS,
+    HTTP_PUBLIC_URL,
+    REDIS_URL,
+)
+
 #: Every variable `Settings.from_env` reads (the manifest's drift test compares against this).
 ENV_VARS = (
     STORE_HASH,
@@ -50,24 +61,7 @@ ENV_VARS = (
     AUDIT_LOG,
     CONFIRM_WITHOUT_PREVIEW,
     HIDE_EMAILS,
-    HTTP_TOKENS,
-    OAUTH_ISSUER,
-    OAUTH_AUDIENCE,
-    OAUTH_JWKS_URL,
-    HTTP_ALLOWED_ORIGINS,
-    HTTP_PUBLIC_URL,
-    REDIS_URL,
-)
-
-#: The variables only hosted mode (`serve-http`) reads.
-HOSTED_ENV_VARS = (
-    HTTP_TOKENS,
-    OAUTH_ISSUER,
-    OAUTH_AUDIENCE,
-    OAUTH_JWKS_URL,
-    HTTP_ALLOWED_ORIGINS,
-    HTTP_PUBLIC_URL,
-    REDIS_URL,
+    *HOSTED_ENV_VARS,
 )
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]

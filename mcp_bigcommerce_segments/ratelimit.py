@@ -63,6 +63,17 @@ def _count(headers: Mapping[str, str], name: str) -> float | None:
 class RateLimitWaitTooLong(RateLimitError):
     """The quota is spent for longer than the request may still wait: it is not sent at all."""
 
+    @classmethod
+    def after(cls, seconds: float, *, sharing: str = "other apps on the store") -> "RateLimitWaitTooLong":
+        """The error for a quota spent for `seconds` more; `sharing` names who else spends it."""
+        return cls(
+            f"BigCommerce's rate limit for this store is used up for the next {seconds:.0f} s, longer than this "
+            f"request may wait (BIGCOMMERCE_MAX_RETRY_SECONDS). Retry in {seconds:.0f} s; {sharing} share the same "
+            "quota.",
+            status=429,
+            retry_after=seconds,
+        )
+
 
 class Governor(Protocol):
     """What the client asks of a rate governor: this process's (`RateGovernor`) or one shared by replicas."""
@@ -113,13 +124,7 @@ class RateGovernor:
                 if now < self._reset_at:
                     if self._reset_at > deadline:
                         left = self._reset_at - now
-                        raise RateLimitWaitTooLong(
-                            f"BigCommerce's rate limit for this store is used up for the next {left:.0f} s, longer "
-                            f"than this request may wait (BIGCOMMERCE_MAX_RETRY_SECONDS). Retry in {left:.0f} s; "
-                            "other apps on the store share the same quota.",
-                            status=429,
-                            retry_after=left,
-                        )
+                        raise RateLimitWaitTooLong.after(left)
                     await self._wait_for_reset(self._reset_at - now)
                     continue
                 # The window has turned over: assume the full quota until a response says otherwise.

@@ -132,3 +132,14 @@ def last_outcome(path: Path) -> dict[str, Any]:
 
 def strs(ids: Any) -> list[str]:
     return [str(i) for i in ids]
+
+
+def rate_headers(left: Any, reset_ms: Any, quota: Any = 150, window_ms: Any = 30_000) -> dict[str, str]:
+    """The four rate-limit headers BigCommerce sends on every answer, lowercase as HTTP/2 has
+    them (`Any`: tests also send malformed values)."""
+    return {
+        "x-rate-limit-requests-left": str(left),
+        "x-rate-limit-time-reset-ms": str(reset_ms),
+        "x-rate-limit-requests-quota": str(quota),
+        "x-rate-limit-time-window-ms": str(window_ms),
+    }

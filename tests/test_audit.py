@@ -12,7 +12,7 @@ import pytest
 from mcp_bigcommerce_segments.audit import AuditLog, check_writable
 from mcp_bigcommerce_segments.errors import AuditLogError
 
-from .support.stdio import clean_env
+from .support.stdio import clean_env, run_cli
 
 pytestmark = pytest.mark.anyio
 
@@ -76,17 +76,7 @@ def test_check_fails_when_the_audit_log_cannot_be_appended_to(tmp_path: Path, ki
         os.mkfifo(target)
     else:
         target = Path("/dev/full")
-    env = clean_env(BIGCOMMERCE_SANDBOX="true", BIGCOMMERCE_AUDIT_LOG=str(target))
-
-    proc = subprocess.run(
-        [sys.executable, "-m", "mcp_bigcommerce_segments", "--check"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_cli("--check", env={"BIGCOMMERCE_SANDBOX": "true", "BIGCOMMERCE_AUDIT_LOG": str(target)})
 
     assert proc.returncode == 1
     assert "Audit log: NOT WRITABLE" in proc.stdout
@@ -98,15 +88,7 @@ def test_the_server_refuses_to_start_with_a_fifo_as_audit_log(tmp_path: Path) ->
     fifo = tmp_path / "audit.jsonl"
     os.mkfifo(fifo)
 
-    proc = subprocess.run(
-        [sys.executable, "-m", "mcp_bigcommerce_segments", "--sandbox"],
-        env=clean_env(BIGCOMMERCE_AUDIT_LOG=str(fifo)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_cli("--sandbox", env={"BIGCOMMERCE_AUDIT_LOG": str(fifo)})
 
     assert proc.returncode == 2
     assert proc.stdout == ""

@@ -166,5 +166,11 @@ def test_hosted_mode_settings_are_read() -> None:
     assert settings.http_tokens == (("read", token_hash), ("write", token_hash))
     assert settings.http_allowed_origins == ("https://a.example.com", "https://b.example.com")
     assert settings.oauth is True
+    assert (settings.oauth_issuer, settings.oauth_audience, settings.oauth_jwks_url) == (
+        "https://issuer.example.com",
+        "segments-api",
+        "https://issuer.example.com/jwks.json",
+    )
     assert settings.redis_url is not None
+    assert settings.redis_url.get_secret_value() == "redis://127.0.0.1:6379/0"
     assert "6379" not in repr(settings)  # the Redis URL may hold a password: kept like the token

@@ -23,21 +23,12 @@ from mcp_bigcommerce_segments.errors import APITimeoutError, RateLimitError, Res
 from mcp_bigcommerce_segments.retry import RetryPolicy
 from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import audit_lines, structured, text_of
+from .conftest import audit_lines, rate_headers, structured, text_of
 from .support.stdio import STORE
 
 pytestmark = pytest.mark.anyio
 
 Handler = Callable[[httpx2.Request], httpx2.Response]
-
-
-def rate_headers(left: Any, reset_ms: Any, quota: Any = 150, window_ms: Any = 30_000) -> dict[str, str]:
-    return {
-        "X-Rate-Limit-Requests-Left": str(left),
-        "X-Rate-Limit-Time-Reset-Ms": str(reset_ms),
-        "X-Rate-Limit-Requests-Quota": str(quota),
-        "X-Rate-Limit-Time-Window-Ms": str(window_ms),
-    }
 
 
 def page(data: list[dict[str, Any]], *, current: int = 1, total_pages: int = 1, total: int | None = None) -> Any:
@@ -444,9 +435,19 @@ async def test_a_token_echoed_by_the_upstream_leaves_in_no_result_audit_or_log(
     assert ECHO[:8] not in everything
 
 
-async def test_a_lone_surrogate_in_a_segment_name_is_shown_escaped(settings: Settings, clock: VirtualClock) -> None:
+@pytest.mark.parametrize(
+    ("field", "fields", "shown"),
+    [
+        ("name", b'"name":"VIP \\udc80 list"', "VIP \\udc80 list"),
+        ("created_at", b'"name":"VIP","created_at":"\\ud800"', "\\ud800"),
+    ],
+    ids=["in a segment name", "in a timestamp"],
+)
+async def test_a_lone_surrogate_is_shown_escaped(
+    settings: Settings, clock: VirtualClock, field: str, fields: bytes, shown: str
+) -> None:
     body = (
-        b'{"data":[{"id":"5e9a1c00-0000-4000-8000-000000000001","name":"VIP \\udc80 list"}],'
+        b'{"data":[{"id":"5e9a1c00-0000-4000-8000-000000000001",' + fields + b"}],"
         b'"meta":{"pagination":{"total":1,"count":1,"per_page":50,"current_page":1,"total_pages":1}}}'
     )
 
@@ -456,7 +457,7 @@ async def test_a_lone_surrogate_in_a_segment_name_is_shown_escaped(settings: Set
     async with mcp_for(answer, settings, clock) as mcp:
         data = structured(await mcp.call_tool("list_segments", {}))
 
-    assert data["segments"][0]["name"] == "VIP \\udc80 list"
+    assert data["segments"][0][field] == shown
 
 
 async def test_store_words_are_quoted_so_they_cannot_pose_as_instructions(
@@ -520,21 +521,6 @@ async def test_a_delete_answer_naming_ids_is_read_per_id(clock: VirtualClock) ->
     assert list(outcome.failed.values()) == [[ids[2]]]
 
 
-async def test_a_lone_surrogate_in_a_timestamp_is_shown_escaped(settings: Settings, clock: VirtualClock) -> None:
-    body = (
-        b'{"data":[{"id":"5e9a1c00-0000-4000-8000-000000000001","name":"VIP","created_at":"\\ud800"}],'
-        b'"meta":{"pagination":{"total":1,"count":1,"per_page":50,"current_page":1,"total_pages":1}}}'
-    )
-
-    def answer(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, content=body, headers={"content-type": "application/json"})
-
-    async with mcp_for(answer, settings, clock) as mcp:
-        data = structured(await mcp.call_tool("list_segments", {}))
-
-    assert data["segments"][0]["created_at"] == "\\ud800"
-
-
 async def test_changes_of_another_store_in_the_same_log_are_not_listed_or_undone(
     make_client: Any, settings: Settings, store: Any, segment: uuid.UUID
 ) -> None:
@@ -550,5 +536,7 @@ async def test_changes_of_another_store_in_the_same_log_are_not_listed_or_undone
         listed = structured(await mcp.call_tool("list_recent_changes", {}))
         undo = await mcp.call_tool("undo_change", {"change_id": added["change_id"]})
 
+    assert added["change_id"]
     assert listed["changes"] == []
-    assert undo.is_error
+    assert f"No change {added['change_id']} in the audit log" in text_of(undo)
+    assert set(store.members(segment)) == set(ids)

@@ -25,7 +25,7 @@ from mcp_bigcommerce_segments.emulator.serve import serve
 from mcp_bigcommerce_segments.sandbox import SEGMENTS, profile_id
 
 from .conftest import READ_TOOLS, WRITE_TOOLS, MakeClient
-from .support.stdio import RawStdio, clean_env
+from .support.stdio import RawStdio, clean_env, run_cli
 
 ROOT = Path(__file__).parents[1]
 MANIFEST = json.loads((ROOT / "manifest.json").read_text())
@@ -38,18 +38,6 @@ def npx(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.Comple
     exe = shutil.which("npx")
     assert exe, "npx (Node.js) is needed for the bundle and Inspector tests"
     return subprocess.run([exe, "--yes", *args], cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "mcp_bigcommerce_segments", *args],
-        env=clean_env(**(env or {})),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
 
 
 # --- drift between the manifest, the package and the server ----------------------------------------------------
@@ -217,9 +205,16 @@ def test_inspector_calls_each_tool(tmp_path: Path) -> None:
         outputs.append(output["result"]["structuredContent"])
     # Each call is its own server process: there is no change c0123456789 to undo, and the tool says so.
     code, output = inspector(
-        "--method", "tools/call", "--tool-name", "undo_change", "--tool-args-json", json.dumps(calls[-1][1])
+        "--method",
+        "tools/call",
+        "--tool-name",
+        "undo_change",
+        "--tool-args-json",
+        json.dumps(calls[-1][1]),
+        audit_log=audit,
     )
     assert code == 5, output
+    assert "No change c0123456789 in the audit log" in str(output)
 
     assert [p["customer_id"] for p in outputs[0]["profiles"]] == [1, 2, 3]
     assert outputs[0]["total"] == 12
@@ -253,7 +248,7 @@ def test_inspector_sees_a_tool_error_as_exit_5() -> None:
 
 @pytest.mark.subprocess
 def test_help_and_version() -> None:
-    helped, version = cli("--help"), cli("--version")
+    helped, version = run_cli("--help"), run_cli("--version")
 
     assert helped.returncode == 0
     for flag in ("--read-only", "--sandbox", "--check", "demo"):
@@ -263,7 +258,7 @@ def test_help_and_version() -> None:
 
 @pytest.mark.subprocess
 def test_demo_prints_a_transcript_of_a_real_session() -> None:
-    result = cli("demo")
+    result = run_cli("demo")
 
     assert result.returncode == 0, result.stderr
     text = result.stdout
@@ -283,7 +278,7 @@ def test_demo_prints_a_transcript_of_a_real_session() -> None:
 
 @pytest.mark.subprocess
 def test_check_passes_on_the_sandbox() -> None:
-    result = cli("--check", "--sandbox")
+    result = run_cli("--check", "--sandbox")
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Customers modify scope: granted" in result.stdout
@@ -314,7 +309,7 @@ def test_check_reports_token_and_scope(
     for n in range(segments):
         store.add_segment(f"S{n}")
 
-    result = cli(
+    result = run_cli(
         "--check",
         env={"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": token, "BIGCOMMERCE_API_URL": url},
     )
@@ -326,7 +321,7 @@ def test_check_reports_token_and_scope(
 
 @pytest.mark.subprocess
 def test_check_reports_an_unreachable_store() -> None:
-    result = cli(
+    result = run_cli(
         "--check",
         env={
             "BIGCOMMERCE_STORE_HASH": "abc123",
@@ -450,7 +445,7 @@ def test_sdist_and_wheel_hold_the_package_and_nothing_stray(tmp_path: Path) -> N
     ],
 )
 def test_exit_codes_are_as_documented(args: list[str], env: dict[str, str], code: int) -> None:
-    result = cli(*args, env=env)
+    result = run_cli(*args, env=env)
 
     assert result.returncode == code, result.stdout + result.stderr
     if args == ["--check"] and code == 1:

@@ -14,7 +14,7 @@ from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.serve import serve
 
 from .conftest import READ_TOOLS, WRITE_TOOLS, remove, structured, text_of
-from .support.stdio import STORE, TOKEN, RawStdio, clean_env, our_argv
+from .support.stdio import STORE, TOKEN, RawStdio, clean_env, our_argv, run_cli
 from .support.stdio import server_env as support_env
 
 pytestmark = [pytest.mark.anyio, pytest.mark.subprocess]
@@ -69,15 +69,7 @@ async def test_subprocess_lists_adds_and_removes_over_stdio(
 
 
 def test_missing_configuration_exits_nonzero_with_one_stderr_line(tmp_path: Path) -> None:
-    proc = subprocess.run(
-        [sys.executable, "-m", "mcp_bigcommerce_segments"],
-        env=clean_env(HOME=str(tmp_path)),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    proc = run_cli(env={"HOME": str(tmp_path)})
 
     assert proc.returncode != 0
     assert proc.stdout == ""

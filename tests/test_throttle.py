@@ -1,21 +1,19 @@
 """The rate governor on its own: what it believes is left, and when it holds requests back."""
 
+from functools import partial
+
 import pytest
 
 from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.ratelimit import RateGovernor
 from mcp_bigcommerce_segments.retry import RetryPolicy
 
+from .conftest import rate_headers
+
 pytestmark = pytest.mark.anyio
 
 
-def headers(left: int, reset_ms: int, quota: int = 20, window_ms: int = 30_000) -> dict[str, str]:
-    return {
-        "x-rate-limit-requests-left": str(left),
-        "x-rate-limit-time-reset-ms": str(reset_ms),
-        "x-rate-limit-requests-quota": str(quota),
-        "x-rate-limit-time-window-ms": str(window_ms),
-    }
+headers = partial(rate_headers, quota=20)  # a small store quota, so that a few requests spend it
 
 
 async def test_holds_requests_once_the_window_is_spent_and_resumes_at_the_reset() -> None:

@@ -108,7 +108,3 @@ class SegmentTokenVerifier:
 
 
 _REFRESHES = 10
-
-
-def expired(token: AccessToken) -> bool:
-    return token.expires_at is not None and token.expires_at < time.time()

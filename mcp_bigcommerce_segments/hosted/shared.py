@@ -150,13 +150,7 @@ class SharedGovernor:
                 return sent_at
             seconds = int(value) / 1000.0
             if self._clock.now() + seconds > deadline:
-                raise RateLimitWaitTooLong(
-                    f"BigCommerce's rate limit for this store is used up for the next {seconds:.0f} s, longer than "
-                    f"this request may wait (BIGCOMMERCE_MAX_RETRY_SECONDS). Retry in {seconds:.0f} s; other apps "
-                    "and replicas share the same quota.",
-                    status=429,
-                    retry_after=seconds,
-                )
+                raise RateLimitWaitTooLong.after(seconds, sharing="other apps and replicas")
             await wait(self._clock, seconds, at_most=max(POLL_SECONDS, min(seconds, 1.0)))
 
     async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:

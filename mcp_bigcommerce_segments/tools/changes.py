@@ -14,9 +14,8 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..people import SHOWN, name_profiles
-from ..previews import TTL_SECONDS, Preview
 from ..results import Change, ChangesResult, UndoResult
-from .common import AppState, Ctx, app_state, call, plural, tool_errors, tool_result
+from .common import AppState, Ctx, app_state, call, pin_preview, plural, tool_errors, tool_result
 from .membership import add_selection
 from .resolve import Selection
 
@@ -124,18 +123,14 @@ async def _undo_add(app: AppState, change_id: str, segment_id: UUID, outcome: di
     customer_of = {i: int(recorded[str(i)]) for i in added_ids if str(i) in recorded}
     with tool_errors():
         people = await name_profiles(app.client, added_ids, customer_of, hide_emails=app.settings.hide_emails)
-        preview = Preview(
-            preview_id=app.previews.new_id(),
-            store=app.settings.store_hash,
-            segment_id=segment_id,
-            profile_ids=tuple(added_ids),
-            customer_of=customer_of,
-            people=tuple(people),
-            membership_checked=False,
-            expires_at=app.client.clock.now() + TTL_SECONDS,
+        preview = await pin_preview(
+            app,
+            segment_id,
+            added_ids,
             source=f"the {len(added_ids):,} added by change {change_id}",
+            customer_of=customer_of,
+            people=people,
         )
-        await app.previews.put(preview)
     approve = call(
         "remove_profiles_from_segment", segment_id=str(segment_id), preview_id=preview.preview_id, confirm=True
     )

@@ -20,7 +20,7 @@ from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..config import Settings
 from ..errors import BigCommerceError
 from ..models import Pagination
-from ..previews import Previews
+from ..previews import TTL_SECONDS, Preview, Previews
 from ..results import FailedIds
 
 logger = logging.getLogger(__name__)
@@ -227,6 +227,38 @@ async def write_in_chunks(
         finish=record,
         shutdown=app.shutdown,
     )
+
+
+async def pin_preview(
+    app: AppState,
+    segment_id: UUID,
+    profile_ids: Sequence[UUID],
+    *,
+    source: str,
+    customer_of: dict[UUID, int],
+    people: Sequence[str] = (),
+    membership_checked: bool = False,
+    segment_name: str = "",
+) -> Preview:
+    """A new removal preview of exactly `profile_ids`, kept for approval (single use, 15 minutes).
+
+    Raises:
+        PreviewError: it could not be kept (hosted mode: the shared store is unavailable).
+    """
+    preview = Preview(
+        preview_id=app.previews.new_id(),
+        store=app.settings.store_hash,
+        segment_id=segment_id,
+        profile_ids=tuple(profile_ids),
+        customer_of=customer_of,
+        people=tuple(people),
+        membership_checked=membership_checked,
+        expires_at=app.client.clock.now() + TTL_SECONDS,
+        source=source,
+        segment_name=segment_name,
+    )
+    await app.previews.put(preview)
+    return preview
 
 
 def next_page(current: int, total_pages: int) -> int | None:

@@ -35,6 +35,7 @@ from .common import (
     call,
     failure_groups,
     member_count,
+    pin_preview,
     plural,
     tool_errors,
     tool_result,
@@ -94,6 +95,18 @@ def _can_ask(ctx: Ctx) -> bool:
     return elicitation is not None and not (elicitation.form is None and elicitation.url is not None)
 
 
+def _sources(
+    profile_ids: list[UUID] | None, customer_ids: list[int] | None, from_segment_id: UUID | None, all_members: bool
+) -> dict[str, Any]:
+    """A call's source arguments by name (the resolver and the tool take the same ones)."""
+    return {
+        "profile_ids": profile_ids,
+        "customer_ids": customer_ids,
+        "from_segment_id": from_segment_id,
+        "all_members": all_members,
+    }
+
+
 async def ask_removal(
     segment_id: SegmentId,
     ctx: Ctx,
@@ -111,8 +124,8 @@ async def ask_removal(
         return RemovalApproval(approve=True)
     if not _can_ask(ctx):
         return NotAsked(approve=False)
-    sources = {"profile_ids": profile_ids, "customer_ids": customer_ids, "from_segment_id": from_segment_id}
-    plan = await _make_plan(app, segment_id, preview_id, {**sources, "all_members": all_members})
+    sources = _sources(profile_ids, customer_ids, from_segment_id, all_members)
+    plan = await _make_plan(app, segment_id, preview_id, sources)
     _plan.set(plan)
     if not plan.preview.profile_ids:
         return NotAsked(approve=False)
@@ -151,12 +164,7 @@ async def remove_profiles_from_segment(
     that can ask the user directly are asked in step 1. The result has a `change_id`: undo_change puts them back.
     """
     app = app_state(ctx)
-    sources = {
-        "profile_ids": profile_ids,
-        "customer_ids": customer_ids,
-        "from_segment_id": from_segment_id,
-        "all_members": all_members,
-    }
+    sources = _sources(profile_ids, customer_ids, from_segment_id, all_members)
     if preview_id and any(value not in (None, False) for value in sources.values()):
         raise ToolError(
             "preview_id already pins the profiles: pass segment_id, preview_id and confirm=true, and no "
@@ -212,19 +220,16 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
             app.client, targets, selection.customer_of, hide_emails=app.settings.hide_emails, known=selection.customers
         )
         name = (await app.client.segment_names({segment_id})).get(segment_id, "") if targets else ""
-    preview = Preview(
-        preview_id=app.previews.new_id(),
-        store=app.settings.store_hash,
-        segment_id=segment_id,
-        profile_ids=tuple(targets),
-        customer_of={i: selection.customer_of[i] for i in targets if i in selection.customer_of},
-        people=tuple(people),
-        membership_checked=checked,
-        expires_at=app.client.clock.now() + TTL_SECONDS,
+    preview = await pin_preview(
+        app,
+        segment_id,
+        targets,
         source=selection.source,
+        customer_of={i: selection.customer_of[i] for i in targets if i in selection.customer_of},
+        people=people,
+        membership_checked=checked,
         segment_name=name,
     )
-    await app.previews.put(preview)
     return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
 
 
@@ -279,20 +284,15 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> Call
     retry = None
     if outcome.failed:  # the user approved these already: a new pinned preview retries exactly them
         failed_ids = [i for ids in outcome.failed.values() for i in ids]
-        again = Preview(
-            preview_id=app.previews.new_id(),
-            store=preview.store,
-            segment_id=segment_id,
-            profile_ids=tuple(failed_ids),
-            customer_of=preview.customer_of,
-            people=(),
-            membership_checked=False,
-            expires_at=app.client.clock.now() + TTL_SECONDS,
-            source=f"the {len(failed_ids):,} that failed in change {change_id}",
-            segment_name=preview.segment_name,
-        )
         try:
-            await app.previews.put(again)
+            again = await pin_preview(
+                app,
+                segment_id,
+                failed_ids,
+                source=f"the {len(failed_ids):,} that failed in change {change_id}",
+                customer_of=preview.customer_of,
+                segment_name=preview.segment_name,
+            )
             retry = call(TOOL, segment_id=str(segment_id), preview_id=again.preview_id, confirm=True)
         except PreviewError:  # the removal happened; only the retry handle could not be kept
             retry = f"{TOOL}(segment_id={str(segment_id)!r}, profile_ids=<the IDs in failed>) for a new preview"

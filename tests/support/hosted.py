@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -149,8 +148,3 @@ class Caller:
 
     def close(self) -> None:
         self.http.close()
-
-
-def wall(fn: Any) -> tuple[Any, float]:
-    started = time.perf_counter()
-    return fn(), time.perf_counter() - started

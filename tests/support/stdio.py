@@ -44,6 +44,19 @@ def our_argv(*args: str) -> list[str]:
     return [sys.executable, "-m", "mcp_bigcommerce_segments", *args]
 
 
+def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`python -m mcp_bigcommerce_segments ARGS` to its end, in a clean environment plus `env`; stdin is empty."""
+    return subprocess.run(
+        our_argv(*args),
+        env=clean_env(**(env or {})),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 class RawStdio:
     """Drive a stdio MCP server with raw JSON-RPC lines."""
 
