@@ -106,6 +106,10 @@ def dedupe(ids: Sequence[UUID]) -> list[UUID]:
     return list(dict.fromkeys(ids))
 
 
+#: How many failure reasons a result names (the audit log keeps every one).
+SHOWN_REASONS = 3
+
+
 @dataclass
 class BulkOutcome(Outcome):
     """Every ID of the call in exactly one place, and the error that stopped it, if one did."""
@@ -121,8 +125,10 @@ class BulkOutcome(Outcome):
         """The first reason, and how many others there are."""
         reasons = list(self.failed)
         head = reasons[0] if reasons else "unknown error"
-        more = f" ({len(reasons) - 1} other reasons in `failed`)" if len(reasons) > 1 else ""
-        return f"{head}{more}"
+        others = len(reasons) - 1
+        if others > SHOWN_REASONS - 1:
+            return f"{head} ({others:,} other reasons; `failed` has the first {SHOWN_REASONS})"
+        return f"{head} ({others} other reason{'s' if others > 1 else ''} in `failed`)" if others else head
 
 
 async def run_chunks(

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from mcp import Client
 
-from mcp_bigcommerce_segments.bulk import chunks, dedupe
+from mcp_bigcommerce_segments.bulk import BulkOutcome, chunks, dedupe
 from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.config import Settings
 from mcp_bigcommerce_segments.emulator.faults import Fault, FaultyStore
@@ -314,3 +314,18 @@ async def test_quota_spent_by_another_app_costs_at_most_the_first_burst(
     assert store.stats.rate_limited <= 5  # only the first burst, sent before any answer told the quota
     assert store.stats.count("POST") == 20 + store.stats.rate_limited
     assert clock.now() - 1000.0 < 31.0  # one window wait, then the rest
+
+
+@pytest.mark.parametrize(
+    ("reasons", "sentence"),
+    [
+        (1, "reason 0"),
+        (2, "reason 0 (1 other reason in `failed`)"),
+        (3, "reason 0 (2 other reasons in `failed`)"),
+        (1_200, "reason 0 (1,199 other reasons; `failed` has the first 3)"),
+    ],
+)
+def test_the_failure_sentence_counts_the_other_reasons_as_the_result_shows_them(reasons: int, sentence: str) -> None:
+    outcome = BulkOutcome(failed={f"reason {n}": [uuid.uuid4()] for n in range(reasons)})
+
+    assert outcome.failure_sentence() == sentence

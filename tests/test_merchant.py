@@ -352,6 +352,7 @@ async def test_a_write_where_many_things_fail_still_answers_in_few_characters(
     data = structured(result)
     assert (data["requested"], data["added"], data["already_members"]) == (2_010, 10, 0)
     assert "2,000 FAILED" in text_of(result)
+    assert "1,999 other reasons; `failed` has the first 3" in text_of(result)
     assert len(data["failed"]) == 3  # 2,000 distinct reasons: the first 3 are named, the audit log has all
     assert all(len(group["ids"]) <= 5 and set(group["ids"]) <= set(ghosts) for group in data["failed"])
     assert len(text_of(result)) < 2_000

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from ..audit import AuditLog, new_change_id
 from ..batch import Outcome
-from ..bulk import BulkOutcome, ProgressFn, Shutdown, run_chunks
+from ..bulk import SHOWN_REASONS, BulkOutcome, ProgressFn, Shutdown, run_chunks
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..config import Settings
 from ..errors import BigCommerceError
@@ -88,9 +88,8 @@ def _compact(value: Any) -> Any:
     return value
 
 
-# A result names at most this many failure reasons, with this many IDs each: it stays small whatever fails (the audit
-# log, and `retry`, have them all).
-SHOWN_REASONS = 3
+# A result names at most SHOWN_REASONS failure reasons, with this many IDs each: it stays small whatever fails (the
+# audit log, and `retry`, have them all).
 SHOWN_FAILED_IDS = 5
 
 
