@@ -246,7 +246,7 @@ def test_a_preview_made_on_one_replica_is_approved_on_another_once(
 
 
 def test_a_replica_killed_mid_bulk_loses_no_record_and_its_leases_expire(
-    replicas: list[Replica], store: CountingStore, caller: Caller
+    replicas: list[Replica], store: CountingStore, caller: Caller, redis_url: str
 ) -> None:
     a, b, c = replicas
     segment = store.add_segment("Newsletter")
@@ -269,6 +269,9 @@ def test_a_replica_killed_mid_bulk_loses_no_record_and_its_leases_expire(
     thread.start()
     assert store.posts_seen.wait(timeout=120)
     c.stop(kill=True)  # SIGKILL: no chance to release anything
+    shared = redis.Redis.from_url(redis_url)
+    seconds, micros = shared.time()
+    killed_ms = seconds * 1000 + micros // 1000
     thread.join(timeout=60)
     changes = caller.tool(a.url, "list_recent_changes", {}, token=READER)["structuredContent"]["changes"]
     # The dead replica's leases (up to all 10 slots) expire; then the others get every slot back.
@@ -279,11 +282,16 @@ def test_a_replica_killed_mid_bulk_loses_no_record_and_its_leases_expire(
         {"segment_id": str(segment), "profile_ids": [str(i) for i in later]},
         token=WRITER,
     )
+    leases: list[tuple[bytes, float]] = shared.zrange(f"bc-segments:{{{STORE}}}:leases", 0, -1, withscores=True)  # type: ignore[assignment]
+    left = [score for _, score in leases]
 
     assert failure  # the doomed call never answered
     assert changes[0]["status"] == "interrupted"  # its intent is in the shared record, from any replica
     assert changes[0]["tool"] == "add_profiles_to_segment"
     assert done["structuredContent"]["added"] == 600
+    # What is left are the dead replica's leases, taken before the kill (they end by themselves within a lease,
+    # BIGCOMMERCE_TIMEOUT_SECONDS + 5 s); the living replica gave back every lease it took.
+    assert all(score <= killed_ms + (3 + 5) * 1000 for score in left), (killed_ms, left)
 
 
 def test_without_redis_writes_are_refused_and_reads_go_on(
