@@ -11,13 +11,15 @@ nothing is taken for granted:
 """
 
 import math
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
 from .client import CHUNK_SIZE, Answer, BigCommerceClient
-from .errors import NotFoundError, error_from_response, quote_store_text
+from .errors import BigCommerceError, NotFoundError, error_from_response, quote_store_text
+from .ratelimit import WaitReporter
+from .retry import may_have_landed
 
 
 @dataclass
@@ -32,6 +34,13 @@ class Outcome:
     unchanged: list[UUID] = field(default_factory=list)
     failed: dict[str, list[UUID]] = field(default_factory=dict)
     customer_of: dict[UUID, int] = field(default_factory=dict)  # what answers said of the profiles' customers
+    # Of `changed`: added by a POST whose answer was lost, found members when read back (they may have been members
+    # already; nothing can tell).
+    reread: list[UUID] = field(default_factory=list)
+
+    def placed(self) -> set[UUID]:
+        """Every ID placed so far."""
+        return {*self.changed, *self.unchanged, *(i for ids in self.failed.values() for i in ids)}
 
     def fail(self, reason: str, ids: Sequence[UUID]) -> None:
         if ids:
@@ -41,164 +50,208 @@ class Outcome:
         self.changed.extend(other.changed)
         self.unchanged.extend(other.unchanged)
         self.customer_of.update(other.customer_of)
+        self.reread.extend(other.reread)
         for reason, ids in other.failed.items():
             self.fail(reason, ids)
 
 
 # Requests one chunk may spend singling out the IDs a bare 404 is about (50 IDs, one unknown: 12 are needed).
 BISECT_BUDGET = 16
+_ALL_404 = "BigCommerce answered 404 for every part of this batch although the segment exists"
+_MAYBE = {"POST": "these profiles may not exist", "DELETE": "they may not be members"}
 _UNCONFIRMED = (
     "BigCommerce answered 201 but its answer does not list this profile, twice; it may or may not be a member now. "
     "Check with list_segment_profiles; adding again is safe"
 )
 
 
-async def add_chunk(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> Outcome:
-    """POST up to 50 IDs and sort them into added, already members and failed, by what the answers say per ID."""
+async def add_chunk(
+    client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID], on_wait: WaitReporter | None = None
+) -> Outcome:
+    """POST up to 50 IDs and sort them into added, already members and failed, by what the answers say per ID.
+
+    A POST is never sent again blindly after an answer that was lost (a timeout, a dropped connection, a 5xx, an
+    unreadable body): it may have been carried out. The segment's membership of the IDs not yet placed is read
+    instead; those now members are added (`Outcome.reread` names them), the others are sent once more.
+    """
     if not ids or len(ids) > CHUNK_SIZE:
         raise ValueError("a POST takes 1 to 50 profile IDs")
-    outcome = Outcome()
-    await _isolating(outcome, client, segment_id, list(ids), _read_add, "POST")
-    return outcome
+    chunk = _Chunk(client, segment_id, "POST", on_wait)
+    try:
+        await chunk.isolating(list(ids))
+    except BigCommerceError as exc:
+        if not may_have_landed(exc):
+            raise
+        await chunk.after_lost_answer(list(ids), exc)
+    return chunk.outcome
 
 
-async def remove_chunk(client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID]) -> Outcome:
+async def remove_chunk(
+    client: BigCommerceClient, segment_id: UUID, ids: Sequence[UUID], on_wait: WaitReporter | None = None
+) -> Outcome:
     """DELETE up to 50 IDs by `id:in`. BigCommerce answers 204 and says nothing about non-members."""
-    outcome = Outcome()
-    await _isolating(outcome, client, segment_id, list(ids), _read_remove, "DELETE")
-    return outcome
+    chunk = _Chunk(client, segment_id, "DELETE", on_wait)
+    await chunk.isolating(list(ids))
+    return chunk.outcome
 
 
-Reader = Callable[[Outcome, BigCommerceClient, UUID, list[UUID], Answer], Awaitable[None]]
+# The segment is read whole to learn what a lost POST did when it has at most this many members (4 pages); in a
+# larger one, each ID of the chunk is looked up on its own.
+REREAD_LIMIT = 1_000
 
 
-async def _send(client: BigCommerceClient, segment_id: UUID, ids: list[UUID], method: str) -> Answer:
-    if method == "POST":
-        return await client.post_profiles(segment_id, ids)
-    return await client.delete_profiles(segment_id, ids)
+@dataclass
+class _Chunk:
+    """One chunk's requests, and where each of its IDs ended up."""
+
+    client: BigCommerceClient
+    segment_id: UUID
+    method: str
+    on_wait: WaitReporter | None
+    outcome: Outcome = field(default_factory=Outcome)
+
+    async def send(self, ids: list[UUID]) -> Answer:
+        if self.method == "POST":
+            return await self.client.post_profiles(self.segment_id, ids, on_wait=self.on_wait)
+        return await self.client.delete_profiles(self.segment_id, ids, on_wait=self.on_wait)
+
+    async def read(self, ids: list[UUID], answer: Answer) -> None:
+        if self.method == "POST":
+            await self.read_add(ids, answer)
+        else:
+            self.read_remove(ids, answer)
+
+    async def isolating(self, ids: list[UUID]) -> None:
+        """Send `ids`; after a bare 404 (while the segment exists), halve until each rejected ID stands alone.
+
+        The halving is bounded: at most `BISECT_BUDGET` requests a chunk, and none at all once both halves of the
+        first split fail alike (a store that answers 404 to everything would otherwise cost two requests per ID).
+        """
+        answer = await self.send(ids)
+        if not _bare_404(answer, ids):
+            await self.read(ids, answer)
+            return
+        await _require_segment(self.client, self.segment_id, answer)
+        budget, pending, first_split = BISECT_BUDGET, [ids], True
+        while pending:
+            part = pending.pop()
+            if len(part) == 1:
+                self.lone_404(part, answer)
+            elif budget < 2:
+                self.outcome.fail(
+                    f"BigCommerce rejected some of these with a bare 404 without saying which{_said(answer)}; send "
+                    "them again in smaller groups",
+                    part,
+                )
+            else:
+                halves = [part[: len(part) // 2], part[len(part) // 2 :]]
+                answers = [await self.send(half) for half in halves]
+                budget -= 2
+                if first_split and all(_bare_404(a, h) for a, h in zip(answers, halves, strict=True)):
+                    self.outcome.fail(f"{_ALL_404}{_said(answer)}; {_MAYBE[self.method]}", part)
+                    return
+                first_split = False
+                for half, half_answer in zip(halves, answers, strict=True):
+                    if _bare_404(half_answer, half):
+                        pending.append(half)
+                    else:
+                        await self.read(half, half_answer)
+
+    def lone_404(self, ids: list[UUID], answer: Answer) -> None:
+        if self.method == "POST":
+            self.outcome.fail(f"BigCommerce does not know this shopper profile (404){_said(answer)}", ids)
+        else:
+            self.outcome.unchanged.extend(ids)  # a lone ID that gets 404 from a DELETE is not a member
+
+    def read_remove(self, ids: list[UUID], answer: Answer) -> None:
+        """Place each ID of a DELETE: 204 (the documented answer) removed them all; an answer naming IDs is read per
+        ID."""
+        if answer.status == 204 or not answer.body:
+            self.outcome.changed.extend(ids)
+            return
+        indexed = _indexed_errors(answer.lenient_json(), ids)
+        for position, profile_id in enumerate(ids):
+            if position not in indexed:
+                if answer.status < 300:
+                    self.outcome.changed.append(profile_id)
+                else:
+                    reason = f"Unknown: BigCommerce answered {answer.status} without naming it{_said(answer)}"
+                    self.outcome.fail(reason, [profile_id])
+                continue
+            status, message = indexed[position]
+            if status == 404 or (status == 0 and answer.status == 404):
+                self.outcome.unchanged.append(profile_id)  # not a member
+            else:
+                self.outcome.fail(f"BigCommerce did not remove it: {quote_store_text(message)}", [profile_id])
+
+    async def read_add(self, ids: list[UUID], answer: Answer, rounds: int = 2) -> None:
+        """Place each ID of a POST by what the answer says of it; IDs it says nothing of are sent once more alone."""
+        payload = answer.json() if answer.status != 404 else answer.lenient_json()
+        listed = _ids_in_data(payload)
+        self.outcome.customer_of.update(listed)
+        confirmed = listed.keys() & set(ids)
+        indexed = _indexed_errors(payload, ids)
+        if answer.status in (404, 422) and not indexed and not confirmed:
+            self.outcome.fail(f"BigCommerce rejected these profiles ({answer.status}){_said(answer)}", ids)
+            return
+        unresolved = self.place_added(ids, confirmed, indexed)
+        if not unresolved:
+            return
+        if answer.status == 409 and _success_count(payload) >= len(confirmed) + len(unresolved):
+            self.outcome.changed.extend(unresolved)  # the 409's own count says the others were added
+        elif rounds > 1:
+            # Not confirmed and not rejected: ask once more. A 201 listing them means added; a 409 for them means
+            # they were members already (a mixed batch answered 201 for the new ones only).
+            await self.read_add(unresolved, await self.send(unresolved), rounds - 1)
+        elif answer.status < 300:
+            self.outcome.fail(_UNCONFIRMED, unresolved)
+        else:
+            self.outcome.fail("BigCommerce neither added nor rejected it; adding again is safe", unresolved)
+
+    def place_added(self, ids: list[UUID], confirmed: set[UUID], indexed: dict[int, tuple[int, str]]) -> list[UUID]:
+        """Place the IDs an add's answer confirms or rejects; returns those it says nothing of."""
+        unresolved: list[UUID] = []
+        for position, profile_id in enumerate(ids):
+            if profile_id in confirmed:
+                self.outcome.changed.append(profile_id)
+            elif position not in indexed:
+                unresolved.append(profile_id)
+            elif indexed[position][0] == 409:
+                self.outcome.unchanged.append(profile_id)
+            else:
+                self.outcome.fail(f"BigCommerce rejected it: {quote_store_text(indexed[position][1])}", [profile_id])
+        return unresolved
+
+    async def after_lost_answer(self, ids: list[UUID], error: BigCommerceError) -> None:
+        """A POST's answer was lost: what it did is read back, never guessed (see `add_chunk`).
+
+        Raises:
+            BigCommerceError: `error`, when membership cannot be read back, or the second POST's answer is lost too.
+        """
+        unplaced = [i for i in ids if i not in self.outcome.placed()]
+        members, _ = await self.client.membership(
+            self.segment_id, unplaced, read_up_to=REREAD_LIMIT, max_lookups=CHUNK_SIZE
+        )
+        if members is None:
+            raise error
+        landed = [i for i in unplaced if i in members]
+        self.outcome.changed.extend(landed)
+        self.outcome.reread.extend(landed)
+        rest = [i for i in unplaced if i not in members]
+        if rest:  # certainly not members now: a POST of them is safe, and its answer is the truth
+            await self.isolating(rest)
+
+
+def _success_count(payload: Any) -> float:
+    """A 409 batch answer's `meta.success` (-1 when it does not say)."""
+    meta = payload.get("meta") if isinstance(payload, dict) else None
+    success = meta.get("success") if isinstance(meta, dict) else None
+    return float(success) if isinstance(success, int | float) and not isinstance(success, bool) else -1.0
 
 
 def _bare_404(answer: Answer, ids: Sequence[UUID]) -> bool:
     """A 404 that does not say which IDs it is about."""
     return answer.status == 404 and not _indexed_errors(answer.lenient_json(), ids)
-
-
-async def _isolating(
-    outcome: Outcome, client: BigCommerceClient, segment_id: UUID, ids: list[UUID], read: Reader, method: str
-) -> None:
-    """Send `ids`; after a bare 404 (while the segment exists), halve until each rejected ID stands alone.
-
-    The halving is bounded: at most `BISECT_BUDGET` requests a chunk, and none at all once both halves of the first
-    split fail alike (a store that answers 404 to everything would otherwise cost two requests per ID).
-    """
-    answer = await _send(client, segment_id, ids, method)
-    if not _bare_404(answer, ids):
-        await read(outcome, client, segment_id, ids, answer)
-        return
-    await _require_segment(client, segment_id, answer)
-    budget = BISECT_BUDGET
-    pending = [ids]
-    first_split = True
-    while pending:
-        part = pending.pop()
-        if len(part) == 1:
-            _lone_404(outcome, part, answer, method)
-            continue
-        if budget < 2:
-            outcome.fail(
-                f"BigCommerce rejected some of these with a bare 404 without saying which{_said(answer)}; send them "
-                "again in smaller groups",
-                part,
-            )
-            continue
-        halves = [part[: len(part) // 2], part[len(part) // 2 :]]
-        answers = [await _send(client, segment_id, half, method) for half in halves]
-        budget -= 2
-        if first_split and all(_bare_404(a, h) for a, h in zip(answers, halves, strict=True)):
-            outcome.fail(
-                f"BigCommerce answered 404 for every part of this batch although the segment exists{_said(answer)}; "
-                + ("these profiles may not exist" if method == "POST" else "they may not be members"),
-                part,
-            )
-            return
-        first_split = False
-        for half, half_answer in zip(halves, answers, strict=True):
-            if _bare_404(half_answer, half):
-                pending.append(half)
-            else:
-                await read(outcome, client, segment_id, half, half_answer)
-
-
-def _lone_404(outcome: Outcome, ids: list[UUID], answer: Answer, method: str) -> None:
-    if method == "POST":
-        outcome.fail(f"BigCommerce does not know this shopper profile (404){_said(answer)}", ids)
-    else:
-        outcome.unchanged.extend(ids)  # a lone ID that gets 404 from a DELETE is not a member
-
-
-async def _read_remove(
-    outcome: Outcome, client: BigCommerceClient, segment_id: UUID, ids: list[UUID], answer: Answer
-) -> None:
-    """Place each ID of a DELETE: 204 (the documented answer) removed them all; an answer naming IDs is read per ID."""
-    if answer.status == 204 or not answer.body:
-        outcome.changed.extend(ids)
-        return
-    indexed = _indexed_errors(answer.lenient_json(), ids)
-    for position, profile_id in enumerate(ids):
-        if position not in indexed:
-            if answer.status < 300:
-                outcome.changed.append(profile_id)
-            else:
-                outcome.fail(
-                    f"Unknown: BigCommerce answered {answer.status} without naming it{_said(answer)}", [profile_id]
-                )
-            continue
-        status, message = indexed[position]
-        if status == 404 or (status == 0 and answer.status == 404):
-            outcome.unchanged.append(profile_id)  # not a member
-        else:
-            outcome.fail(f"BigCommerce did not remove it: {quote_store_text(message)}", [profile_id])
-
-
-async def _read_add(
-    outcome: Outcome, client: BigCommerceClient, segment_id: UUID, ids: list[UUID], answer: Answer, rounds: int = 2
-) -> None:
-    """Place each ID of a POST by what the answer says of it; IDs it says nothing of are sent once more alone."""
-    payload = answer.json() if answer.status != 404 else answer.lenient_json()
-    listed = _ids_in_data(payload)
-    outcome.customer_of.update(listed)
-    confirmed = listed.keys() & set(ids)
-    indexed = _indexed_errors(payload, ids)
-    if answer.status in (404, 422) and not indexed and not confirmed:
-        outcome.fail(f"BigCommerce rejected these profiles ({answer.status}){_said(answer)}", ids)
-        return
-    unresolved: list[UUID] = []
-    for position, profile_id in enumerate(ids):
-        if profile_id in confirmed:
-            outcome.changed.append(profile_id)
-        elif position in indexed:
-            status, message = indexed[position]
-            if status == 409:
-                outcome.unchanged.append(profile_id)
-            else:
-                outcome.fail(f"BigCommerce rejected it: {quote_store_text(message)}", [profile_id])
-        else:
-            unresolved.append(profile_id)
-    if not unresolved:
-        return
-    meta = payload.get("meta") if isinstance(payload, dict) else None
-    success = meta.get("success") if isinstance(meta, dict) else None
-    if answer.status == 409 and isinstance(success, int | float) and success >= len(confirmed) + len(unresolved):
-        outcome.changed.extend(unresolved)  # the 409's own count says the others were added
-    elif rounds > 1:
-        # Not confirmed and not rejected: ask once more. A 201 listing them means added; a 409 for them means they
-        # were members already (a mixed batch answered 201 for the new ones only).
-        again = await client.post_profiles(segment_id, unresolved)
-        await _read_add(outcome, client, segment_id, unresolved, again, rounds - 1)
-    elif answer.status < 300:
-        outcome.fail(_UNCONFIRMED, unresolved)
-    else:
-        outcome.fail("BigCommerce neither added nor rejected it; adding again is safe", unresolved)
 
 
 async def _require_segment(client: BigCommerceClient, segment_id: UUID, answer: Answer) -> None:

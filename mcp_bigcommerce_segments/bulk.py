@@ -14,6 +14,7 @@ from itertools import islice
 from uuid import UUID
 
 import anyio
+from anyio.abc import TaskGroup
 
 from .batch import Outcome
 from .client import CHUNK_SIZE
@@ -28,15 +29,15 @@ from .errors import (
     ResponseShapeError,
     ServerError,
 )
-from .ratelimit import wait_reporter
+from .ratelimit import WaitReporter
+from .results import SHOWN_REASONS
 
 logger = logging.getLogger(__name__)
 
-ChunkFn = Callable[[list[UUID]], Awaitable[Outcome]]
+#: Sends one chunk; told where to report the request's waits.
+ChunkFn = Callable[[list[UUID], WaitReporter], Awaitable[Outcome]]
 #: (done, total, message or None for the default one)
 ProgressFn = Callable[[int, int, str | None], Awaitable[None]]
-#: Called with the final outcome, also when the call is cancelled (writes the audit outcome).
-FinishFn = Callable[["BulkOutcome"], Awaitable[None]]
 
 # How long requests already on their way may take to finish after the call is cancelled.
 GRACE_SECONDS = 5.0
@@ -106,10 +107,6 @@ def dedupe(ids: Sequence[UUID]) -> list[UUID]:
     return list(dict.fromkeys(ids))
 
 
-#: How many failure reasons a result names (the audit log keeps every one).
-SHOWN_REASONS = 3
-
-
 @dataclass
 class BulkOutcome(Outcome):
     """Every ID of the call in exactly one place, and the error that stopped it, if one did."""
@@ -131,115 +128,134 @@ class BulkOutcome(Outcome):
         return f"{head} ({others} other reason{'s' if others > 1 else ''} in `failed`)" if others else head
 
 
-async def run_chunks(
-    ids: Sequence[UUID],
-    send: ChunkFn,
-    *,
-    workers: int,
-    progress: ProgressFn | None = None,
-    finish: FinishFn | None = None,
-    grace_seconds: float = GRACE_SECONDS,
-    shutdown: Shutdown | None = None,
-) -> BulkOutcome:
-    """Send `ids` in chunks of 50 with at most `workers` chunks in flight; `finish(outcome)` runs in every case.
-
-    (One function on purpose: the workers, the cancellation watcher and the wait reporter share the call's state.)
+class ChunkRun:
+    """One bulk call's chunks of 50, sent by at most `workers` workers; every ID ends in exactly one place.
 
     If the call is cancelled (the client's `notifications/cancelled`) or the process is asked to stop (`shutdown`),
-    no new chunk is sent, requests in flight get `grace_seconds` to finish, every ID is accounted for (chunks in
-    flight past the grace are "unknown"), and `finish` still runs (it writes the audit outcome).
+    no new chunk is sent, requests in flight get `grace_seconds` to finish, and every ID is accounted for (chunks
+    in flight past the grace are "unknown"). `outcome` holds the truth so far at any moment, also after `run`
+    raised: the caller records it whatever happened (see `writes.SegmentWrite`).
     """
-    outcome = BulkOutcome()
-    pending = chunks(ids)
-    total = len(ids)
-    finished = 0
-    in_flight: set[anyio.CancelScope] = set()
-    cancelled = finishing = False
 
-    async def worker() -> None:
-        nonlocal finished
-        for chunk in pending:
-            if cancelled:
-                outcome.fail(_NOT_SENT_CANCELLED, chunk)
-                continue
-            if shutdown is not None and shutdown.requested.is_set():
-                outcome.fail(_NOT_SENT_SHUTDOWN, chunk)
-                continue
-            if outcome.stopped_by is not None:
-                outcome.fail(f"Not sent, because an earlier request failed: {outcome.stopped_by}", chunk)
-                continue
-            # Shielded: a request already on its way is let finish (within the grace), so that its answer is known.
-            with anyio.CancelScope(shield=True) as scope:
-                in_flight.add(scope)
-                try:
-                    result = await send(chunk)
-                except _STOPS_THE_CALL as exc:
-                    outcome.stopped_by = outcome.stopped_by or exc
-                    outcome.fail(_maybe_done(exc), chunk)
-                except BigCommerceError as exc:
-                    outcome.fail(_maybe_done(exc), chunk)
-                except Exception as exc:
-                    logger.exception("unexpected error while sending a chunk")
-                    outcome.stopped_by = outcome.stopped_by or BigCommerceError(f"an unexpected {type(exc).__name__}")
-                    outcome.fail(_UNKNOWN, chunk)
-                else:
-                    outcome.merge(result)
-                finally:
-                    in_flight.discard(scope)
-            if scope.cancelled_caught:
-                outcome.fail(_UNKNOWN, chunk)  # the grace ran out while its request was in flight
-            finished += len(chunk)
-            if progress is not None:
-                try:
-                    await progress(finished, total, None)
-                except Exception:
-                    logger.warning("a progress notification could not be sent", exc_info=True)
-            await anyio.lowlevel.checkpoint()  # where a cancellation of the call reaches this worker
+    def __init__(
+        self,
+        ids: Sequence[UUID],
+        send: ChunkFn,
+        *,
+        workers: int,
+        progress: ProgressFn | None = None,
+        grace_seconds: float = GRACE_SECONDS,
+        shutdown: Shutdown | None = None,
+    ) -> None:
+        self.outcome = BulkOutcome()
+        self._send = send
+        self._pending = chunks(ids)
+        self._total = len(ids)
+        self._workers = max(1, min(workers, (len(ids) + CHUNK_SIZE - 1) // CHUNK_SIZE))
+        self._progress = progress
+        self._grace = grace_seconds
+        self._shutdown = shutdown
+        self._finished = 0  # IDs whose chunk is done, for progress
+        self._in_flight: set[anyio.CancelScope] = set()  # the shielded scopes of requests on their way
+        self._cancelled = False  # the call was cancelled: nothing more is sent
+        self._done = False  # every worker has finished: the watcher's cancellation is ours, not the client's
+        self._last_wait: float | None = None
+        self._group: TaskGroup | None = None
 
-    async def cut_short_on_cancel() -> None:
-        nonlocal cancelled
+    async def run(self) -> BulkOutcome:
+        """Send every chunk; returns the outcome, or raises the call's cancellation once every ID is placed."""
         try:
-            if shutdown is None:
+            with self._shutdown.running() if self._shutdown is not None else nullcontext():
+                async with anyio.create_task_group() as group:
+                    self._group = group
+                    group.start_soon(self._watch)
+                    for _ in range(self._workers):
+                        group.start_soon(self._worker)
+        except anyio.get_cancelled_exc_class():
+            self.outcome.cancelled = True
+            for chunk in self._pending:
+                self.outcome.fail(_NOT_SENT_CANCELLED, chunk)
+            raise
+        return self.outcome
+
+    def _not_sent(self) -> str | None:
+        """Why the next chunk must not be sent, or None to send it."""
+        if self._cancelled:
+            return _NOT_SENT_CANCELLED
+        if self._shutdown is not None and self._shutdown.requested.is_set():
+            return _NOT_SENT_SHUTDOWN
+        if self.outcome.stopped_by is not None:
+            return f"Not sent, because an earlier request failed: {self.outcome.stopped_by}"
+        return None
+
+    async def _worker(self) -> None:
+        for chunk in self._pending:
+            reason = self._not_sent()
+            if reason is not None:
+                self.outcome.fail(reason, chunk)
+                continue
+            await self._send_chunk(chunk)
+            self._finished += len(chunk)
+            await self._report(None)
+            await anyio.lowlevel.checkpoint()  # where a cancellation of the call reaches this worker
+        # Reached only when the worker ran out of chunks (a cancelled one raises above).
+        self._workers -= 1
+        if self._workers == 0 and self._group is not None:
+            self._done = True
+            self._group.cancel_scope.cancel()  # all sent: stop the watcher
+
+    async def _send_chunk(self, chunk: list[UUID]) -> None:
+        """Send one chunk and place its IDs. Shielded: a request already on its way is let finish (within the
+        grace), so that its answer is known."""
+        with anyio.CancelScope(shield=True) as scope:
+            self._in_flight.add(scope)
+            try:
+                result = await self._send(chunk, self._waiting)
+            except _STOPS_THE_CALL as exc:
+                self.outcome.stopped_by = self.outcome.stopped_by or exc
+                self.outcome.fail(_maybe_done(exc), chunk)
+            except BigCommerceError as exc:
+                self.outcome.fail(_maybe_done(exc), chunk)
+            except Exception as exc:
+                logger.exception("unexpected error while sending a chunk")
+                self.outcome.stopped_by = self.outcome.stopped_by or BigCommerceError(
+                    f"an unexpected {type(exc).__name__}"
+                )
+                self.outcome.fail(_UNKNOWN, chunk)
+            else:
+                self.outcome.merge(result)
+            finally:
+                self._in_flight.discard(scope)
+        if scope.cancelled_caught:
+            self.outcome.fail(_UNKNOWN, chunk)  # the grace ran out while its request was in flight
+
+    async def _watch(self) -> None:
+        """Wait for the call's cancellation or the process's shutdown, then give requests in flight the grace."""
+        try:
+            if self._shutdown is None:
                 await anyio.sleep_forever()
             else:
-                await shutdown.requested.wait()
-                outcome.cancelled = True
+                await self._shutdown.requested.wait()
+                self.outcome.cancelled = True
         except anyio.get_cancelled_exc_class():
-            cancelled = not finishing
+            self._cancelled = not self._done
             raise
         finally:
-            if cancelled or outcome.cancelled:
-                deadline = anyio.current_time() + grace_seconds
-                for scope in in_flight:
+            if self._cancelled or self.outcome.cancelled:
+                deadline = anyio.current_time() + self._grace
+                for scope in self._in_flight:
                     scope.deadline = min(scope.deadline, deadline)
 
-    last_wait: float | None = None
+    async def _report(self, message: str | None) -> None:
+        if self._progress is None:
+            return
+        try:
+            await self._progress(self._finished, self._total, message)
+        except Exception:
+            logger.warning("a progress notification could not be sent", exc_info=True)
 
-    async def waiting(seconds: float) -> None:
-        # All workers wait for the same reset: say it once per slice, not once per worker.
-        nonlocal last_wait
-        if progress is not None and (last_wait is None or abs(seconds - last_wait) >= 1.0):
-            last_wait = seconds
-            await progress(finished, total, f"waiting {seconds:.0f} s for BigCommerce's rate-limit window")
-
-    token = wait_reporter.set(waiting if progress is not None else None)
-    try:
-        with shutdown.running() if shutdown is not None else nullcontext():
-            async with anyio.create_task_group() as call:
-                call.start_soon(cut_short_on_cancel)
-                async with anyio.create_task_group() as pool:
-                    for _ in range(max(1, min(workers, (total + CHUNK_SIZE - 1) // CHUNK_SIZE))):
-                        pool.start_soon(worker)
-                finishing = True
-                call.cancel_scope.cancel()  # done: stop the watcher
-    except anyio.get_cancelled_exc_class():
-        outcome.cancelled = True
-        for chunk in pending:
-            outcome.fail(_NOT_SENT_CANCELLED, chunk)
-        raise
-    finally:
-        wait_reporter.reset(token)
-        if finish is not None:
-            with anyio.CancelScope(shield=True):
-                await finish(outcome)
-    return outcome
+    async def _waiting(self, seconds: float) -> None:
+        """A request waits for the quota or a retry. All workers wait for the same reset: said once per slice."""
+        if self._progress is not None and (self._last_wait is None or abs(seconds - self._last_wait) >= 1.0):
+            self._last_wait = seconds
+            await self._report(f"waiting {seconds:.0f} s for BigCommerce's rate-limit window")

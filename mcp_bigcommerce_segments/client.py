@@ -24,11 +24,12 @@ from .errors import (
     APIConnectionError,
     APITimeoutError,
     BigCommerceError,
+    ConnectFailedError,
     RateLimitError,
     ResponseShapeError,
     quote_store_text,
 )
-from .ratelimit import Governor, RateGovernor, wait
+from .ratelimit import Governor, RateGovernor, WaitReporter, wait
 from .redact import keep_secret
 from .retry import RetryPolicy
 
@@ -201,8 +202,10 @@ class BigCommerceClient(Endpoints):
         params: Mapping[str, str | int] | None = None,
         body: bytes | None = None,
         accept: frozenset[int] = frozenset(),
+        on_wait: WaitReporter | None = None,
     ) -> Answer:
-        """Send one request, within the concurrency limit and the rate limit, retrying what is safe to retry.
+        """Send one request, within the concurrency limit and the rate limit, retrying what is safe to retry for its
+        method (`retry.is_retryable`: a POST only when nothing was sent, or after a 429).
 
         Every wait (for the rate limit, or before a retry) counts against the request's budget
         (`RetryPolicy.max_seconds`); each attempt, from connecting to the last byte, against the timeout.
@@ -214,6 +217,7 @@ class BigCommerceClient(Endpoints):
             params: Query parameters, encoded by httpx2.
             body: A JSON body (sent with `Content-Type: application/json`).
             accept: Error statuses the caller interprets itself (returned, not raised).
+            on_wait: Told the seconds left whenever the request waits (for the quota, or before a retry).
 
         Raises:
             APIStatusError: (a subclass per status) for an error answer that retrying cannot fix, or after retries.
@@ -226,7 +230,7 @@ class BigCommerceClient(Endpoints):
         while True:
             attempt += 1
             async with self._slots:
-                sent_at = await self._governor.acquire(deadline)
+                sent_at = await self._governor.acquire(deadline, on_wait)
                 answer: Answer | None = None
                 error: BigCommerceError | None
                 try:
@@ -244,7 +248,7 @@ class BigCommerceClient(Endpoints):
                 return answer
             assert error is not None
             spent = self._clock.now() - started
-            delay = self._retry.next_wait(error, attempt, spent)
+            delay = self._retry.next_wait(error, attempt, spent, method)
             if delay is None:
                 if attempt > 1:
                     error.args = (f"{error} (gave up after {attempt} attempts over {spent:.0f} s)",)
@@ -252,7 +256,7 @@ class BigCommerceClient(Endpoints):
             logger.info("%s %s failed (%s); retrying in %.2f s", method, path, type(error).__name__, delay)
             if isinstance(error, RateLimitError):
                 await self._governor.pause(delay)
-            await wait(self._clock, delay)
+            await wait(self._clock, delay, report=on_wait)
 
     async def _exchange(
         self, method: str, path: str, *, what: str, params: Mapping[str, str | int] | None, body: bytes | None
@@ -273,6 +277,11 @@ class BigCommerceClient(Endpoints):
             raise APITimeoutError(
                 f"BigCommerce did not answer {method} {what} within {self._timeout:g} s. It may be slow or the network "
                 "may be down; retry in a minute."
+            ) from exc
+        except (httpx2.ConnectError, httpx2.ConnectTimeout, httpx2.PoolTimeout) as exc:
+            raise ConnectFailedError(
+                f"Could not connect to BigCommerce for {what} ({type(exc).__name__}); nothing was sent. Check the "
+                "network and BIGCOMMERCE_API_URL; retry in a minute."
             ) from exc
         except httpx2.TimeoutException as exc:
             raise APITimeoutError(

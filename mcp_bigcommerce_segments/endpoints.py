@@ -22,6 +22,7 @@ from .errors import (
     quote_store_text,
 )
 from .models import Customer, CustomerPage, Page, ProfilePage, Segment, SegmentPage, ShopperProfile, T
+from .ratelimit import WaitReporter
 
 # BigCommerce: "Limit of Shopper Profiles per request is 50." DELETE's `id:in` has no documented limit; the same
 # 50 keeps URLs short (50 UUIDs are about 1.9 kB).
@@ -30,6 +31,8 @@ CHUNK_SIZE = 50
 MAX_PAGE_SIZE = 250
 # BigCommerce's documented default page, for a store that answers 413 to pages of 250.
 SMALL_PAGE = 50
+# A shopper profile belongs to at most this many segments (BigCommerce's limit).
+MAX_SEGMENTS_PER_PROFILE = 1_000
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,27 @@ def not_json(what: str, status: int, content_type: str) -> ResponseShapeError:
     )
 
 
+def _parse_page(answer: Answer, model: type[Page[T]], what: str) -> Page[T]:
+    """A page answer as `model`.
+
+    Raises:
+        ResponseShapeError: it lacks the data or pagination the spec promises.
+    """
+    try:
+        try:
+            return model.model_validate_json(answer.body)
+        except ValidationError as exc:
+            if not (exc.error_count() and exc.errors()[0]["type"] == "json_invalid"):
+                raise
+            # Python's parser reads what pydantic's refuses (lone surrogates, shown escaped by the models).
+            return model.model_validate(answer.json())
+    except ValidationError as exc:
+        raise ResponseShapeError(
+            f"BigCommerce's answer for {what} lacks the data or pagination the API promises; "
+            "nothing was changed. Retry in a minute."
+        ) from exc
+
+
 class Endpoints:
     """BigCommerce's segment, shopper-profile and customer endpoints, over `_request`."""
 
@@ -103,28 +127,40 @@ class Endpoints:
         params: Mapping[str, str | int] | None = None,
         body: bytes | None = None,
         accept: frozenset[int] = frozenset(),
+        on_wait: WaitReporter | None = None,
     ) -> Answer:
         """Send one request (see `BigCommerceClient._request`)."""
         raise NotImplementedError
 
     async def _get_page(
-        self, path: str, model: type[Page[T]], *, what: str, params: Mapping[str, str | int]
+        self,
+        path: str,
+        model: type[Page[T]],
+        *,
+        what: str,
+        params: Mapping[str, str | int] | None = None,
+        page: int = 1,
+        limit: int = SMALL_PAGE,
     ) -> Page[T]:
-        """GET a paginated collection and check it has the `{data, meta: {pagination}}` shape the spec promises."""
-        answer = await self._request("GET", path, what=what, params=params)
-        try:
+        """GET one page of at most `limit` items and check it has the `{data, meta: {pagination}}` shape the spec
+        promises.
+
+        The one place a page size is chosen: `limit` is clamped to the store's page cap, which is learnt from its
+        first 413 to a larger page (the page is then asked once more, in pages of 50). The answer's pagination says
+        the size it was read in.
+        """
+        while True:
+            size = min(limit, self.page_size)
             try:
-                return model.model_validate_json(answer.body)
-            except ValidationError as exc:
-                if not (exc.error_count() and exc.errors()[0]["type"] == "json_invalid"):
+                answer = await self._request(
+                    "GET", path, what=what, params={**(params or {}), "page": page, "limit": size}
+                )
+            except PayloadTooLargeError:
+                if size <= SMALL_PAGE:
                     raise
-                # Python's parser reads what pydantic's refuses (lone surrogates, shown escaped by the models).
-                return model.model_validate(answer.json())
-        except ValidationError as exc:
-            raise ResponseShapeError(
-                f"BigCommerce's answer for {what} lacks the data or pagination the API promises; "
-                "nothing was changed. Retry in a minute."
-            ) from exc
+                self.page_size = SMALL_PAGE  # a store that caps pages lower: ask again in pages of 50
+                continue
+            return _parse_page(answer, model, what)
 
     async def collect(
         self,
@@ -136,23 +172,20 @@ class Endpoints:
         params: Mapping[str, str | int] | None = None,
         only_if_whole: bool = False,
     ) -> "Collected[T]":
-        """Read a whole collection of at most `max_items`, in the largest pages the store allows (learnt once).
+        """Read a whole collection of at most `max_items`, in the largest pages the store allows.
 
         Takes nothing for granted: each item is kept once (by `id`), and the reading stops, marked incomplete, once
         `max_items` are read (at once, with `only_if_whole`, when the first page says there are more), a page says it
-        is not the page asked for, or a page brings nothing new (a server that ignores `page` repeats itself).
+        is not the page asked for, or a page brings nothing new (a server that ignores `page` repeats itself). When
+        the store's page cap is learnt past the first page, the reading starts again in the smaller pages.
         """
         items: dict[Any, T] = {}
-        page, total = 1, None
+        page = 1
         while True:
-            try:
-                fetched = await self._get_page(
-                    path, model, what=what, params={**(params or {}), "page": page, "limit": self.page_size}
-                )
-            except PayloadTooLargeError:
-                if page > 1 or self.page_size <= SMALL_PAGE:
-                    raise
-                self.page_size = SMALL_PAGE  # a store that caps pages lower: start again in pages of 50
+            size = self.page_size
+            fetched = await self._get_page(path, model, what=what, params=params, page=page, limit=size)
+            if self.page_size < size and page > 1:
+                items, page = {}, 1  # the pages read so far were numbered in the larger size
                 continue
             p = fetched.pagination
             total = p.total if p.total >= 0 else None
@@ -171,12 +204,9 @@ class Endpoints:
 
     async def list_segment_profiles(self, segment_id: UUID, *, page: int = 1, limit: int = 50) -> ProfilePage:
         """GET one page of a segment's shopper profiles."""
-        return await self._get_page(
-            f"segments/{segment_id}/shopper-profiles",
-            ProfilePage,
-            what=f"segment {segment_id}",
-            params={"page": page, "limit": limit},
-        )
+        what = f"segment {segment_id}"
+        path = f"segments/{segment_id}/shopper-profiles"
+        return await self._get_page(path, ProfilePage, what=what, page=page, limit=limit)
 
     async def segment_members(
         self, segment_id: UUID, *, max_items: int, only_if_whole: bool = False
@@ -192,25 +222,21 @@ class Endpoints:
 
     async def list_segments(self, *, page: int = 1, limit: int = 50) -> SegmentPage:
         """GET one page of the store's segments."""
-        return await self._get_page("segments", SegmentPage, what="segments", params={"page": page, "limit": limit})
+        return await self._get_page("segments", SegmentPage, what="segments", page=page, limit=limit)
 
     async def all_segments(self, *, max_items: int) -> "Collected[Segment]":
         """Every segment of the store (a store has at most 1,000)."""
         return await self.collect("segments", SegmentPage, what="segments", max_items=max_items)
 
     async def segment_names(self, ids: set[UUID]) -> dict[UUID, str]:
-        """The names of segments, by ID (one request per 250; none for no IDs)."""
+        """The names of segments, by ID (one request per page of them; none for no IDs)."""
         names: dict[UUID, str] = {}
         wanted = sorted(ids, key=str)
         for start in range(0, len(wanted), MAX_PAGE_SIZE):
             batch = wanted[start : start + MAX_PAGE_SIZE]
-            page = await self._get_page(
-                "segments",
-                SegmentPage,
-                what="segments",
-                params={"id:in": ",".join(str(i) for i in batch), "limit": len(batch), "page": 1},
-            )
-            names.update({s.id: s.name for s in page.data})
+            params = {"id:in": ",".join(str(i) for i in batch)}
+            read = await self.collect("segments", SegmentPage, what="segments", params=params, max_items=len(batch))
+            names.update({s.id: s.name for s in read.items})
         return names
 
     async def segment_exists(self, segment_id: UUID) -> bool:
@@ -225,56 +251,85 @@ class Endpoints:
         """GET customers by ID, with their shopper profile and segments (beta includes), a page at a time."""
         wanted = list(dict.fromkeys(ids))
         found: list[Customer] = []
-        start = 0
-        while start < len(wanted):
-            batch = wanted[start : start + self.page_size]
-            params: dict[str, str | int] = {
-                "id:in": ",".join(str(i) for i in batch),
-                "include": "shopper_profile_id,segment_ids",
-                "limit": len(batch),  # one page holds them all
-            }
-            try:
-                page = await self._get_page("customers", CustomerPage, what="customers", params=params)
-            except PayloadTooLargeError:
-                if self.page_size <= SMALL_PAGE:
-                    raise
-                self.page_size = SMALL_PAGE  # a store that caps pages lower: ask for 50 at a time
-                continue
-            found += page.data
-            start += len(batch)
+        for start in range(0, len(wanted), MAX_PAGE_SIZE):
+            batch = wanted[start : start + MAX_PAGE_SIZE]
+            params = {"id:in": ",".join(str(i) for i in batch), "include": "shopper_profile_id,segment_ids"}
+            read = await self.collect("customers", CustomerPage, what="customers", params=params, max_items=len(batch))
+            found += read.items
         return found
 
     async def search_customers(self, *, name_like: str | None = None, email: str | None = None) -> CustomerPage:
         """GET the first 50 customers whose name contains `name_like` or whose email is `email`."""
-        params: dict[str, str | int] = {"include": "shopper_profile_id,segment_ids", "limit": 50, "page": 1}
+        params: dict[str, str | int] = {"include": "shopper_profile_id,segment_ids"}
         if name_like is not None:
             params["name:like"] = name_like
         if email is not None:
             params["email:in"] = email
-        return await self._get_page("customers", CustomerPage, what="customers", params=params)
+        return await self._get_page("customers", CustomerPage, what="customers", params=params, limit=50)
 
     async def profile_segments(self, profile_id: UUID, *, page: int = 1, limit: int = 50) -> SegmentPage:
         """GET one page of the segments a shopper profile belongs to."""
-        return await self._get_page(
-            f"shopper-profiles/{profile_id}/segments",
-            SegmentPage,
-            what=f"shopper profile {profile_id}",
-            params={"page": page, "limit": limit},
-        )
+        path = f"shopper-profiles/{profile_id}/segments"
+        return await self._get_page(path, SegmentPage, what=f"shopper profile {profile_id}", page=page, limit=limit)
+
+    async def is_member(self, segment_id: UUID, profile_id: UUID) -> bool:
+        """Whether a profile is in a segment, from the profile's own segments (a shopper is in at most 1,000).
+
+        An unknown profile is certainly not a member; pagination that makes no sense counts as a member, so that a
+        removal is still sent rather than silently skipped.
+        """
+        try:
+            read = await self.collect(
+                f"shopper-profiles/{profile_id}/segments",
+                SegmentPage,
+                what=f"shopper profile {profile_id}",
+                max_items=MAX_SEGMENTS_PER_PROFILE,
+            )
+        except NotFoundError:
+            return False
+        return any(s.id == segment_id for s in read.items) or not read.complete
+
+    async def membership(
+        self, segment_id: UUID, ids: Sequence[UUID], *, read_up_to: int, max_lookups: int
+    ) -> tuple[set[UUID] | None, dict[UUID, int]]:
+        """Which of `ids` are members of a segment (None: unknown), and the customers of the members read on the way.
+
+        The segment is read whole when it has at most `read_up_to` members; in a larger one, up to `max_lookups`
+        profiles are looked up one by one (`is_member`). Pagination that makes no sense leaves membership unknown,
+        never "not a member".
+        """
+        try:
+            read = await self.segment_members(segment_id, max_items=read_up_to, only_if_whole=True)
+        except PayloadTooLargeError:
+            return None, {}
+        customer_of = {p.id: p.customer_id for p in read.items}
+        if read.complete:
+            return set(customer_of) & set(ids), customer_of
+        if len(ids) > max_lookups or read.total is None or read.total <= read_up_to:
+            return None, {}
+        return {profile_id for profile_id in ids if await self.is_member(segment_id, profile_id)}, {}
 
     # --- writes: the answers are interpreted by `batch` -------------------------------------------------------
 
-    async def post_profiles(self, segment_id: UUID, ids: Sequence[UUID]) -> Answer:
-        """POST up to 50 IDs to a segment (a bare JSON array, as the spec says); 201, 404, 409 and 422 are returned."""
+    async def post_profiles(
+        self, segment_id: UUID, ids: Sequence[UUID], *, on_wait: WaitReporter | None = None
+    ) -> Answer:
+        """POST up to 50 IDs to a segment (a bare JSON array, as the spec says); 201, 404, 409 and 422 are returned.
+
+        Not retried once it may have been sent (see `retry`): after a lost answer the caller re-reads membership.
+        """
         if not ids or len(ids) > CHUNK_SIZE:  # BigCommerce: max 50 per POST; never an empty body
             raise ValueError("a POST takes 1 to 50 profile IDs")
         what = f"segment {segment_id}"
         body = json.dumps([str(i) for i in ids], separators=(",", ":")).encode()
+        path = f"segments/{segment_id}/shopper-profiles"
         return await self._request(
-            "POST", f"segments/{segment_id}/shopper-profiles", what=what, body=body, accept=frozenset({404, 409, 422})
+            "POST", path, what=what, body=body, accept=frozenset({404, 409, 422}), on_wait=on_wait
         )
 
-    async def delete_profiles(self, segment_id: UUID, ids: Sequence[UUID]) -> Answer:
+    async def delete_profiles(
+        self, segment_id: UUID, ids: Sequence[UUID], *, on_wait: WaitReporter | None = None
+    ) -> Answer:
         """DELETE up to 50 IDs from a segment by `id:in`; 204 and 404 are returned."""
         # Without `id:in`, BigCommerce empties the whole segment: this guard must never be removed.
         if not ids or len(ids) > CHUNK_SIZE:
@@ -286,4 +341,5 @@ class Endpoints:
             what=what,
             params={"id:in": ",".join(str(i) for i in ids)},
             accept=frozenset({404}),
+            on_wait=on_wait,
         )

@@ -3,8 +3,10 @@
     BigCommerceError
     ├── ConfigError                 configuration missing or malformed
     ├── AuditLogError               the audit log cannot be written: no write is sent
+    ├── PreviewError                a preview_id that cannot be approved (unknown, expired, used, foreign)
     ├── ResponseShapeError          BigCommerce answered with a body the spec does not allow
-    ├── APIConnectionError          no answer: refused, reset, DNS
+    ├── APIConnectionError          no answer: reset, dropped (the request may have been carried out)
+    │   ├── ConnectFailedError      no connection was made: nothing was sent
     │   └── APITimeoutError         no answer in time
     └── APIStatusError              an answer with an error status (.status, .retry_after)
         ├── BadRequestError               400
@@ -15,16 +17,17 @@
         ├── PayloadTooLargeError          413
         ├── UnprocessableEntityError      422
         ├── RateLimitError                429
+        │   └── RateLimitWaitTooLong      the quota is spent for longer than the request may wait: not sent
         └── ServerError                   5xx
 
 `str(exc)` is always a sentence a model can act on, and never contains the access token.
 """
 
 import json
-import math
 from collections.abc import Mapping
 from typing import Any
 
+from .quota import RateHeaders
 from .redact import redact
 
 SCOPE_HINT = (
@@ -46,12 +49,20 @@ class AuditLogError(BigCommerceError):
     """The audit log cannot be written, so no write request is sent."""
 
 
+class PreviewError(BigCommerceError):
+    """A preview_id that cannot be approved: unknown, expired, used, or made for another segment or store."""
+
+
 class ResponseShapeError(BigCommerceError):
     """BigCommerce answered, but not with the shape the spec promises."""
 
 
 class APIConnectionError(BigCommerceError):
     """BigCommerce could not be reached."""
+
+
+class ConnectFailedError(APIConnectionError):
+    """No connection to BigCommerce could be made, so nothing was sent: safe to retry whatever the method."""
 
 
 class APITimeoutError(APIConnectionError):
@@ -100,6 +111,21 @@ class RateLimitError(APIStatusError):
     """429: the store's request quota for this window is used up."""
 
 
+class RateLimitWaitTooLong(RateLimitError):
+    """The quota is spent for longer than the request may still wait: it is not sent at all."""
+
+    @classmethod
+    def after(cls, seconds: float, *, sharing: str = "other apps on the store") -> "RateLimitWaitTooLong":
+        """The error for a quota spent for `seconds` more; `sharing` names who else spends it."""
+        return cls(
+            f"BigCommerce's rate limit for this store is used up for the next {seconds:.0f} s, longer than this "
+            f"request may wait (BIGCOMMERCE_MAX_RETRY_SECONDS). Retry in {seconds:.0f} s; {sharing} share the same "
+            "quota.",
+            status=429,
+            retry_after=seconds,
+        )
+
+
 class ServerError(APIStatusError):
     """5xx: BigCommerce failed; nothing suggests the request was wrong."""
 
@@ -140,32 +166,6 @@ def quote_store_text(text: str, limit: int = 300) -> str:
     if not text:
         return ""
     return '"' + (text if len(text) <= limit - 2 else text[: limit - 3] + "…") + '"'
-
-
-#: Longest wait a rate-limit header is believed for: a BigCommerce window is 30 s. Larger values are clamped.
-MAX_STATED_WAIT = 30.0
-
-
-def stated_seconds(raw: str | None, scale: float = 1.0) -> float | None:
-    """A duration from a header, in seconds, clamped to `MAX_STATED_WAIT`; None when absent or not a sane number."""
-    if raw is None:
-        return None
-    try:
-        value = float(raw) / scale
-    except ValueError:
-        return None
-    if not math.isfinite(value) or value < 0:
-        return None
-    return min(value, MAX_STATED_WAIT)
-
-
-def retry_after_seconds(headers: Mapping[str, str]) -> float | None:
-    """When BigCommerce says a rate-limited request may be sent again, in seconds from now (at most 30 s)."""
-    for name, scale in (("x-rate-limit-time-reset-ms", 1000.0), ("x-retry-after", 1.0), ("retry-after", 1.0)):
-        value = stated_seconds(headers.get(name), scale)
-        if value is not None:
-            return value
-    return None
 
 
 # status -> (class, sentence). `{said}` is BigCommerce's own words (or nothing), `{what}` the resource asked for.
@@ -223,7 +223,7 @@ def error_from_response(status: int, body: bytes, headers: Mapping[str, str], *,
     if status in _BY_STATUS:
         cls, template = _BY_STATUS[status]
     elif status == 429:
-        retry_after = retry_after_seconds(headers)
+        retry_after = RateHeaders.parse(headers).retry_after
         when = f"in {retry_after:.1f} s" if retry_after is not None else "in a minute"
         cls, template = RateLimitError, _RATE_LIMITED.replace("{when}", when)
     elif 300 <= status < 400:

@@ -11,13 +11,9 @@ from typing import Protocol
 from uuid import UUID
 
 from .clock import Clock
-from .errors import BigCommerceError
+from .errors import PreviewError
 
 TTL_SECONDS = 15 * 60
-
-
-class PreviewError(BigCommerceError):
-    """A preview_id that cannot be approved: unknown, expired, used, or made for another segment or store."""
 
 
 @dataclass(frozen=True)

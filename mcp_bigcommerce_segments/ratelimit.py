@@ -15,29 +15,26 @@ wait for anyway.
 
 import math
 from collections.abc import Awaitable, Callable, Mapping
-from contextvars import ContextVar
 from typing import Protocol
 
 import anyio
 
 from .clock import Clock
-from .errors import RateLimitError, stated_seconds
+from .errors import RateLimitWaitTooLong
+from .quota import RateHeaders
 from .retry import RESET_MARGIN_SECONDS
 
 # Long waits are slept in slices this long, each announced, so that a client that times out a silent call keeps
 # hearing from a bulk call that waits out a 30 s window, and the governor looks again at what the server said.
 WAIT_SLICE_SECONDS = 5.0
 
-#: The progress channel. A bulk call sets this to a function that is told how many seconds are left whenever one of
-#: its requests has to wait (for the rate limit or a retry), and announces it as a progress notification. It is a
-#: ContextVar so that it follows the call's tasks into the client without every layer passing it along.
-wait_reporter: ContextVar[Callable[[float], Awaitable[None]] | None] = ContextVar("wait_reporter", default=None)
+#: Told how many seconds are left whenever a request has to wait (for the rate limit or a retry). A bulk call passes
+#: one down to each request it sends (`on_wait=`), and announces the wait as a progress notification.
+WaitReporter = Callable[[float], Awaitable[None]]
 
 
-async def wait(clock: Clock, seconds: float, *, at_most: float = math.inf) -> None:
-    """Wait `seconds` on `clock` (but return after `at_most`), announcing what is left every slice when the current
-    call has a wait reporter."""
-    report = wait_reporter.get()
+async def wait(clock: Clock, seconds: float, *, at_most: float = math.inf, report: WaitReporter | None = None) -> None:
+    """Wait `seconds` on `clock` (but return after `at_most`), telling `report` what is left every slice."""
     end = clock.now() + seconds
     stop = clock.now() + min(seconds, at_most)
     if report is None or seconds <= 1.0:
@@ -48,37 +45,10 @@ async def wait(clock: Clock, seconds: float, *, at_most: float = math.inf) -> No
         await clock.sleep(min(left, WAIT_SLICE_SECONDS))
 
 
-def _count(headers: Mapping[str, str], name: str) -> float | None:
-    """A request count from a header; None when absent or not a sane number (NaN, infinite, negative, text)."""
-    raw = headers.get(name)
-    if raw is None:
-        return None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) and value >= 0 else None
-
-
-class RateLimitWaitTooLong(RateLimitError):
-    """The quota is spent for longer than the request may still wait: it is not sent at all."""
-
-    @classmethod
-    def after(cls, seconds: float, *, sharing: str = "other apps on the store") -> "RateLimitWaitTooLong":
-        """The error for a quota spent for `seconds` more; `sharing` names who else spends it."""
-        return cls(
-            f"BigCommerce's rate limit for this store is used up for the next {seconds:.0f} s, longer than this "
-            f"request may wait (BIGCOMMERCE_MAX_RETRY_SECONDS). Retry in {seconds:.0f} s; {sharing} share the same "
-            "quota.",
-            status=429,
-            retry_after=seconds,
-        )
-
-
 class Governor(Protocol):
     """What the client asks of a rate governor: this process's (`RateGovernor`) or one shared by replicas."""
 
-    async def acquire(self, deadline: float = math.inf) -> float: ...
+    async def acquire(self, deadline: float = math.inf, on_wait: WaitReporter | None = None) -> float: ...
 
     async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None: ...
 
@@ -111,9 +81,9 @@ class RateGovernor:
         """When the current window ends, as far as the governor knows (clock time)."""
         return self._reset_at
 
-    async def acquire(self, deadline: float = math.inf) -> float:
-        """Wait until one more request fits in the quota, then count it; returns the time it may be sent (pass it
-        to `release`).
+    async def acquire(self, deadline: float = math.inf, on_wait: WaitReporter | None = None) -> float:
+        """Wait until one more request fits in the quota (telling `on_wait` how long), then count it; returns the
+        time it may be sent (pass it to `release`).
 
         Raises:
             RateLimitWaitTooLong: the wait would end after `deadline`; nothing was counted.
@@ -125,7 +95,7 @@ class RateGovernor:
                     if self._reset_at > deadline:
                         left = self._reset_at - now
                         raise RateLimitWaitTooLong.after(left)
-                    await self._wait_for_reset(self._reset_at - now)
+                    await self._wait_for_reset(self._reset_at - now, on_wait)
                     continue
                 # The window has turned over: assume the full quota until a response says otherwise.
                 self._left = self._quota
@@ -137,13 +107,13 @@ class RateGovernor:
         self._in_flight += 1
         return now
 
-    async def _wait_for_reset(self, seconds: float) -> None:
+    async def _wait_for_reset(self, seconds: float, on_wait: WaitReporter | None) -> None:
         """Wait `seconds`, or less if a response moves the reset earlier meanwhile (the server's word wins)."""
         moved = self._moved
         async with anyio.create_task_group() as tg:
 
             async def sleep() -> None:
-                await wait(self._clock, seconds, at_most=WAIT_SLICE_SECONDS)
+                await wait(self._clock, seconds, at_most=WAIT_SLICE_SECONDS, report=on_wait)
                 tg.cancel_scope.cancel()
 
             async def watch() -> None:
@@ -164,10 +134,8 @@ class RateGovernor:
         self._in_flight -= 1
         if headers is None or sent_at < self._epoch:
             return
-        left = _count(headers, "x-rate-limit-requests-left")
-        reset = stated_seconds(headers.get("x-rate-limit-time-reset-ms"), 1000.0)
-        quota = _count(headers, "x-rate-limit-requests-quota")
-        window = stated_seconds(headers.get("x-rate-limit-time-window-ms"), 1000.0)
+        stated = RateHeaders.parse(headers)
+        left, reset, quota, window = stated.left, stated.reset, stated.quota, stated.window
         if quota is not None:
             self._quota = quota
         if window:

@@ -5,12 +5,17 @@ server-side state (`change_id`, `preview_id`) instead of long lists of IDs. The 
 in the audit log (see `list_recent_changes`).
 """
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .models import Segment, Timestamp
+from .models import Customer, Pagination, Segment, ShopperProfile, Timestamp
+from .words import first_few, plural, were
+
+if TYPE_CHECKING:
+    from .bulk import BulkOutcome
+    from .tools.resolve import Selection
 
 
 class _Model(BaseModel):
@@ -23,6 +28,23 @@ class FailedIds(_Model):
     reason: str = Field(description="Why these failed, and what to do.")
     count: int
     ids: list[UUID] = Field(description="The first 5 of them (the audit log has every one).")
+
+
+# A result names at most this many failure reasons, with this many IDs each: it stays small whatever fails (the
+# audit log, and `retry`, have them all).
+SHOWN_REASONS = 3
+SHOWN_FAILED_IDS = 5
+
+
+def failure_groups(failed: dict[str, list[UUID]], *, every_id: bool = False) -> list[FailedIds]:
+    """Failures grouped by reason, with the count of each: every one with every ID for the audit log; for a result
+    the first few reasons, each with its first few IDs."""
+    if every_id:
+        return [FailedIds(reason=reason, count=len(ids), ids=ids) for reason, ids in failed.items()]
+    return [
+        FailedIds(reason=reason, count=len(ids), ids=ids[:SHOWN_FAILED_IDS])
+        for reason, ids in list(failed.items())[:SHOWN_REASONS]
+    ]
 
 
 class PagedResult(_Model):
@@ -38,6 +60,27 @@ class PagedResult(_Model):
     sandbox: bool = Field(default=False, description="True when this is the built-in sandbox store, not a real one.")
 
 
+def page_sentence(p: Pagination, *, noun: str, where: str, asked: int) -> str:
+    """Where a page is in the whole, and the next call: the one sentence every one-page result starts with.
+
+    `noun` is the singular ("profile"), `where` what holds them ("in segment 'VIP'"), `asked` the page asked for.
+    """
+    if not p.total:
+        return f"No {noun}s {where}."
+    if not p.count and asked > p.total_pages:
+        return (
+            f"Page {asked} is past the end: {plural(p.total, noun)} {where} on {plural(p.total_pages, 'page')} of "
+            f"{p.per_page}. Call again with page=1."
+        )
+    first = (p.current_page - 1) * p.per_page + 1
+    sentence = (
+        f"{noun.capitalize()}s {first:,}-{first + p.count - 1:,} of {p.total:,} {where} "
+        f"(page {p.current_page} of {p.total_pages})."
+    )
+    last = p.current_page >= p.total_pages
+    return sentence + (" This is the last page." if last else f" Call again with page={p.current_page + 1} for more.")
+
+
 class ProfileEntry(_Model):
     """One member of a segment."""
 
@@ -48,6 +91,26 @@ class ProfileEntry(_Model):
     company: str | None = None
     created_at: Timestamp = Field(default=None, description="Only with include_names=false.")
     updated_at: Timestamp = Field(default=None, description="Only with include_names=false.")
+
+    @classmethod
+    def named(cls, profile: ShopperProfile, customer: Customer | None, *, hide_emails: bool) -> "ProfileEntry":
+        """A member with its customer's name, email (unless hidden) and company."""
+        if customer is None:
+            return cls(id=profile.id, customer_id=profile.customer_id)
+        return cls(
+            id=profile.id,
+            customer_id=profile.customer_id,
+            name=f"{customer.first_name} {customer.last_name}".strip(),
+            email=None if hide_emails else customer.email or None,
+            company=customer.company or None,
+        )
+
+    @classmethod
+    def bare(cls, profile: ShopperProfile) -> "ProfileEntry":
+        """A member by IDs and timestamps only."""
+        return cls(
+            id=profile.id, customer_id=profile.customer_id, created_at=profile.created_at, updated_at=profile.updated_at
+        )
 
 
 class ListResult(PagedResult):
@@ -84,6 +147,66 @@ class AddResult(WriteResult):
         default=[], description="customer_ids given that have no shopper profile yet (the first 20)."
     )
     customers_not_found: list[int] = Field(default=[], description="customer_ids the store does not have (first 20).")
+
+    @classmethod
+    def of(
+        cls,
+        segment_id: UUID,
+        name: str | None,
+        *,
+        selection: "Selection",
+        outcome: "BulkOutcome",
+        change_id: str | None,
+        people: list[str],
+        member_count: int | None,
+        retry: str | None,
+        tag: str,
+        sandbox: bool,
+    ) -> "AddResult":
+        """The result of an add: counts, the people added, and the sentence that says it all."""
+        label = f"'{name}'" if name else str(segment_id)
+        already = len(outcome.unchanged)
+        parts = [
+            f"Added {plural(len(outcome.changed), 'profile')} ({selection.source}) to segment {label}; "
+            + ("1 was already a member" if already == 1 else f"{already:,} were already members")
+        ]
+        if outcome.reread:
+            parts.append(
+                f"{were(len(outcome.reread))} found in the segment after BigCommerce's answer was lost, and are "
+                "counted as added (any that were members before cannot be told apart)"
+            )
+        if outcome.failed_count:
+            parts.append(
+                f"{outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` is the call that retries"
+            )
+        if selection.without_profile:
+            who = plural(len(selection.without_profile), "customer has", "customers have")
+            parts.append(
+                f"{who} no shopper profile yet (cannot be in a segment): {first_few(selection.without_profile)}"
+            )
+        if selection.not_found:
+            who = plural(len(selection.not_found), "customer is", "customers are")
+            parts.append(f"{who} not in the store: {first_few(selection.not_found)}")
+        summary = "; ".join(parts)
+        if member_count is not None:
+            summary += f". The segment now has {plural(member_count, 'member')}"
+        if change_id:
+            summary += f". undo_change(change_id={change_id!r}) reverses this"
+        return cls(
+            summary=tag + summary + ".",
+            segment_id=segment_id,
+            change_id=change_id,
+            requested=len(selection.ids),
+            added=len(outcome.changed),
+            already_members=already,
+            added_people=people,
+            failed=failure_groups(outcome.failed),
+            retry=retry,
+            member_count=member_count,
+            customers_without_profile=selection.without_profile[:20],
+            customers_not_found=selection.not_found[:20],
+            sandbox=sandbox,
+        )
 
 
 class RemoveResult(WriteResult):

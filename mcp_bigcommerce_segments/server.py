@@ -21,18 +21,16 @@ from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 
 from . import __version__
-from .audit import AuditLog
 from .bulk import GRACE_SECONDS, Shutdown
-from .client import BigCommerceClient, Transport
+from .client import Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
-from .previews import PreviewStore
 from .prompts import prompts
 from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
+from .state import AppState, compose
 from .tools import changes, lookup, membership, removal
 from .tools.arguments import explain
-from .tools.common import AppState
 
 logger = logging.getLogger(__name__)
 
@@ -215,20 +213,11 @@ def build_server(
         if state is not None:
             yield state
             return
-        shutdown = Shutdown()
-        async with (
-            BigCommerceClient.for_settings(settings, transport=transport, clock=clock, retry=retry) as client,
-            anyio.create_task_group() as background,
-        ):
+        made = compose(settings, transport=transport, clock=clock, retry=retry)
+        async with made.client, anyio.create_task_group() as background:
             if stop_on_sigterm:
-                background.start_soon(_stop_on_sigterm, shutdown)
-            yield AppState(
-                client=client,
-                audit=AuditLog(settings.audit_log),
-                settings=settings,
-                previews=PreviewStore(client.clock),
-                shutdown=shutdown,
-            )
+                background.start_soon(_stop_on_sigterm, made.shutdown)
+            yield made
             background.cancel_scope.cancel()
 
     server = SegmentServer(

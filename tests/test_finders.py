@@ -105,7 +105,9 @@ async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: Fa
     assert data["without_profile"] == [4, 5]
     assert data["not_found"] == [99]
     customer_queries = [q for _, path, q in store.stats.requests if path.endswith("/customers")]
-    assert customer_queries == ["id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&limit=6"]
+    assert customer_queries == [
+        "id%3Ain=1%2C2%2C3%2C4%2C5%2C99&include=shopper_profile_id%2Csegment_ids&page=1&limit=250"
+    ]
 
 
 async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FaultyStore) -> None:
@@ -264,7 +266,7 @@ async def test_find_by_name_lists_every_match_for_the_user_to_choose(mcp: Client
     assert data["without_profile"] == [4]
     assert data["found"][0]["company"] == "Acme"
     assert "ask the user which one is meant" in data["summary"]
-    assert store.stats.requests[-1][2] == ("include=shopper_profile_id%2Csegment_ids&limit=50&page=1&name%3Alike=SMITH")
+    assert store.stats.requests[-1][2] == ("include=shopper_profile_id%2Csegment_ids&name%3Alike=SMITH&page=1&limit=50")
 
 
 async def test_find_by_email(mcp: Client, store: FaultyStore) -> None:

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 
 from mcp_bigcommerce_segments.batch import add_chunk
-from mcp_bigcommerce_segments.bulk import run_chunks
+from mcp_bigcommerce_segments.bulk import ChunkRun
 from mcp_bigcommerce_segments.client import BigCommerceClient
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.errors import BigCommerceError
@@ -114,10 +114,10 @@ async def bulk_add(store: SimStore, view: ClockView, segment: uuid.UUID, ids: li
     """The real bulk path: chunks of 50 by 10 workers, through the real client."""
     async with client(store, view, budget=600.0) as api:
 
-        async def send(chunk: list[uuid.UUID]) -> Any:
-            return await add_chunk(api, segment, chunk)
+        async def send(chunk: list[uuid.UUID], on_wait: Any) -> Any:
+            return await add_chunk(api, segment, chunk, on_wait)
 
-        return await run_chunks(ids, send, workers=10)
+        return await ChunkRun(ids, send, workers=10).run()
 
 
 @SIM

@@ -29,16 +29,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ..audit import AuditLog
 from ..bulk import GRACE_SECONDS, Shutdown
-from ..client import BigCommerceClient, Transport
-from ..clock import SystemClock
+from ..client import Transport
 from ..config import HTTP_TOKENS, OAUTH_ISSUER, Settings
 from ..errors import ConfigError
-from ..previews import PreviewStore
 from ..redact import keep_secret
 from ..server import build_server
-from ..tools.common import AppState
+from ..state import AppState, compose
 from .auth import READ, SegmentTokenVerifier
 
 logger = logging.getLogger(__name__)
@@ -72,32 +69,15 @@ def check_exposure(settings: Settings, host: str) -> None:
 
 def _state(settings: Settings, transport: Transport | None) -> tuple[AppState, Any]:
     """The state every request shares, for the life of the process (in Redis where replicas must agree)."""
-    clock = SystemClock()
-    shutdown = Shutdown()
     if settings.redis_url is None:
-        client = BigCommerceClient.for_settings(settings, transport=transport, clock=clock)
-        return AppState(client, AuditLog(settings.audit_log), settings, PreviewStore(clock), shutdown), None
-    from .shared import (
-        SharedChangeLog,
-        SharedGovernor,
-        SharedLeases,
-        SharedPreviewStore,
-        connect,
-    )
+        return compose(settings, transport=transport), None
+    from .shared import connect
 
     url = settings.redis_url.get_secret_value()
     if urlsplit(url).password:
         keep_secret(urlsplit(url).password or "")  # never in a log line or an error
     redis = connect(url)
-    store = settings.store_hash
-    # A lease outlives the longest exchange it covers; a replica that dies holding it frees it this long after.
-    leases = SharedLeases(redis, store, clock, settings.max_concurrency, lease_seconds=settings.timeout_seconds + 5)
-    governor = SharedGovernor(redis, store, clock, entry_seconds=settings.timeout_seconds + 5)
-    client = BigCommerceClient.for_settings(
-        settings, transport=transport, clock=clock, governor=governor, leases=leases.hold
-    )
-    audit = AuditLog(settings.audit_log, stream=SharedChangeLog(redis, store))
-    return AppState(client, audit, settings, SharedPreviewStore(redis, clock), shutdown), redis
+    return compose(settings, transport=transport, redis_client=redis), redis
 
 
 def build_app(

@@ -25,9 +25,10 @@ import redis.asyncio as redis
 from redis.exceptions import RedisError
 
 from ..clock import Clock
-from ..errors import AuditLogError, BigCommerceError, stated_seconds
-from ..previews import TTL_SECONDS, Preview, PreviewError, check_owner, unusable
-from ..ratelimit import RateGovernor, RateLimitWaitTooLong, wait
+from ..errors import AuditLogError, BigCommerceError, PreviewError, RateLimitWaitTooLong
+from ..previews import TTL_SECONDS, Preview, check_owner, unusable
+from ..quota import RateHeaders
+from ..ratelimit import RateGovernor, WaitReporter, wait
 from ..retry import RESET_MARGIN_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -136,14 +137,14 @@ class SharedGovernor:
     def reset_at(self) -> float:
         return self._local.reset_at
 
-    async def acquire(self, deadline: float = math.inf) -> float:
+    async def acquire(self, deadline: float = math.inf, on_wait: WaitReporter | None = None) -> float:
         while True:
             request = secrets.token_hex(8)
             try:
                 granted, value = await self._acquire(keys=[self._key, self._flight], args=[request, self._entry_ms])
             except RedisError as exc:
                 logger.warning("Redis unreachable for the shared rate limit (%s); pacing this replica alone", exc)
-                return await self._local.acquire(deadline)
+                return await self._local.acquire(deadline, on_wait)
             if int(granted) == 1:
                 sent_at = int(value) / 1000.0
                 self._shared.setdefault(sent_at, []).append(request)
@@ -151,7 +152,7 @@ class SharedGovernor:
             seconds = int(value) / 1000.0
             if self._clock.now() + seconds > deadline:
                 raise RateLimitWaitTooLong.after(seconds, sharing="other apps and replicas")
-            await wait(self._clock, seconds, at_most=max(POLL_SECONDS, min(seconds, 1.0)))
+            await wait(self._clock, seconds, at_most=max(POLL_SECONDS, min(seconds, 1.0)), report=on_wait)
 
     async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None:
         requests = self._shared.get(sent_at)
@@ -161,19 +162,13 @@ class SharedGovernor:
         request = requests.pop()
         if not requests:
             del self._shared[sent_at]
-        values = ["", "", "", ""]
-        if headers is not None:
-            left = headers.get("x-rate-limit-requests-left")
-            count = stated_seconds(left, 1.0) if left is not None else None  # a sane non-negative number, or None
-            quota = headers.get("x-rate-limit-requests-quota")
-            reset = stated_seconds(headers.get("x-rate-limit-time-reset-ms"), 1000.0)
-            window = stated_seconds(headers.get("x-rate-limit-time-window-ms"), 1000.0)
-            values = [
-                "" if count is None or left is None else str(int(float(left))),
-                "" if reset is None else str(round(reset * 1000)),
-                quota if quota is not None and quota.isascii() and quota.isdigit() else "",
-                "" if window is None else str(round(window * 1000)),
-            ]
+        stated = RateHeaders.parse(headers)
+        values = [
+            "" if stated.left is None else str(int(stated.left)),
+            "" if stated.reset is None else str(round(stated.reset * 1000)),
+            "" if stated.quota is None else str(int(stated.quota)),
+            "" if stated.window is None else str(round(stated.window * 1000)),
+        ]
         args = [*values, str(round(sent_at * 1000)), str(round(RESET_MARGIN_SECONDS * 1000)), request]
         try:
             await self._release(keys=[self._key, self._flight], args=args)

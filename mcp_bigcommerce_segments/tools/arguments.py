@@ -1,4 +1,5 @@
-"""Argument errors rewritten into sentences that name the argument and the fix (at most three lines).
+"""The tools' arguments: their types (each with the description the model reads), and argument errors rewritten
+into sentences that name the argument and the fix (at most three lines).
 
 The SDK validates a call's arguments against the tool's input schema before the tool runs; pydantic's own message
 has a line per bad item and a link to its docs. A model acts better on "profile_ids takes shopper profile UUIDs;
@@ -6,9 +7,44 @@ has a line per bad item and a link to its docs. A model acts better on "profile_
 """
 
 from collections import defaultdict
-from typing import Any
+from typing import Annotated, Any
+from uuid import UUID
 
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
+
+from ..endpoints import MAX_PAGE_SIZE
+
+#: The most profiles (or customers) one write call moves.
+MAX_IDS = 10_000
+MAX_CUSTOMERS = 10_000
+
+SegmentId = Annotated[
+    UUID,
+    Field(description="The segment's ID, a UUID such as 5e9a1c00-0000-4000-8000-000000000001 (not its name)."),
+]
+ProfileIds = Annotated[
+    list[UUID],
+    Field(
+        min_length=1,
+        max_length=MAX_IDS,
+        description=f"Shopper profile IDs (UUIDs, not customer IDs), 1 to {MAX_IDS:,}. Duplicates are ignored.",
+    ),
+]
+CustomerIds = Annotated[
+    list[Annotated[int, Field(ge=1, strict=True)]],
+    Field(
+        min_length=1,
+        max_length=MAX_CUSTOMERS,
+        description="BigCommerce customer IDs (the numbers in the control panel's customer URLs), not profile UUIDs.",
+    ),
+]
+FromSegmentId = Annotated[
+    UUID | None,
+    Field(description="Another segment's UUID: its current members are the profiles (the server reads them)."),
+]
+PageNumber = Annotated[int, Field(ge=1, description="Page number, from 1. Use `next_page` from the last result.")]
+Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 250.")]
+ProfileLimit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Profiles per page, 1 to 250.")]
 
 _MAX_LINES = 3
 

@@ -15,9 +15,13 @@ from pydantic import Field
 
 from ..people import SHOWN, name_profiles
 from ..results import Change, ChangesResult, UndoResult
-from .common import AppState, Ctx, app_state, call, pin_preview, plural, tool_errors, tool_result
+from ..state import AppState
+from ..words import call, plural
+from ..writes import SegmentWrite
+from .context import Ctx, app_state, tool_errors
 from .membership import add_selection
 from .resolve import Selection
+from .text import tool_result
 
 ChangeId = Annotated[str, Field(pattern=r"^c[0-9a-f]{10}$", description="A change_id from a write's result.")]
 
@@ -123,9 +127,7 @@ async def _undo_add(app: AppState, change_id: str, segment_id: UUID, outcome: di
     customer_of = {i: int(recorded[str(i)]) for i in added_ids if str(i) in recorded}
     with tool_errors():
         people = await name_profiles(app.client, added_ids, customer_of, hide_emails=app.settings.hide_emails)
-        preview = await pin_preview(
-            app,
-            segment_id,
+        preview = await SegmentWrite(app, tool="undo_change", segment_id=segment_id, action="remove").pin(
             added_ids,
             source=f"the {len(added_ids):,} added by change {change_id}",
             customer_of=customer_of,

@@ -15,8 +15,11 @@ from pydantic import Field
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..models import Pagination, Segment
 from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentRef, SegmentsResult
-from .common import Ctx, Limit, PageNumber, app_state, next_page, page_fields, plural, tool_errors, tool_result
+from ..words import plural
+from .arguments import Limit, PageNumber
+from .context import Ctx, app_state, tool_errors
 from .resolve import resolve_customers, sort_customers
+from .text import next_page, page_fields, tool_result
 
 # A store holds at most 1,000 segments.
 MAX_SEGMENTS = 1_000

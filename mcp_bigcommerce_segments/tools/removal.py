@@ -9,8 +9,7 @@ one (`BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW`).
 """
 
 import hashlib
-from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -20,29 +19,19 @@ from mcp.server.mcpserver.resolve import AcceptedElicitation
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
-from ..batch import remove_chunk
+from ..bulk import BulkOutcome
+from ..errors import PreviewError
 from ..people import SHOWN, and_more, name_profiles
-from ..previews import TTL_SECONDS, Preview, PreviewError
+from ..previews import TTL_SECONDS, Preview
 from ..redact import redact
-from ..results import RemoveResult
-from .common import (
-    AppState,
-    Ctx,
-    ProfileIds,
-    SegmentId,
-    app_state,
-    audit_intent,
-    call,
-    failure_groups,
-    member_count,
-    pin_preview,
-    plural,
-    tool_errors,
-    tool_result,
-    write_in_chunks,
-)
-from .membership import FromSegmentId
-from .resolve import SOURCES, CustomerIds, Selection, membership, one_source, select
+from ..results import RemoveResult, failure_groups
+from ..state import AppState
+from ..words import call, plural, were
+from ..writes import SegmentWrite
+from .arguments import CustomerIds, FromSegmentId, ProfileIds, SegmentId
+from .context import Ctx, app_state, progress_reporter, tool_errors
+from .resolve import SOURCES, Selection, membership, one_source, select
+from .text import tool_result
 
 TOOL = "remove_profiles_from_segment"
 
@@ -75,18 +64,17 @@ class NotAsked(RemovalApproval):
 
 @dataclass
 class Plan:
-    """A removal, resolved and pinned: what would be removed, and what is known of it."""
+    """A removal, resolved and pinned: what would be removed, and what is known of it.
+
+    Made once per call by the `plan_removal` resolver; the SDK hands the same object to `ask_removal` (which asks
+    the human about exactly this preview) and to the tool body (which removes exactly this preview).
+    """
 
     preview: Preview
     requested: int
     not_members: int
     from_preview: bool
     selection: Selection | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-
-
-# The plan a call's resolver made (it asks the human about exactly this plan), for the same call's body.
-_plan: ContextVar[Plan | None] = ContextVar("removal_plan", default=None)
 
 
 def _can_ask(ctx: Ctx) -> bool:
@@ -107,7 +95,7 @@ def _sources(
     }
 
 
-async def ask_removal(
+async def plan_removal(
     segment_id: SegmentId,
     ctx: Ctx,
     profile_ids: ProfileIds | None = None,
@@ -115,19 +103,29 @@ async def ask_removal(
     from_segment_id: FromSegmentId = None,
     all_members: AllMembers = False,
     preview_id: PreviewId = None,
+) -> Plan:
+    """Resolver: the pinned preview the call names, or a new one for its source."""
+    sources = _sources(profile_ids, customer_ids, from_segment_id, all_members)
+    if preview_id and any(value not in (None, False) for value in sources.values()):
+        raise ToolError(
+            "preview_id already pins the profiles: pass segment_id, preview_id and confirm=true, and no "
+            "profile_ids, customer_ids, from_segment_id or all_members."
+        )
+    return await _make_plan(app_state(ctx), segment_id, preview_id, sources)
+
+
+async def ask_removal(
+    ctx: Ctx,
+    plan: Annotated[Plan, Resolve(plan_removal)],
+    preview_id: PreviewId = None,
     confirm: Confirm = False,
 ) -> RemovalApproval | Elicit[RemovalApproval]:
-    """Approval: `confirm` with a preview_id (or operator's leave), else the human's answer, else none."""
+    """Resolver: approval is `confirm` with a preview_id (or the operator's leave), else the human's answer to a
+    question about exactly `plan`, else none."""
     app = app_state(ctx)
-    _plan.set(None)
     if confirm and (preview_id or app.settings.confirm_without_preview):
         return RemovalApproval(approve=True)
-    if not _can_ask(ctx):
-        return NotAsked(approve=False)
-    sources = _sources(profile_ids, customer_ids, from_segment_id, all_members)
-    plan = await _make_plan(app, segment_id, preview_id, sources)
-    _plan.set(plan)
-    if not plan.preview.profile_ids:
+    if not _can_ask(ctx) or not plan.preview.profile_ids:
         return NotAsked(approve=False)
     total = len(plan.preview.profile_ids)
     # The digest of the whole set makes the question differ whenever the set does, so that a yes given to one set
@@ -146,6 +144,7 @@ async def ask_removal(
 async def remove_profiles_from_segment(
     segment_id: SegmentId,
     ctx: Ctx,
+    plan: Annotated[Plan, Resolve(plan_removal)],
     approval: Annotated[ElicitationResult[RemovalApproval], Resolve(ask_removal)],
     profile_ids: ProfileIds | None = None,
     customer_ids: CustomerIds | None = None,
@@ -164,16 +163,6 @@ async def remove_profiles_from_segment(
     that can ask the user directly are asked in step 1. The result has a `change_id`: undo_change puts them back.
     """
     app = app_state(ctx)
-    sources = _sources(profile_ids, customer_ids, from_segment_id, all_members)
-    if preview_id and any(value not in (None, False) for value in sources.values()):
-        raise ToolError(
-            "preview_id already pins the profiles: pass segment_id, preview_id and confirm=true, and no "
-            "profile_ids, customer_ids, from_segment_id or all_members."
-        )
-    plan = _plan.get()
-    _plan.set(None)
-    if plan is None or plan.preview.segment_id != segment_id:
-        plan = await _make_plan(app, segment_id, preview_id, sources)
     accepted = isinstance(approval, AcceptedElicitation) and approval.data.approve
     asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
     if not plan.preview.profile_ids:
@@ -183,10 +172,8 @@ async def remove_profiles_from_segment(
         return _answer(app, plan, "declined", f"The user declined: nothing was removed from segment {segment_id}.")
     if not accepted:
         return _answer(app, plan, "preview", _preview_summary(plan, segment_id, confirm_without_id=confirm))
-    with tool_errors():
-        preview = await app.previews.take(plan.preview.preview_id, store=app.settings.store_hash, segment_id=segment_id)
     with app.shutdown.running():  # the whole removal, so that its answer goes out before a shutdown exits
-        return await _remove(app, ctx, plan, preview)
+        return await _remove(app, ctx, plan)
 
 
 async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, sources: dict[str, Any]) -> Plan:
@@ -220,12 +207,10 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
             app.client, targets, selection.customer_of, hide_emails=app.settings.hide_emails, known=selection.customers
         )
         name = (await app.client.segment_names({segment_id})).get(segment_id, "") if targets else ""
-    preview = await pin_preview(
-        app,
-        segment_id,
+    preview = await SegmentWrite(app, tool=TOOL, segment_id=segment_id, action="remove").pin(
         targets,
         source=selection.source,
-        customer_of={i: selection.customer_of[i] for i in targets if i in selection.customer_of},
+        customer_of=selection.customer_of,
         people=people,
         membership_checked=checked,
         segment_name=name,
@@ -256,79 +241,77 @@ def _preview_summary(plan: Plan, segment_id: UUID, *, confirm_without_id: bool) 
     )
 
 
-async def _remove(app: AppState, ctx: Ctx, plan: Plan, preview: Preview) -> CallToolResult:
-    """Remove the pinned profiles that are still members, recording it, and answer with counts and names."""
-    segment_id = preview.segment_id
-    targets = list(preview.profile_ids)
-    gone: list[UUID] = []
-    if plan.from_preview:  # time has passed since the preview: remove exactly those still members
-        with tool_errors():
-            members, _ = await membership(app.client, segment_id, targets, "from_segment_id")
-        if members is not None:
-            gone = [i for i in targets if i not in members]
-            targets = [i for i in targets if i in members]
-    change_id = await audit_intent(app, TOOL, segment_id, targets, source=preview.source)
-
-    outcome = await write_in_chunks(
-        app,
-        ctx,
-        segment_id,
-        targets,
-        send=remove_chunk,
-        verb="Removed",
-        change_id=change_id,
-        tool=TOOL,
-        outcome_fields=lambda outcome: {"removed": outcome.changed, "not_members": gone + outcome.unchanged},
+async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
+    """Remove exactly the approved preview's profiles that are still members, recording it, and answer."""
+    write = SegmentWrite(
+        app, tool=TOOL, segment_id=plan.preview.segment_id, action="remove", progress=progress_reporter(ctx, "Removed")
     )
-    plan.not_members += len(gone) + len(outcome.unchanged)
-    retry = None
-    if outcome.failed:  # the user approved these already: a new pinned preview retries exactly them
-        failed_ids = [i for ids in outcome.failed.values() for i in ids]
-        try:
-            again = await pin_preview(
-                app,
-                segment_id,
-                failed_ids,
-                source=f"the {len(failed_ids):,} that failed in change {change_id}",
-                customer_of=preview.customer_of,
-                segment_name=preview.segment_name,
-            )
-            retry = call(TOOL, segment_id=str(segment_id), preview_id=again.preview_id, confirm=True)
-        except PreviewError:  # the removal happened; only the retry handle could not be kept
-            retry = f"{TOOL}(segment_id={str(segment_id)!r}, profile_ids=<the IDs in failed>) for a new preview"
+    with tool_errors():
+        preview = await write.take(plan.preview.preview_id)
+        targets = await _still_members(write, plan, preview)
+        outcome = await write.send(targets, source=preview.source, customer_of=preview.customer_of)
+    plan.not_members += len(write.known_unchanged) + len(outcome.unchanged)
+    retry = await _retry_handle(write, preview, outcome) if outcome.failed else None
     if not outcome.changed and outcome.failed:
-        recorded = f" Change {change_id} records it." if change_id else ""
+        recorded = f" Change {write.change_id} records it." if write.change_id else ""
         raise ToolError(
-            f"No profiles were removed from segment {segment_id}: {outcome.failure_sentence()}.{recorded} When the "
-            f"cause is fixed, {retry} retries exactly them (within 15 minutes; the user approved them already)."
+            f"No profiles were removed from segment {preview.segment_label}: {outcome.failure_sentence()}.{recorded} "
+            f"When the cause is fixed, {retry} retries exactly them (within 15 minutes; the user approved them "
+            "already)."
         )
-    removed_people = await name_profiles(
-        app.client, outcome.changed, preview.customer_of, hide_emails=app.settings.hide_emails
-    )
-    count = await member_count(app, segment_id)
+    count = await write.member_count()
     summary = (
         f"Removed {plural(len(outcome.changed), 'profile')} from segment {preview.segment_label} ({preview.source})"
     )
     if plan.not_members:
-        summary += f"; {plan.not_members:,} {'was' if plan.not_members == 1 else 'were'} no longer members"
+        summary += f"; {were(plan.not_members)} no longer members"
     if outcome.failed_count:
         summary += f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` retries exactly them"
     if count is not None:
         summary += f". The segment now has {plural(count, 'member')}"
-    if change_id:
-        summary += f". undo_change(change_id={change_id!r}) puts them back"
+    if write.change_id:
+        summary += f". undo_change(change_id={write.change_id!r}) puts them back"
     return _answer(
         app,
         plan,
         "removed",
         summary + ".",
         removed=len(outcome.changed),
-        people=removed_people,
+        people=await write.people(outcome.changed),
         failed=failure_groups(outcome.failed),
         retry=retry,
         member_count=count,
-        change_id=change_id,
+        change_id=write.change_id,
     )
+
+
+async def _still_members(write: SegmentWrite, plan: Plan, preview: Preview) -> list[UUID]:
+    """The preview's profiles that are still members: time has passed since a preview made in an earlier call.
+    Those that left meanwhile are counted as no longer members, and no request names them."""
+    targets = list(preview.profile_ids)
+    if not plan.from_preview:
+        return targets
+    members, _ = await membership(write.app.client, preview.segment_id, targets, "from_segment_id")
+    if members is None:
+        return targets
+    write.known_unchanged = [i for i in targets if i not in members]
+    return [i for i in targets if i in members]
+
+
+async def _retry_handle(write: SegmentWrite, preview: Preview, outcome: BulkOutcome) -> str:
+    """The call that retries exactly what failed: the user approved these already, so a new pinned preview."""
+    segment_id = preview.segment_id
+    failed_ids = [i for ids in outcome.failed.values() for i in ids]
+    try:
+        again = await write.pin(
+            failed_ids,
+            source=f"the {len(failed_ids):,} that failed in change {write.change_id}",
+            customer_of=preview.customer_of,
+            segment_name=preview.segment_name,
+        )
+    except PreviewError:  # the removal happened; only the retry handle could not be kept
+        return f"{TOOL}(segment_id={str(segment_id)!r}, profile_ids=<the IDs in failed>) for a new preview"
+    return call(TOOL, segment_id=str(segment_id), preview_id=again.preview_id, confirm=True)
 
 
 def _answer(

@@ -3,27 +3,16 @@ another segment's members, or all of this segment's), resolved by the server, pa
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any
+from typing import Any
 from uuid import UUID
 
 from mcp.server.mcpserver.exceptions import ToolError
-from pydantic import Field
 
 from ..client import BigCommerceClient, Collected
-from ..errors import NotFoundError, PayloadTooLargeError, ResponseShapeError
+from ..errors import ResponseShapeError
 from ..models import Customer, ShopperProfile
-from .common import MAX_IDS, first_few, plural
-
-MAX_CUSTOMERS = 10_000
-
-CustomerIds = Annotated[
-    list[Annotated[int, Field(ge=1, strict=True)]],
-    Field(
-        min_length=1,
-        max_length=MAX_CUSTOMERS,
-        description="BigCommerce customer IDs (the numbers in the control panel's customer URLs), not profile UUIDs.",
-    ),
-]
+from ..words import first_few, plural
+from .arguments import MAX_IDS
 
 _BETA_MISSING = (
     "BigCommerce answered without shopper_profile_id, an include its API marks as beta, so customer IDs cannot be "
@@ -186,8 +175,6 @@ async def select(
 MEMBERSHIP_LIMIT = 1_000
 # ...or, in a larger segment, by looking up at most this many profiles one by one.
 MEMBERSHIP_LOOKUPS = 5
-# A shopper is in at most 1,000 segments: 4 pages of 250.
-MEMBERSHIP_PAGES = 4
 
 
 async def membership(
@@ -196,32 +183,7 @@ async def membership(
     """Which of `ids` are members (None: unknown), and the customers of the members read on the way.
 
     A segment is read whole when it is small enough (up to 10,000 members to intersect with another segment, 1,000
-    otherwise); in a larger one, up to 5 profiles are looked up one by one. Pagination that makes no sense leaves
-    membership unknown, never "not a member".
+    otherwise); in a larger one, up to 5 profiles are looked up one by one.
     """
     limit = MAX_IDS if source == "from_segment_id" else MEMBERSHIP_LIMIT
-    try:
-        read = await client.segment_members(segment_id, max_items=limit, only_if_whole=True)
-    except PayloadTooLargeError:
-        return None, {}
-    customer_of = {p.id: p.customer_id for p in read.items}
-    if read.complete:
-        return set(customer_of) & set(ids), customer_of
-    if len(ids) > MEMBERSHIP_LOOKUPS or read.total is None or read.total <= limit:
-        return None, {}
-    return {profile_id for profile_id in ids if await is_member(client, segment_id, profile_id)}, {}
-
-
-async def is_member(client: BigCommerceClient, segment_id: UUID, profile_id: UUID) -> bool:
-    for page in range(1, MEMBERSHIP_PAGES + 1):
-        try:
-            result = await client.profile_segments(profile_id, page=page, limit=250)
-        except NotFoundError:
-            return False  # no such profile: certainly not a member
-        if any(s.id == segment_id for s in result.data):
-            return True
-        if result.pagination.current_page != page or result.pagination.total_pages < 0:
-            return True  # pagination that makes no sense: unknown, so the removal is still sent
-        if page >= result.pagination.total_pages:
-            return False
-    return True  # a shopper in over 1,000 segments: assume member, so the removal is still sent
+    return await client.membership(segment_id, ids, read_up_to=limit, max_lookups=MEMBERSHIP_LOOKUPS)
