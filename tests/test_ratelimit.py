@@ -1,0 +1,209 @@
+"""The rate governor on its own: what it believes is left, and when it holds requests back."""
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Literal
+
+import anyio
+import anyio.lowlevel
+import pytest
+
+from mcp_bigcommerce_segments.clock import VirtualClock
+from mcp_bigcommerce_segments.ratelimit import RateGovernor
+from mcp_bigcommerce_segments.retry import RetryPolicy
+
+from .conftest import rate_headers
+from .support.simclock import SimClock
+
+pytestmark = pytest.mark.anyio
+
+
+headers = partial(rate_headers, quota=20)  # a small store quota, so that a few requests spend it
+
+
+async def test_holds_requests_once_the_window_is_spent_and_resumes_at_the_reset() -> None:
+    clock = VirtualClock(start=0.0)
+    governor = RateGovernor(clock)
+    await governor.acquire()
+    await governor.release(headers(left=1, reset_ms=30_000))
+    await governor.acquire()  # the last one in this window
+    await governor.release(headers(left=0, reset_ms=29_000))
+
+    await governor.acquire()
+
+    assert clock.now() == pytest.approx(29.02)  # the latest reset the server stated, plus the margin
+
+
+async def test_requests_in_flight_are_not_counted_twice_in_a_window_it_counts_itself() -> None:
+    clock = VirtualClock(start=0.0)
+    governor = RateGovernor(clock)
+    await governor.acquire()
+    await governor.release(headers(left=19, reset_ms=30_000))
+    for _ in range(10):
+        await governor.acquire()  # 10 in flight; the server counted them on arrival
+    await governor.release(headers(left=9, reset_ms=29_900))
+
+    for _ in range(9):
+        await governor.acquire()
+
+    assert clock.now() == 0.0  # 9 more fit: no wait
+
+
+async def test_other_apps_spending_the_quota_lower_what_is_left() -> None:
+    clock = VirtualClock(start=0.0)
+    governor = RateGovernor(clock)
+    await governor.acquire()
+    await governor.release(headers(left=19, reset_ms=30_000))
+    await governor.acquire()
+    await governor.release(headers(left=2, reset_ms=30_000))  # someone else spent 16
+
+    for _ in range(3):
+        await governor.acquire()
+
+    assert clock.now() == pytest.approx(30.02)  # the third had to wait for the reset
+
+
+async def test_pause_holds_everyone_back() -> None:
+    clock = VirtualClock(start=0.0)
+    governor = RateGovernor(clock)
+    await governor.pause(5.0)
+
+    await governor.acquire()
+
+    assert clock.now() == pytest.approx(5.0)
+
+
+async def test_no_headers_means_no_pacing() -> None:
+    clock = VirtualClock(start=0.0)
+    governor = RateGovernor(clock)
+    for _ in range(100):
+        await governor.acquire()
+        await governor.release({})
+
+    assert clock.now() == 0.0
+
+
+def test_backoff_grows_and_is_capped() -> None:
+    policy = RetryPolicy(initial_backoff=0.5, max_backoff=4.0, jitter=0.0)
+
+    assert [policy.backoff(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]
+
+
+# --- the governor's rules as a table of scenarios: headers and times in, decisions out ----------------------------
+#
+# Each scenario is a list of steps at virtual times: `acquire` asks to send a request (the time it is granted is the
+# decision), `release` is that request's answer arriving, with what its headers say. The requests of a scenario
+# overlap as on a real clock (SimClock), so the rules that only matter while requests are in transit are exercised:
+# an answer that arrives after our own new window began (epoch), a first answer while others are still on their way
+# (in-flight compensation), and a reset the server moves earlier while a request waits (early wake-up).
+
+
+@dataclass(frozen=True)
+class Step:
+    at: float
+    op: Literal["acquire", "release"]
+    name: str
+    left: int | None = None  # release: X-Rate-Limit-Requests-Left
+    reset_ms: int | None = None  # release: X-Rate-Limit-Time-Reset-Ms
+
+
+def acquire(at: float, name: str) -> Step:
+    return Step(at, "acquire", name)
+
+
+def release(at: float, name: str, left: int, reset_ms: int) -> Step:
+    return Step(at, "release", name, left, reset_ms)
+
+
+SCENARIOS: dict[str, tuple[int, list[Step], dict[str, float]]] = {
+    # quota 2. r2's answer from the old window arrives after our window of our own began at 30.02: it must not
+    # lower the new window's count (epoch), so r4 goes at once and r5 waits for the next window.
+    "a late answer from the window before is ignored": (
+        2,
+        [
+            acquire(0.0, "r1"),
+            release(0.0, "r1", left=1, reset_ms=30_000),
+            acquire(0.0, "r2"),
+            acquire(1.0, "r3"),
+            release(30.5, "r2", left=0, reset_ms=0),
+            acquire(30.6, "r4"),
+            acquire(30.7, "r5"),
+        ],
+        {"r1": 0.0, "r2": 0.0, "r3": 30.02, "r4": 30.6, "r5": 60.02},
+    ),
+    # quota 3. The first answer says 2 left, but r2 and r3 are still on their way and the store had not counted
+    # them yet: none is left, so r4 waits for the reset (in-flight compensation).
+    "the first answer counts the requests still in transit": (
+        3,
+        [
+            acquire(0.0, "r1"),
+            acquire(0.0, "r2"),
+            acquire(0.0, "r3"),
+            release(0.1, "r1", left=2, reset_ms=10_000),
+            acquire(0.2, "r4"),
+            release(0.3, "r2", left=1, reset_ms=9_800),
+            release(0.4, "r3", left=0, reset_ms=9_700),
+        ],
+        {"r1": 0.0, "r2": 0.0, "r3": 0.0, "r4": 10.12},
+    ),
+    # quota 2. r3 waits for the reset we were told (30.02); r2's answer then says the store's window ends at 3.02:
+    # r3 wakes at once and goes at the new reset, not at the end of its 5 s wait slice (early wake-up).
+    "a reset moved earlier wakes the waiting request": (
+        2,
+        [
+            acquire(0.0, "r1"),
+            release(0.0, "r1", left=1, reset_ms=30_000),
+            acquire(0.1, "r2"),
+            acquire(1.0, "r3"),
+            release(2.0, "r2", left=0, reset_ms=1_000),
+        ],
+        {"r1": 0.0, "r2": 0.1, "r3": 3.02},
+    ),
+    # Answers that say more is left than we counted (the count is ours: other apps only ever lower it).
+    "the lower of our count and the store's wins": (
+        2,
+        [
+            acquire(0.0, "r1"),
+            release(0.1, "r1", left=1, reset_ms=30_000),
+            acquire(0.2, "r2"),
+            release(0.3, "r2", left=1, reset_ms=29_700),  # the store lags: our own count says 0
+            acquire(0.4, "r3"),
+        ],
+        {"r1": 0.0, "r2": 0.2, "r3": 30.02},
+    ),
+}
+
+
+async def play(quota: int, steps: list[Step]) -> dict[str, float]:
+    """Run the steps against a fresh governor on shared virtual time; the time each request was granted."""
+    sim = SimClock()
+    clock = sim.view()
+    governor = RateGovernor(clock)
+    granted: dict[str, float] = {}
+    sent_at: dict[str, float] = {}
+
+    async def run(step: Step) -> None:
+        await clock.sleep(step.at - clock.now())
+        if step.op == "acquire":
+            sent_at[step.name] = await governor.acquire()
+            granted[step.name] = clock.now()
+        else:
+            answer = rate_headers(step.left, step.reset_ms, quota=quota, window_ms=30_000)
+            await governor.release(answer, sent_at[step.name])
+
+    with anyio.fail_after(5):
+        async with sim.running(), anyio.create_task_group() as group:
+            for step in sorted(steps, key=lambda s: s.at):
+                group.start_soon(run, step)
+                await anyio.lowlevel.checkpoint()
+    return granted
+
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_governor_scenarios(name: str) -> None:
+    """Each rule of the governor decides as its scenario says (see SCENARIOS)."""
+    quota, steps, expected = SCENARIOS[name]
+
+    granted = await play(quota, steps)
+
+    assert granted == pytest.approx(expected, abs=0.01), name
