@@ -16,55 +16,21 @@ DEFAULT_API_URL = "https://api.bigcommerce.com"
 # BigCommerce: "Limit of 10 concurrent requests" on the segment endpoints.
 MAX_CONCURRENCY = 10
 
-STORE_HASH = "BIGCOMMERCE_STORE_HASH"
-ACCESS_TOKEN = "BIGCOMMERCE_ACCESS_TOKEN"  # noqa: S105 - the variable's name, not a secret
-API_URL = "BIGCOMMERCE_API_URL"
-READ_ONLY = "BIGCOMMERCE_READ_ONLY"
-SANDBOX = "BIGCOMMERCE_SANDBOX"
-LOG_LEVEL = "BIGCOMMERCE_LOG_LEVEL"
-MAX_CONCURRENCY_VAR = "BIGCOMMERCE_MAX_CONCURRENCY"
-MAX_RETRY_SECONDS = "BIGCOMMERCE_MAX_RETRY_SECONDS"
-TIMEOUT_SECONDS = "BIGCOMMERCE_TIMEOUT_SECONDS"
-AUDIT_LOG = "BIGCOMMERCE_AUDIT_LOG"
-CONFIRM_WITHOUT_PREVIEW = "BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW"
-HIDE_EMAILS = "BIGCOMMERCE_HIDE_EMAILS"
-HTTP_TOKENS = "BIGCOMMERCE_HTTP_TOKENS"
-OAUTH_ISSUER = "BIGCOMMERCE_OAUTH_ISSUER"
-OAUTH_AUDIENCE = "BIGCOMMERCE_OAUTH_AUDIENCE"
-OAUTH_JWKS_URL = "BIGCOMMERCE_OAUTH_JWKS_URL"
-HTTP_ALLOWED_ORIGINS = "BIGCOMMERCE_HTTP_ALLOWED_ORIGINS"
-HTTP_PUBLIC_URL = "BIGCOMMERCE_HTTP_PUBLIC_URL"
-REDIS_URL = "BIGCOMMERCE_REDIS_URL"
-
-#: The variables only hosted mode (`serve-http`) reads.
-HOSTED_ENV_VARS = (
-    HTTP_TOKENS,
-    OAUTH_ISSUER,
-    OAUTH_AUDIENCE,
-    OAUTH_JWKS_URL,
-    HTTP_ALLOWED_ORIGINS,
-    HTTP_PUBLIC_URL,
-    REDIS_URL,
-)
-
-#: Every variable `Settings.from_env` reads (the manifest's drift test compares against this).
-ENV_VARS = (
-    STORE_HASH,
-    ACCESS_TOKEN,
-    API_URL,
-    READ_ONLY,
-    SANDBOX,
-    LOG_LEVEL,
-    MAX_CONCURRENCY_VAR,
-    MAX_RETRY_SECONDS,
-    TIMEOUT_SECONDS,
-    AUDIT_LOG,
-    CONFIRM_WITHOUT_PREVIEW,
-    HIDE_EMAILS,
-    *HOSTED_ENV_VARS,
-)
-
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+
+PREFIX = "BIGCOMMERCE_"
+_REQUIRED: Any = ...
+
+
+def _env(name: str, hint: str, default: Any = _REQUIRED, *, hosted: bool = False) -> Any:
+    """A setting's one declaration: the variable it is read from (`BIGCOMMERCE_<name>`), what a malformed
+    value is told after the variable's name, and whether only hosted mode reads it."""
+    return Field(default, alias=PREFIX + name, description=hint, json_schema_extra={"hosted": hosted})
+
+
+def _hosted(name: str, hint: str, default: Any = None) -> Any:
+    return _env(name, hint, default, hosted=True)
 
 
 def default_audit_log() -> Path:
@@ -75,28 +41,48 @@ def default_audit_log() -> Path:
 class Settings(BaseModel):
     """Everything the server is configured with. Build with `from_env`; tests build it directly."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_by_name=True, validate_by_alias=True)
 
-    store_hash: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,64}$")]
-    access_token: SecretStr
-    api_url: str = DEFAULT_API_URL
-    read_only: bool = False
-    sandbox: bool = False
-    log_level: LogLevel = "WARNING"
-    max_concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = MAX_CONCURRENCY
-    max_retry_seconds: Annotated[float, Field(ge=0, le=3600)] = 60.0
-    timeout_seconds: Annotated[float, Field(ge=1, le=600)] = 30.0
-    audit_log: Path | None = None
-    confirm_without_preview: bool = False
-    hide_emails: bool = False
+    store_hash: Annotated[str, Field(pattern=r"^[A-Za-z0-9]{1,64}$")] = _env(
+        "STORE_HASH", "must be letters and digits only (the 'stores/<hash>' part of the API path)"
+    )
+    access_token: SecretStr = _env("ACCESS_TOKEN", "must be printable ASCII with no spaces or line breaks")
+    api_url: str = _env(
+        "API_URL",
+        f"must be an http(s) URL like {DEFAULT_API_URL}, with no user name, password, query or fragment",
+        DEFAULT_API_URL,
+    )
+    read_only: bool = _env("READ_ONLY", "must be true or false", False)
+    sandbox: bool = _env("SANDBOX", "must be true or false", False)
+    log_level: LogLevel = _env("LOG_LEVEL", "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL", "WARNING")
+    max_concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = _env(
+        "MAX_CONCURRENCY", f"must be a whole number from 1 to {MAX_CONCURRENCY}", MAX_CONCURRENCY
+    )
+    max_retry_seconds: Annotated[float, Field(ge=0, le=3600)] = _env(
+        "MAX_RETRY_SECONDS", "must be a number from 0 to 3600", 60.0
+    )
+    timeout_seconds: Annotated[float, Field(ge=1, le=600)] = _env(
+        "TIMEOUT_SECONDS", "must be a number from 1 to 600", 30.0
+    )
+    audit_log: Path | None = _env("AUDIT_LOG", "must be a file path or 'off'", None)
+    confirm_without_preview: bool = _env("CONFIRM_WITHOUT_PREVIEW", "must be true or false", False)
+    hide_emails: bool = _env("HIDE_EMAILS", "must be true or false", False)
     # Hosted mode (serve-http) only.
-    http_tokens: tuple[tuple[Literal["read", "write"], str], ...] = ()
-    oauth_issuer: str | None = None
-    oauth_audience: str | None = None
-    oauth_jwks_url: str | None = None
-    http_allowed_origins: tuple[str, ...] = ()
-    http_public_url: str | None = None
-    redis_url: SecretStr | None = None
+    http_tokens: tuple[tuple[Literal["read", "write"], str], ...] = _hosted(
+        "HTTP_TOKENS", "must be comma-separated scope:sha256hex entries (scope read or write)", ()
+    )
+    oauth_issuer: str | None = _hosted("OAUTH_ISSUER", "must be the issuer's https URL (http only on loopback)")
+    oauth_audience: str | None = _hosted("OAUTH_AUDIENCE", "must be the audience your tokens are issued for")
+    oauth_jwks_url: str | None = _hosted(
+        "OAUTH_JWKS_URL", "must be the https URL of the issuer's JWKS (http only on loopback)"
+    )
+    http_allowed_origins: tuple[str, ...] = _hosted(
+        "HTTP_ALLOWED_ORIGINS", "must be comma-separated origins like https://app.example.com", ()
+    )
+    http_public_url: str | None = _hosted(
+        "HTTP_PUBLIC_URL", "must be the URL clients reach the server at, like https://mcp.example.com"
+    )
+    redis_url: SecretStr | None = _hosted("REDIS_URL", "must be a redis:// URL")
 
     @field_validator("http_tokens", mode="before")
     @classmethod
@@ -186,23 +172,9 @@ class Settings(BaseModel):
         Raises:
             ConfigError: naming every missing or malformed variable at once.
         """
-        # A host that substitutes nothing for an unset bundle option may pass "${user_config.x}" through.
-        raw = {
-            field: value.strip()
-            for field, name in _FIELDS.items()
-            if (value := environ.get(name, "")).strip() and not value.startswith("${")
-        }
+        raw = _present(environ)
         values: dict[str, Any] = dict(raw)
-        problems: list[str] = []
-        flags = ("read_only", read_only), ("sandbox", sandbox), ("confirm_without_preview", None), ("hide_emails", None)
-        for field, override in flags:
-            if override:
-                values[field] = True
-            elif field in raw:
-                flag = raw[field].lower()
-                if flag not in _TRUE + _FALSE:
-                    problems.append(f"{_FIELDS[field]} {_HINTS[field]}, not {raw[field][:20]!r}")
-                values[field] = flag in _TRUE
+        problems = _read_flags(raw, values, {"read_only": read_only, "sandbox": sandbox})
         if "log_level" in values:
             values["log_level"] = values["log_level"].upper()
         audit = raw.get("audit_log", "")
@@ -212,75 +184,84 @@ class Settings(BaseModel):
         if values.get("sandbox"):
             values.setdefault("store_hash", "sandbox")
             values.setdefault("access_token", "sandbox-token")
-        for field, missing in _MISSING.items():
-            if field not in values:
-                problems.append(f"{_FIELDS[field]} is not set ({missing})")
+        problems += [
+            f"{_FIELDS[field]} is not set ({missing})" for field, missing in _MISSING.items() if field not in values
+        ]
         try:
             settings = cls.model_validate(values)
         except ValidationError as exc:
-            for error in exc.errors():
-                if not error["loc"]:  # a rule across fields: the OAuth settings go together
-                    problems.append(f"{OAUTH_ISSUER}, {OAUTH_AUDIENCE} and {OAUTH_JWKS_URL} must be set together")
-                    continue
-                field = str(error["loc"][0])
-                if field in values and not any(_FIELDS[field] in p for p in problems):
-                    value = str(raw.get(field, ""))
-                    secret = field == "access_token" or "@" in value  # a URL's password stays unsaid
-                    shown = "" if secret else f", not {value[:60]!r}"
-                    problems.append(f"{_FIELDS[field]} {_HINTS[field]}{shown}")
+            problems += _explain(exc, raw, problems)
         if problems:
             raise ConfigError("Configuration error: " + "; ".join(problems) + ".")
         return settings
 
 
+def _present(environ: Mapping[str, str]) -> dict[str, str]:
+    """Settings field -> its variable's value, stripped, for the variables that are set. A host that substitutes
+    nothing for an unset bundle option may pass "${user_config.x}" through: that counts as unset."""
+    return {
+        field: value.strip()
+        for field, name in _FIELDS.items()
+        if (value := environ.get(name, "")).strip() and not value.startswith("${")
+    }
+
+
+def _read_flags(raw: dict[str, str], values: dict[str, Any], overrides: dict[str, bool | None]) -> list[str]:
+    """Turn the true/false variables into booleans in `values` (a command-line flag wins); the problems found."""
+    problems = []
+    for field in ("read_only", "sandbox", "confirm_without_preview", "hide_emails"):
+        if overrides.get(field):
+            values[field] = True
+        elif field in raw:
+            flag = raw[field].lower()
+            if flag not in _TRUE + _FALSE:
+                problems.append(f"{_FIELDS[field]} {_HINTS[field]}, not {raw[field][:20]!r}")
+            values[field] = flag in _TRUE
+    return problems
+
+
+def _explain(exc: ValidationError, raw: dict[str, str], said: list[str]) -> list[str]:
+    """One sentence per malformed variable not already in `said`; a secret's value is never repeated."""
+    problems: list[str] = []
+    by_alias = {alias: field for field, alias in _FIELDS.items()}
+    for error in exc.errors():
+        if not error["loc"]:  # a rule across fields: the OAuth settings go together
+            oauth = [_FIELDS[f] for f in ("oauth_issuer", "oauth_audience", "oauth_jwks_url")]
+            problems.append(f"{oauth[0]}, {oauth[1]} and {oauth[2]} must be set together")
+            continue
+        field = by_alias.get(str(error["loc"][0]), str(error["loc"][0]))
+        if field in _FIELDS and not any(_FIELDS[field] in p for p in said + problems):
+            value = raw.get(field, "")
+            secret = field == "access_token" or "@" in value  # a URL's password stays unsaid
+            shown = "" if secret else f", not {value[:60]!r}"
+            problems.append(f"{_FIELDS[field]} {_HINTS[field]}{shown}")
+    return problems
+
+
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
-#: Settings field -> the environment variable it is read from.
-_FIELDS = {
-    "store_hash": STORE_HASH,
-    "access_token": ACCESS_TOKEN,
-    "api_url": API_URL,
-    "read_only": READ_ONLY,
-    "sandbox": SANDBOX,
-    "log_level": LOG_LEVEL,
-    "max_concurrency": MAX_CONCURRENCY_VAR,
-    "max_retry_seconds": MAX_RETRY_SECONDS,
-    "timeout_seconds": TIMEOUT_SECONDS,
-    "audit_log": AUDIT_LOG,
-    "confirm_without_preview": CONFIRM_WITHOUT_PREVIEW,
-    "hide_emails": HIDE_EMAILS,
-    "http_tokens": HTTP_TOKENS,
-    "oauth_issuer": OAUTH_ISSUER,
-    "oauth_audience": OAUTH_AUDIENCE,
-    "oauth_jwks_url": OAUTH_JWKS_URL,
-    "http_allowed_origins": HTTP_ALLOWED_ORIGINS,
-    "http_public_url": HTTP_PUBLIC_URL,
-    "redis_url": REDIS_URL,
-}
+#: Settings field -> the environment variable it is read from; derived from the one declaration per field.
+_FIELDS: dict[str, str] = {field: str(info.alias) for field, info in Settings.model_fields.items()}
+#: What a malformed value is told, after the variable's name.
+_HINTS: dict[str, str] = {field: str(info.description) for field, info in Settings.model_fields.items()}
+
+
+def env_var(field: str) -> str:
+    """The environment variable a settings field is read from (`env_var("redis_url")` -> `BIGCOMMERCE_REDIS_URL`)."""
+    return _FIELDS[field]
+
+
 _MISSING = {
     "store_hash": "the store hash from your API path, e.g. 'abc123'",
     "access_token": "the access token of a store-level API account",
 }
-#: What a malformed value is told, after the variable's name.
-_HINTS = {
-    "store_hash": "must be letters and digits only (the 'stores/<hash>' part of the API path)",
-    "access_token": "must be printable ASCII with no spaces or line breaks",
-    "api_url": f"must be an http(s) URL like {DEFAULT_API_URL}, with no user name, password, query or fragment",
-    "read_only": "must be true or false",
-    "sandbox": "must be true or false",
-    "log_level": "must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL",
-    "max_concurrency": f"must be a whole number from 1 to {MAX_CONCURRENCY}",
-    "max_retry_seconds": "must be a number from 0 to 3600",
-    "timeout_seconds": "must be a number from 1 to 600",
-    "audit_log": "must be a file path or 'off'",
-    "confirm_without_preview": "must be true or false",
-    "hide_emails": "must be true or false",
-    "http_tokens": "must be comma-separated scope:sha256hex entries (scope read or write)",
-    "oauth_issuer": "must be the issuer's https URL (http only on loopback)",
-    "oauth_audience": "must be the audience your tokens are issued for",
-    "oauth_jwks_url": "must be the https URL of the issuer's JWKS (http only on loopback)",
-    "http_allowed_origins": "must be comma-separated origins like https://app.example.com",
-    "http_public_url": "must be the URL clients reach the server at, like https://mcp.example.com",
-    "redis_url": "must be a redis:// URL",
-}
+
+#: Every variable `Settings.from_env` reads (the README's and the manifest's drift tests compare against this).
+ENV_VARS = tuple(_FIELDS.values())
+#: The variables only hosted mode (`serve-http`) reads.
+HOSTED_ENV_VARS = tuple(
+    _FIELDS[field]
+    for field, info in Settings.model_fields.items()
+    if isinstance(info.json_schema_extra, dict) and info.json_schema_extra.get("hosted")
+)

@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..bulk import GRACE_SECONDS, Shutdown
 from ..client import Transport
-from ..config import HTTP_TOKENS, OAUTH_ISSUER, Settings
+from ..config import Settings, env_var
 from ..errors import ConfigError
 from ..redact import keep_secret
 from ..server import build_server
@@ -62,8 +62,8 @@ def check_exposure(settings: Settings, host: str) -> None:
         return
     where = "on a non-loopback address" if not _loopback(host) else "even on loopback"
     raise ConfigError(
-        f"Configuration error: serve-http needs authentication {where}: set {HTTP_TOKENS} (scope:sha256hex entries) "
-        f"or {OAUTH_ISSUER} with BIGCOMMERCE_OAUTH_AUDIENCE and BIGCOMMERCE_OAUTH_JWKS_URL."
+        f"Configuration error: serve-http needs authentication {where}: set {env_var('http_tokens')} (scope:sha256hex "
+        f"entries) or {env_var('oauth_issuer')} with {env_var('oauth_audience')} and {env_var('oauth_jwks_url')}."
     )
 
 
