@@ -17,54 +17,25 @@ except PackageNotFoundError:  # running from a source tree that was never instal
 if TYPE_CHECKING:
     from .client import BigCommerceClient as BigCommerceClient
     from .config import Settings as Settings
-    from .errors import (
-        APIConnectionError as APIConnectionError,
-    )
-    from .errors import (
-        APIStatusError as APIStatusError,
-    )
-    from .errors import (
-        APITimeoutError as APITimeoutError,
-    )
-    from .errors import (
-        AuditLogError as AuditLogError,
-    )
-    from .errors import (
-        AuthenticationError as AuthenticationError,
-    )
-    from .errors import (
-        BadRequestError as BadRequestError,
-    )
-    from .errors import (
-        BigCommerceError as BigCommerceError,
-    )
-    from .errors import (
-        ConfigError as ConfigError,
-    )
-    from .errors import (
-        ConflictError as ConflictError,
-    )
-    from .errors import (
-        NotFoundError as NotFoundError,
-    )
-    from .errors import (
-        PayloadTooLargeError as PayloadTooLargeError,
-    )
-    from .errors import (
-        PermissionDeniedError as PermissionDeniedError,
-    )
-    from .errors import (
-        RateLimitError as RateLimitError,
-    )
-    from .errors import (
-        ResponseShapeError as ResponseShapeError,
-    )
-    from .errors import (
-        ServerError as ServerError,
-    )
-    from .errors import (
-        UnprocessableEntityError as UnprocessableEntityError,
-    )
+    from .errors import APIConnectionError as APIConnectionError
+    from .errors import APIStatusError as APIStatusError
+    from .errors import APITimeoutError as APITimeoutError
+    from .errors import AuditLogError as AuditLogError
+    from .errors import AuthenticationError as AuthenticationError
+    from .errors import BadRequestError as BadRequestError
+    from .errors import BigCommerceError as BigCommerceError
+    from .errors import ConfigError as ConfigError
+    from .errors import ConflictError as ConflictError
+    from .errors import ConnectFailedError as ConnectFailedError
+    from .errors import NotFoundError as NotFoundError
+    from .errors import PayloadTooLargeError as PayloadTooLargeError
+    from .errors import PermissionDeniedError as PermissionDeniedError
+    from .errors import PreviewError as PreviewError
+    from .errors import RateLimitError as RateLimitError
+    from .errors import RateLimitWaitTooLong as RateLimitWaitTooLong
+    from .errors import ResponseShapeError as ResponseShapeError
+    from .errors import ServerError as ServerError
+    from .errors import UnprocessableEntityError as UnprocessableEntityError
     from .server import build_server as build_server
 
 _ERRORS = (
@@ -77,10 +48,13 @@ _ERRORS = (
     "BigCommerceError",
     "ConfigError",
     "ConflictError",
+    "ConnectFailedError",
     "NotFoundError",
     "PayloadTooLargeError",
     "PermissionDeniedError",
+    "PreviewError",
     "RateLimitError",
+    "RateLimitWaitTooLong",
     "ResponseShapeError",
     "ServerError",
     "UnprocessableEntityError",

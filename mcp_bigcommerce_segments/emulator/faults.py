@@ -7,7 +7,8 @@ from typing import Literal
 
 import httpx2
 
-from .store import FakeBigCommerce, HttpFault
+from .base import HttpFault
+from .store import FakeBigCommerce
 
 FaultKind = Literal["500", "503", "429-no-headers", "drop", "drop-after", "malformed-json", "html"]
 _TRANSPORT_FAULTS = ("drop", "drop-after")
