@@ -77,6 +77,10 @@ class StoreBase:
         """How long this request takes to answer (tests vary it)."""
         return self.latency
 
+    def uplink_for(self, method: str) -> float:
+        """How long this request is in transit before the store counts it (tests vary it)."""
+        return self.uplink
+
     def fault_for(self, method: str) -> HttpFault | None:
         """The misbehaviour to show for this request; none here (tests script some through `faults.py`)."""
         return None
@@ -130,8 +134,8 @@ class StoreBase:
             raw = await request.body()
             stats.bodies.append(raw)
             fault = self.fault_for(request.method)
-            if self.uplink:  # in transit: sent, not yet counted by the store
-                await self.clock.sleep(self.uplink)
+            if transit := self.uplink_for(request.method):  # in transit: sent, not yet counted by the store
+                await self.clock.sleep(transit)
             within_quota = self._spend()  # counted on arrival; the answer comes back after the latency
             delay = self.latency_for(request.method)
             if delay:
