@@ -18,6 +18,7 @@ pytestmark = pytest.mark.anyio
 
 
 async def test_a_torn_last_line_is_left_alone_and_the_next_record_starts_on_a_fresh_line(tmp_path: Path) -> None:
+    """A half-written last audit line stays as it is and the next record begins on its own fresh line."""
     path = tmp_path / "audit.jsonl"
     path.write_bytes(b'{"event":"intent","ids":["a","b"')  # a record cut short by a full disk
 
@@ -31,6 +32,7 @@ async def test_a_torn_last_line_is_left_alone_and_the_next_record_starts_on_a_fr
 
 @pytest.mark.subprocess
 def test_a_record_the_disk_takes_only_part_of_is_cut_back(tmp_path: Path) -> None:
+    """An audit record the disk accepts only part of is refused and trimmed, leaving earlier records intact."""
     path = tmp_path / "audit.jsonl"
     path.write_text('{"event":"outcome"}\n')
     # A child process whose files may not grow past 100 bytes: the write is refused part-way (EFBIG), like ENOSPC.
@@ -55,6 +57,7 @@ except AuditLogError as exc:
 
 
 async def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
+    """A FIFO as audit log is refused as not a regular file, both at the check and on write, without hanging."""
     fifo = tmp_path / "audit.jsonl"
     os.mkfifo(fifo)
 
@@ -68,6 +71,7 @@ async def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
 @pytest.mark.subprocess
 @pytest.mark.parametrize("kind", ["directory", "fifo", "device"])
 def test_check_fails_when_the_audit_log_cannot_be_appended_to(tmp_path: Path, kind: str) -> None:
+    """The --check command exits 1 and reports the audit log NOT WRITABLE for a directory, FIFO or full device."""
     if kind == "directory":
         target = tmp_path / "dir"
         target.mkdir()
@@ -85,6 +89,7 @@ def test_check_fails_when_the_audit_log_cannot_be_appended_to(tmp_path: Path, ki
 
 @pytest.mark.subprocess
 def test_the_server_refuses_to_start_with_a_fifo_as_audit_log(tmp_path: Path) -> None:
+    """The server exits 2 at start-up with a FIFO audit log, naming the variable on stderr and printing no stdout."""
     fifo = tmp_path / "audit.jsonl"
     os.mkfifo(fifo)
 

@@ -20,6 +20,7 @@ pytestmark = pytest.mark.anyio
 
 
 def test_chunks_are_full_and_never_empty() -> None:
+    """IDs are split into chunks of 50 with only the last one partial, and no IDs give no chunks at all."""
     ids = [uuid.uuid4() for _ in range(101)]
 
     sizes = [len(c) for c in chunks(ids)]
@@ -29,6 +30,7 @@ def test_chunks_are_full_and_never_empty() -> None:
 
 
 def test_dedupe_keeps_first_order() -> None:
+    """Duplicate IDs are dropped while keeping each ID at the place it first appeared."""
     a, b = uuid.uuid4(), uuid.uuid4()
     assert dedupe([a, b, a, b, a]) == [a, b]
 
@@ -36,6 +38,7 @@ def test_dedupe_keeps_first_order() -> None:
 async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, clock: VirtualClock
 ) -> None:
+    """Adding 10,000 profiles takes 200 POSTs, 10 in flight, waits out the window without 429s and reports it."""
     store.latency = 0.05
     store.quota, store.window_seconds = 150, 30.0
     ids = store.add_profiles(10_000)
@@ -71,6 +74,7 @@ async def test_ten_thousand_ids_take_200_posts_within_the_concurrency_limit(
 async def test_concurrency_setting_lowers_in_flight(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, settings: Settings
 ) -> None:
+    """A lower max_concurrency setting caps how many requests are in flight at once."""
     store.latency = 0.05
     ids = store.add_profiles(500)
     async with make_client(settings_=settings.model_copy(update=dict(max_concurrency=3))) as mcp:
@@ -82,6 +86,7 @@ async def test_concurrency_setting_lowers_in_flight(
 
 
 async def test_duplicates_are_sent_once(make_client: MakeClient, store: FaultyStore, segment: uuid.UUID) -> None:
+    """Profile IDs given twice are counted and sent to BigCommerce only once."""
     ids = store.add_profiles(60)
     async with make_client() as mcp:
         data = structured(
@@ -97,6 +102,7 @@ async def test_duplicates_are_sent_once(make_client: MakeClient, store: FaultySt
 async def test_mixed_new_and_present_across_many_chunks(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """Across many chunks, new profiles count as added and existing ones as already members, in result and audit."""
     ids = store.add_profiles(500)
     present = ids[::3]
     store.add_members(segment, present)
@@ -118,6 +124,7 @@ async def test_mixed_new_and_present_across_many_chunks(
 async def test_faults_in_the_middle_are_retried_and_the_final_state_is_exact(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """Server errors, dropped connections and 429s mid-add are retried until every profile is a member, none failed."""
     ids = store.add_profiles(1_000)
     store.inject(
         Fault("500", method="POST", times=3),
@@ -142,6 +149,7 @@ async def test_faults_in_the_middle_are_retried_and_the_final_state_is_exact(
 async def test_persistent_failure_names_exactly_the_failed_ids(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """An add with unknown profiles adds the rest and names exactly the failed IDs with a retry call to make."""
     good, ghosts = store.add_profiles(120), [uuid.uuid4() for _ in range(3)]
 
     async with make_client() as mcp:
@@ -163,6 +171,7 @@ async def test_persistent_failure_names_exactly_the_failed_ids(
 async def test_server_down_stops_the_call_and_reports_every_id(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """With BigCommerce down an add stops early, errors that none were added and audits every ID as failed once."""
     ids = store.add_profiles(1_000)
     store.inject(Fault("503", times=10_000))
 
@@ -186,6 +195,7 @@ async def test_server_down_stops_the_call_and_reports_every_id(
 async def test_progress_notifications_arrive_for_multi_chunk_calls(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """An add spanning several chunks sends a progress notification per chunk, ending at the full total."""
     ids = store.add_profiles(230)
     seen: list[tuple[float, float | None]] = []
 
@@ -206,6 +216,7 @@ async def test_progress_notifications_arrive_for_multi_chunk_calls(
 async def test_bulk_remove_chunks_deletes_and_never_drops_the_filter(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A bulk removal deletes in chunks of 50 by id filter, never unfiltered, and keeps the other members."""
     ids = store.add_profiles(2_000)
     store.add_members(segment, ids)
     keep = ids[:100]
@@ -224,6 +235,7 @@ async def test_bulk_remove_chunks_deletes_and_never_drops_the_filter(
 async def test_a_bulk_result_is_small_and_the_audit_log_has_every_id(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """A 5,000-profile add answers a short summary with a 20-person sample while the audit log lists every ID."""
     ids = store.add_profiles(5_000)
 
     async with make_client() as mcp:
@@ -243,6 +255,7 @@ async def test_a_bulk_result_is_small_and_the_audit_log_has_every_id(
 async def test_bare_404_for_an_unknown_profile_isolates_it_and_adds_the_rest(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A bare 404 caused by one unknown profile fails only that profile and the rest of its chunk is added."""
     store.unknown_profile_status = 404
     good = store.add_profiles(120)
     ghost = uuid.uuid4()
@@ -262,6 +275,7 @@ async def test_bare_404_for_an_unknown_profile_isolates_it_and_adds_the_rest(
 
 
 async def test_bare_404_for_a_missing_segment_still_stops_the_call(make_client: MakeClient, store: FaultyStore) -> None:
+    """A bare 404 for a missing segment stops the add after the first requests with a no-segment error."""
     store.unknown_profile_status = 404
     ids = store.add_profiles(500)
 
@@ -278,6 +292,7 @@ async def test_bare_404_for_a_missing_segment_still_stops_the_call(make_client: 
 async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """When deletes 404 on non-members, a removal sorts IDs into removed and not members, with nothing failed."""
     store.strict_delete = True
     members = store.add_profiles(1_100)  # too large to read whole, so no membership look-up first
     store.add_members(segment, members)
@@ -298,6 +313,7 @@ async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
 async def test_quota_spent_by_another_app_costs_at_most_the_first_burst(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, clock: VirtualClock
 ) -> None:
+    """When another app has spent most of the quota, only the first burst gets 429s and the add still completes."""
     store.latency = 0.05
     store.quota, store.window_seconds = 20, 30.0
     store.use_quota(15)  # another app on the store: 5 requests left in this window
@@ -326,6 +342,7 @@ async def test_quota_spent_by_another_app_costs_at_most_the_first_burst(
     ],
 )
 def test_the_failure_sentence_counts_the_other_reasons_as_the_result_shows_them(reasons: int, sentence: str) -> None:
+    """The failure sentence gives the first reason and counts the others as the failed list shows them."""
     outcome = BulkOutcome(failed={f"reason {n}": [uuid.uuid4()] for n in range(reasons)})
 
     assert outcome.failure_sentence() == sentence

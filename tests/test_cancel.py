@@ -65,6 +65,7 @@ def assert_every_id_accounted_for(store: FaultyStore, segment: uuid.UUID, ids: l
 
 
 def test_cancelled_removal_writes_its_outcome(slow_store: FaultyStore, slow_url: str, tmp_path: Path) -> None:
+    """A removal cancelled mid-way records its outcome for every ID and the server keeps answering requests."""
     segment = slow_store.add_segment("Big")
     ids = slow_store.add_profiles(1_500)
     slow_store.add_members(segment, ids)
@@ -84,6 +85,7 @@ def test_cancelled_removal_writes_its_outcome(slow_store: FaultyStore, slow_url:
 def test_sigterm_mid_removal_writes_its_outcome_and_exits(
     slow_store: FaultyStore, slow_url: str, tmp_path: Path
 ) -> None:
+    """SIGTERM during a removal makes the server record every ID's outcome and exit cleanly with code 0."""
     segment = slow_store.add_segment("Big")
     ids = slow_store.add_profiles(1_500)
     slow_store.add_members(segment, ids)

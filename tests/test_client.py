@@ -44,6 +44,7 @@ def make(
 async def test_every_request_carries_auth_accept_and_user_agent(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """Every request carries the auth token, a JSON Accept header and the user agent, to the expected URL."""
     async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
 
@@ -61,6 +62,7 @@ async def test_every_request_carries_auth_accept_and_user_agent(
 async def test_wrong_token_is_authentication_error_without_the_token(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """A rejected token raises an authentication error naming 401, never echoing the token, and is not retried."""
     async with make(store.transport(), clock, token="wrong-token-value") as client:
         with pytest.raises(AuthenticationError) as caught:
             await client.list_segment_profiles(segment)
@@ -73,6 +75,7 @@ async def test_wrong_token_is_authentication_error_without_the_token(
 async def test_read_only_scope_is_permission_error_naming_the_modify_scope(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """A read-only API scope raises a permission error that names the modify scope to grant."""
     store.scope = "read_only"
     async with make(store.transport(), clock) as client:
         with pytest.raises(PermissionDeniedError, match="modify"):
@@ -80,6 +83,7 @@ async def test_read_only_scope_is_permission_error_naming_the_modify_scope(
 
 
 async def test_unknown_segment_is_not_found(store: FaultyStore, clock: VirtualClock) -> None:
+    """Listing an unknown segment raises a not-found error naming the segment ID."""
     missing = uuid.uuid4()
     async with make(store.transport(), clock) as client:
         with pytest.raises(NotFoundError, match=str(missing)):
@@ -89,6 +93,7 @@ async def test_unknown_segment_is_not_found(store: FaultyStore, clock: VirtualCl
 async def test_server_error_is_retried_then_succeeds(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """Server errors are retried with growing backoff until the request succeeds."""
     store.inject(Fault("500", times=2))
     async with make(store.transport(), clock) as client:
         page = await client.list_segment_profiles(segment)
@@ -101,6 +106,7 @@ async def test_server_error_is_retried_then_succeeds(
 async def test_persistent_server_error_gives_up_within_the_attempt_budget(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """Persistent server errors end in a server error after exactly the allowed number of attempts."""
     store.inject(Fault("503", times=100))
     async with make(store.transport(), clock, max_attempts=4) as client:
         with pytest.raises(ServerError, match="gave up after 4 attempts"):
@@ -112,6 +118,7 @@ async def test_persistent_server_error_gives_up_within_the_attempt_budget(
 async def test_retry_time_budget_bounds_total_waiting(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """The retry time budget stops retries before total waiting passes it, whatever the attempt limit."""
     store.inject(Fault("503", times=100))
     async with make(store.transport(), clock, max_attempts=100, max_seconds=10.0) as client:
         with pytest.raises(ServerError, match="gave up after"):
@@ -123,6 +130,7 @@ async def test_retry_time_budget_bounds_total_waiting(
 
 
 async def test_dropped_connection_is_retried(store: FaultyStore, clock: VirtualClock, segment: uuid.UUID) -> None:
+    """A dropped connection is retried once and the request then succeeds."""
     store.inject(Fault("drop"))
     async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
@@ -133,6 +141,7 @@ async def test_dropped_connection_is_retried(store: FaultyStore, clock: VirtualC
 async def test_timeouts_exhaust_into_a_timeout_error(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """Repeated timeouts end in a timeout error saying BigCommerce did not answer in time."""
     store.inject(Fault("drop-after", times=10))
     async with make(store.transport(), clock, max_attempts=3) as client:
         with pytest.raises(APITimeoutError, match="in time"):
@@ -140,6 +149,7 @@ async def test_timeouts_exhaust_into_a_timeout_error(
 
 
 async def test_unreachable_api_is_a_connection_error(clock: VirtualClock) -> None:
+    """An unreachable API raises a connection error saying nothing was sent."""
     client = BigCommerceClient(
         base_url="http://127.0.0.1:9/stores/x/v3",
         access_token=SecretStr(TOKEN),
@@ -155,6 +165,7 @@ async def test_unreachable_api_is_a_connection_error(clock: VirtualClock) -> Non
 async def test_429_waits_for_the_reset_header_then_succeeds(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """A 429 makes the client wait out the reset header's window and then succeed."""
     store.quota, store.window_seconds = 1, 30.0
     async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
@@ -167,6 +178,7 @@ async def test_429_waits_for_the_reset_header_then_succeeds(
 async def test_429_without_headers_backs_off_growing(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """A 429 without rate-limit headers is retried with growing backoff."""
     store.inject(Fault("429-no-headers", times=3))
     async with make(store.transport(), clock) as client:
         await client.list_segment_profiles(segment)
@@ -177,6 +189,7 @@ async def test_429_without_headers_backs_off_growing(
 async def test_rate_limit_exhausted_is_rate_limit_error_saying_when(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """Rate limiting that outlasts the attempts raises a rate-limit error saying when to retry."""
     store.inject(Fault("429-no-headers", times=100))
     async with make(store.transport(), clock, max_attempts=2) as client:
         with pytest.raises(RateLimitError, match="Retry in"):
@@ -184,6 +197,7 @@ async def test_rate_limit_exhausted_is_rate_limit_error_saying_when(
 
 
 async def test_malformed_json_is_a_shape_error(store: FaultyStore, clock: VirtualClock, segment: uuid.UUID) -> None:
+    """A response that is not valid JSON raises a response-shape error saying so."""
     store.inject(Fault("malformed-json"))
     async with make(store.transport(), clock) as client:
         with pytest.raises(ResponseShapeError, match="not JSON"):
@@ -191,6 +205,7 @@ async def test_malformed_json_is_a_shape_error(store: FaultyStore, clock: Virtua
 
 
 async def test_add_chunk_over_50_is_refused_locally(store: FaultyStore, clock: VirtualClock) -> None:
+    """Chunks over 50 IDs or empty are refused locally before any request is sent."""
     async with make(store.transport(), clock) as client:
         with pytest.raises(ValueError, match="1 to 50"):
             await add_chunk(client, uuid.uuid4(), [uuid.uuid4() for _ in range(51)])
@@ -204,6 +219,7 @@ async def test_add_chunk_over_50_is_refused_locally(store: FaultyStore, clock: V
 async def test_mixed_batch_ends_exact_whatever_the_409_semantics(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID, mode: str
 ) -> None:
+    """A batch of new and existing members ends with exactly the right changed and unchanged IDs for any 409 style."""
     store.conflict_mode = mode  # type: ignore[assignment]
     old, new = store.add_profiles(2), store.add_profiles(3)
     store.add_members(segment, old)
@@ -219,6 +235,7 @@ async def test_mixed_batch_ends_exact_whatever_the_409_semantics(
 async def test_unknown_profile_fails_alone_and_the_rest_are_added(
     store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
 ) -> None:
+    """An unknown profile fails alone as not existing while the other profiles in its chunk are added."""
     good = store.add_profiles(2)
     ghost = uuid.uuid4()
     async with make(store.transport(), clock) as client:
@@ -245,6 +262,7 @@ def conflict(ids: list[str], conflicting: dict[int, str], success: int) -> httpx
 
 
 async def test_409_whose_meta_counts_the_others_as_added_is_believed(clock: VirtualClock) -> None:
+    """A 409 whose meta counts the other IDs as added is trusted, with no second request sent."""
     a, b = uuid.uuid4(), uuid.uuid4()
     posts: list[list[str]] = []
 
@@ -260,6 +278,7 @@ async def test_409_whose_meta_counts_the_others_as_added_is_believed(clock: Virt
 
 
 async def test_ids_a_409_neither_adds_nor_rejects_are_sent_once_more_then_reported(clock: VirtualClock) -> None:
+    """IDs a 409 neither adds nor rejects are sent once more, then reported as failed and safe to add again."""
     a, b = uuid.uuid4(), uuid.uuid4()
     posts: list[list[str]] = []
 
@@ -276,6 +295,7 @@ async def test_ids_a_409_neither_adds_nor_rejects_are_sent_once_more_then_report
 
 
 async def test_409_keyed_by_uuid_instead_of_index_is_understood(clock: VirtualClock) -> None:
+    """A 409 whose errors name the profile UUID rather than its index is still attributed to the right ID."""
     a, b = uuid.uuid4(), uuid.uuid4()
 
     def answer(request: httpx2.Request) -> httpx2.Response:
@@ -288,6 +308,7 @@ async def test_409_keyed_by_uuid_instead_of_index_is_understood(clock: VirtualCl
 
 
 async def test_422_without_per_id_errors_fails_the_chunk_with_bigcommerce_words(clock: VirtualClock) -> None:
+    """A 422 without per-ID errors fails the whole chunk, quoting BigCommerce's own message as the reason."""
     ids = [uuid.uuid4(), uuid.uuid4()]
 
     def answer(request: httpx2.Request) -> httpx2.Response:
@@ -302,6 +323,8 @@ async def test_422_without_per_id_errors_fails_the_chunk_with_bigcommerce_words(
 
 
 async def test_a_page_without_pagination_is_a_shape_error(clock: VirtualClock) -> None:
+    """A listing page without pagination data raises a response-shape error."""
+
     def answer(request: httpx2.Request) -> httpx2.Response:
         return httpx2.Response(200, json={"data": []})
 

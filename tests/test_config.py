@@ -12,6 +12,7 @@ BASE = {"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": "tok-123
 
 
 def test_minimal_environment_gives_defaults() -> None:
+    """Store hash and token alone give the production URL and default flags, concurrency, log level and audit log."""
     settings = Settings.from_env(BASE)
 
     assert settings.base_url == "https://api.bigcommerce.com/stores/abc123/v3"
@@ -22,6 +23,7 @@ def test_minimal_environment_gives_defaults() -> None:
 
 
 def test_missing_variables_are_all_named_at_once() -> None:
+    """With nothing set, one configuration error names both the missing store hash and access token."""
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({})
 
@@ -44,6 +46,7 @@ def test_missing_variables_are_all_named_at_once() -> None:
     ],
 )
 def test_malformed_values_name_the_variable(name: str, value: str, expected: str) -> None:
+    """A malformed setting is rejected with an error naming the variable and what value it expects."""
     with pytest.raises(ConfigError, match=name) as caught:
         Settings.from_env({**BASE, name: value})
 
@@ -51,6 +54,7 @@ def test_malformed_values_name_the_variable(name: str, value: str, expected: str
 
 
 def test_malformed_token_is_not_echoed() -> None:
+    """A malformed access token is rejected without the token's value appearing in the error."""
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**BASE, "BIGCOMMERCE_ACCESS_TOKEN": "secret value"})
 
@@ -58,6 +62,7 @@ def test_malformed_token_is_not_echoed() -> None:
 
 
 def test_flags_and_overrides() -> None:
+    """API URL, read-only, concurrency, audit log off and log level are all read from the environment."""
     settings = Settings.from_env(
         {
             **BASE,
@@ -77,6 +82,7 @@ def test_flags_and_overrides() -> None:
 
 
 def test_command_line_flags_win(tmp_path: Path) -> None:
+    """A command-line read-only flag applies alongside the environment's audit log path."""
     settings = Settings.from_env({**BASE, "BIGCOMMERCE_AUDIT_LOG": str(tmp_path / "a.jsonl")}, read_only=True)
 
     assert settings.read_only is True
@@ -84,6 +90,7 @@ def test_command_line_flags_win(tmp_path: Path) -> None:
 
 
 def test_sandbox_needs_no_credentials() -> None:
+    """Sandbox mode starts without any store hash or access token."""
     settings = Settings.from_env({"BIGCOMMERCE_SANDBOX": "1"})
 
     assert settings.sandbox is True
@@ -91,6 +98,7 @@ def test_sandbox_needs_no_credentials() -> None:
 
 
 def test_token_is_not_in_repr() -> None:
+    """The access token never appears in the settings' repr or str."""
     settings = Settings.from_env({**BASE, "BIGCOMMERCE_ACCESS_TOKEN": "canary-7d1e"})
 
     assert "canary-7d1e" not in repr(settings)
@@ -120,6 +128,7 @@ def test_env_vars_lists_every_variable_read() -> None:
     ],
 )
 def test_urls_and_tokens_that_would_break_requests_are_one_line_errors(name: str, value: str) -> None:
+    """Unusable URLs and tokens give a one-line error naming the variable without leaking passwords or tokens."""
     with pytest.raises(ConfigError, match=name) as caught:
         Settings.from_env({**BASE, name: value})
 
@@ -146,6 +155,7 @@ def test_urls_and_tokens_that_would_break_requests_are_one_line_errors(name: str
     ],
 )
 def test_hosted_mode_settings_are_checked(extra: dict[str, str], expected: str) -> None:
+    """Incomplete or malformed hosted-mode settings are rejected with a message saying what is wrong."""
     with pytest.raises(ConfigError) as caught:
         Settings.from_env({**BASE, **extra})
 
@@ -153,6 +163,7 @@ def test_hosted_mode_settings_are_checked(extra: dict[str, str], expected: str) 
 
 
 def test_hosted_mode_settings_are_read() -> None:
+    """Hosted-mode tokens, origins, Redis URL and OAuth settings are read and normalised, the Redis URL kept secret."""
     token_hash = "a" * 64
     settings = Settings.from_env(
         {

@@ -42,6 +42,7 @@ async def tool_names(make_client: MakeClient, settings: Settings, read_only: boo
 
 
 async def test_readme_tool_table_is_the_server_in_both_modes(make_client: MakeClient, settings: Settings) -> None:
+    """The README tool table lists exactly the server's tools, and its read-only column matches read-only mode."""
     rows = table("## Tools")
     documented = dict(zip(names(rows), [row[3] for row in rows], strict=True))
 
@@ -52,6 +53,7 @@ async def test_readme_tool_table_is_the_server_in_both_modes(make_client: MakeCl
 
 
 async def test_readme_tool_table_gives_every_argument(mcp: Client) -> None:
+    """The README tool table mentions every argument of every tool the server offers."""
     rows = {names([row])[0]: row[0] for row in table("## Tools")}
     for tool in (await mcp.list_tools()).tools:
         for argument in tool.input_schema["properties"]:
@@ -59,6 +61,7 @@ async def test_readme_tool_table_gives_every_argument(mcp: Client) -> None:
 
 
 def test_readme_configuration_tables_are_what_settings_reads() -> None:
+    """The README configuration tables list exactly the variables read, with the settings' real defaults."""
     rows = table("## Configuration") + table("### Hosted mode's variables")
 
     assert sorted(row[0].strip("`") for row in rows) == sorted(ENV_VARS)
@@ -73,6 +76,7 @@ def test_readme_configuration_tables_are_what_settings_reads() -> None:
 
 
 def test_readme_command_line_table_is_the_parser() -> None:
+    """The README command-line table lists exactly the parser's options and commands, all shown in --help."""
     documented = {cell for row in table("### Command line") for cell in re.findall(r"`([\w-]+)`", row[0])}
     parser = _parser()
     options = {option for action in parser._actions for option in action.option_strings if option.startswith("--")}
@@ -84,6 +88,7 @@ def test_readme_command_line_table_is_the_parser() -> None:
 
 
 def test_readme_exit_code_table_has_every_code_once() -> None:
+    """The README exit-code table lists codes 0, 1 and 2, each once and in order."""
     assert [row[0] for row in _exit_rows()] == ["0", "1", "2"]
 
 
@@ -98,6 +103,7 @@ def _exit_rows() -> list[list[str]]:
 
 
 async def test_manifest_tools_and_env_are_the_server(make_client: MakeClient, settings: Settings) -> None:
+    """The bundle manifest lists the server's tools, its non-hosted variables and its three prompts."""
     assert {t["name"] for t in MANIFEST["tools"]} == await tool_names(make_client, settings, read_only=False)
     assert set(MANIFEST["server"]["mcp_config"]["env"]) == set(ENV_VARS) - set(HOSTED_ENV_VARS)
     assert "read tools" in MANIFEST["user_config"]["read_only"]["description"]
@@ -105,6 +111,7 @@ async def test_manifest_tools_and_env_are_the_server(make_client: MakeClient, se
 
 
 async def test_prompts_use_only_the_tools_of_the_mode(make_client: MakeClient, settings: Settings) -> None:
+    """Each prompt mentions only tools its mode offers; read-only mode has one prompt and full mode three."""
     for read_only in (False, True):
         async with make_client(settings_=settings.model_copy(update={"read_only": read_only})) as mcp:
             tools = {tool.name for tool in (await mcp.list_tools()).tools}

@@ -29,6 +29,7 @@ async def http(store: FaultyStore) -> AsyncIterator[httpx2.AsyncClient]:
 async def test_delete_without_id_filter_empties_the_segment(
     http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """The emulator's unfiltered DELETE empties the segment and counts it as an unfiltered delete."""
     store.add_members(segment, store.add_profiles(5))
 
     response = await http.delete(f"segments/{segment}/shopper-profiles")
@@ -41,6 +42,7 @@ async def test_delete_without_id_filter_empties_the_segment(
 async def test_delete_by_comma_joined_ids_removes_only_those(
     http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """The emulator's DELETE with an id:in list removes only those members and answers an empty 204."""
     ids = store.add_profiles(3)
     store.add_members(segment, ids)
 
@@ -54,6 +56,7 @@ async def test_delete_by_comma_joined_ids_removes_only_those(
 async def test_post_conflict_uses_the_batch_envelope_keyed_by_index(
     http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """The emulator answers a POST with existing members as a 409 batch envelope keyed by index, with meta counts."""
     old, new = store.add_profile(), store.add_profile()
     store.add_members(segment, [old])
 
@@ -71,6 +74,7 @@ async def test_post_conflict_uses_the_batch_envelope_keyed_by_index(
 async def test_post_created_returns_data_without_meta(
     http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """The emulator answers a POST of new members with 201 and the profile data, without meta."""
     pid = store.add_profile(customer_id=7)
 
     response = await http.post(f"segments/{segment}/shopper-profiles", json=[str(pid)])
@@ -89,6 +93,7 @@ async def test_post_created_returns_data_without_meta(
 
 
 async def test_post_over_fifty_is_rejected(http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID) -> None:
+    """The emulator rejects a POST of more than 50 IDs with 422 and adds no one."""
     response = await http.post(f"segments/{segment}/shopper-profiles", json=[str(i) for i in store.add_profiles(51)])
 
     assert response.status_code == 422
@@ -96,6 +101,7 @@ async def test_post_over_fifty_is_rejected(http: httpx2.AsyncClient, store: Faul
 
 
 async def test_get_paginates_with_meta(http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID) -> None:
+    """The emulator pages segment members and reports the pagination in meta."""
     store.add_members(segment, store.add_profiles(7))
 
     body = (await http.get(f"segments/{segment}/shopper-profiles", params={"page": 3, "limit": 3})).json()
@@ -105,6 +111,7 @@ async def test_get_paginates_with_meta(http: httpx2.AsyncClient, store: FaultySt
 
 
 async def test_wrong_token_is_401_and_unknown_segment_404(http: httpx2.AsyncClient, segment: uuid.UUID) -> None:
+    """The emulator answers a wrong token with a 401 problem body and an unknown segment with 404."""
     unknown = await http.get(f"segments/{uuid.uuid4()}/shopper-profiles")
     wrong = await http.get(f"segments/{segment}/shopper-profiles", headers={"X-Auth-Token": "nope"})
 
@@ -116,6 +123,7 @@ async def test_wrong_token_is_401_and_unknown_segment_404(http: httpx2.AsyncClie
 async def test_rate_limit_headers_count_down_and_429_at_zero(
     http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID, clock: VirtualClock
 ) -> None:
+    """The emulator's rate-limit headers count down, answer 429 when the quota is spent and reset after the window."""
     store.quota, store.window_seconds = 2, 30.0
 
     first = await http.get(f"segments/{segment}/shopper-profiles")
@@ -136,6 +144,7 @@ async def test_rate_limit_headers_count_down_and_429_at_zero(
 
 
 async def test_customers_include_shopper_profile(http: httpx2.AsyncClient, store: FaultyStore) -> None:
+    """The emulator's customer listing includes the shopper profile ID and segment IDs when asked."""
     store.customers[5] = Customer(5, "Ada", "Smith", "ada@example.com")
     pid = store.add_profile(customer_id=5)
 

@@ -32,6 +32,7 @@ pytestmark = pytest.mark.anyio
     ],
 )
 def test_each_status_maps_to_an_actionable_sentence(status: int, expected: str) -> None:
+    """Each HTTP error status becomes an error carrying the status and a sentence saying what to do."""
     body = b'{"status":0,"title":"Something specific","errors":{"0":"detail here"}}'
 
     error = error_from_response(status, body, {"x-rate-limit-time-reset-ms": "2500"}, what="segment X")
@@ -42,12 +43,14 @@ def test_each_status_maps_to_an_actionable_sentence(status: int, expected: str) 
 
 @pytest.mark.parametrize("status", [413, 422])
 def test_413_and_422_echo_bigcommerce_message(status: int) -> None:
+    """A 413 or 422 error repeats BigCommerce's own title and field errors."""
     body = b'{"status":422,"title":"The limit is too high","errors":{"limit":"max 250"}}'
 
     assert "The limit is too high; limit: max 250" in str(error_from_response(status, body, {}, what="x"))
 
 
 def test_body_detail_survives_any_body() -> None:
+    """Error detail is drawn from any response body without crashing, quoted, and capped at 300 characters."""
     assert body_detail(b"<html>oops</html>") == ""
     assert body_detail(b"[1,2]") == ""
     assert body_detail(b'{"errors":[{"title":"T","errors":{"0":"m"}}]}') == '"T; 0: m"'  # quoted: the store's words
@@ -55,6 +58,7 @@ def test_body_detail_survives_any_body() -> None:
 
 
 def test_retry_after_reads_any_case_and_falls_back() -> None:
+    """Retry-after is read from reset or retry headers in any case, and left unknown when not a number."""
     assert RateHeaders.parse(httpx2.Headers({"X-Rate-Limit-Time-Reset-Ms": "1500"})).retry_after == 1.5
     assert RateHeaders.parse(httpx2.Headers({"x-retry-after": "3"})).retry_after == 3.0
     assert RateHeaders.parse(httpx2.Headers({"x-rate-limit-time-reset-ms": "soon"})).retry_after is None
@@ -63,6 +67,7 @@ def test_retry_after_reads_any_case_and_falls_back() -> None:
 async def test_wrong_token_becomes_a_tool_error_and_the_server_keeps_serving(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A wrong token gives a tool error naming 401 and the server serves the next call once the token is right."""
     store.token = "another-token"
     async with make_client() as mcp:
         failed = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})
@@ -77,6 +82,7 @@ async def test_wrong_token_becomes_a_tool_error_and_the_server_keeps_serving(
 async def test_missing_scope_names_the_scope_for_every_tool(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """Every tool called without the modify scope answers an error naming the store_v2_customers scope."""
     store.scope = "read_only"
     profile = store.add_profile()
     calls: list[tuple[str, dict[str, Any]]] = [
@@ -91,6 +97,7 @@ async def test_missing_scope_names_the_scope_for_every_tool(
 
 
 async def test_unknown_segment_on_add_stops_after_the_first_chunks(mcp: Client, store: FaultyStore) -> None:
+    """Adding to an unknown segment stops after the first chunks with a 404 error saying none were added."""
     ids = store.add_profiles(1_000)
 
     result = await mcp.call_tool(
@@ -104,6 +111,7 @@ async def test_unknown_segment_on_add_stops_after_the_first_chunks(mcp: Client, 
 
 
 async def test_html_error_page_is_reported_not_crashed(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """An HTML error page from BigCommerce is reported as a 502 tool error rather than crashing."""
     store.inject(Fault("html", times=10))
 
     result = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})
@@ -113,6 +121,7 @@ async def test_html_error_page_is_reported_not_crashed(mcp: Client, store: Fault
 
 
 async def test_malformed_answer_to_a_list_is_a_clear_error(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """A malformed JSON answer to a listing gives a tool error saying it was not JSON."""
     store.inject(Fault("malformed-json"))
 
     result = await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)})

@@ -32,6 +32,7 @@ def seed_customers(store: FaultyStore, with_profile: range, without_profile: ran
 
 
 async def test_list_segments_pages_with_totals(mcp: Client, store: FaultyStore) -> None:
+    """Listing segments returns the asked page with totals, the next page and each segment's fields."""
     for n in range(7):
         store.add_segment(f"Segment {n}", "desc")
 
@@ -44,6 +45,7 @@ async def test_list_segments_pages_with_totals(mcp: Client, store: FaultyStore) 
 
 
 async def test_name_contains_searches_every_page_case_insensitively(mcp: Client, store: FaultyStore) -> None:
+    """A segment name search reads every page in pages of 250 and matches the name regardless of case."""
     for n in range(600):
         store.add_segment("VIP customers" if n in (10, 520) else f"Other {n}")
 
@@ -57,6 +59,7 @@ async def test_name_contains_searches_every_page_case_insensitively(mcp: Client,
 
 
 async def test_name_search_says_when_it_stopped_early(mcp: Client, store: FaultyStore) -> None:
+    """A segment name search stops after 1,000 segments and says there may be more."""
     for n in range(1_100):
         store.add_segment(f"Promo {n}")
 
@@ -69,6 +72,7 @@ async def test_name_search_says_when_it_stopped_early(mcp: Client, store: Faulty
 
 
 async def test_get_profile_segments(mcp: Client, store: FaultyStore) -> None:
+    """Asking for a profile's segments lists every segment the profile belongs to, with the total."""
     profile = store.add_profile()
     a, b, _ = store.add_segment("A"), store.add_segment("B"), store.add_segment("C")
     store.add_members(a, [profile])
@@ -82,6 +86,7 @@ async def test_get_profile_segments(mcp: Client, store: FaultyStore) -> None:
 
 
 async def test_get_profile_segments_of_unknown_profile_is_404(mcp: Client) -> None:
+    """Asking for the segments of an unknown profile answers a 404 tool error."""
     result = await mcp.call_tool("get_profile_segments", {"profile_id": str(uuid.uuid4())})
 
     assert result.is_error
@@ -89,6 +94,7 @@ async def test_get_profile_segments_of_unknown_profile_is_404(mcp: Client) -> No
 
 
 async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: FaultyStore) -> None:
+    """Finding profiles by customer ID sorts customers into found, without profile and not found, in one request."""
     profiles = seed_customers(store, range(1, 4), range(4, 6))
     segment = store.add_segment("VIP")
     store.add_members(segment, [profiles[1]])
@@ -111,6 +117,7 @@ async def test_find_shopper_profiles_sorts_every_customer(mcp: Client, store: Fa
 
 
 async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FaultyStore) -> None:
+    """A store without the beta shopper-profile include gives a tool error that mentions the beta."""
     seed_customers(store, range(1, 3), range(0))
     store.include_shopper_profile = False
 
@@ -123,6 +130,7 @@ async def test_missing_beta_include_is_a_clear_error(mcp: Client, store: FaultyS
 async def test_add_by_customer_ids_reports_customers_without_profile(
     mcp: Client, store: FaultyStore, audit_path: Path
 ) -> None:
+    """Adding by customer ID adds those with profiles and names customers without a profile or not in the store."""
     profiles = seed_customers(store, range(1, 4), range(4, 5))
     segment = store.add_segment("VIP")
 
@@ -141,6 +149,7 @@ async def test_add_by_customer_ids_reports_customers_without_profile(
 
 
 async def test_add_by_customer_ids_resolves_in_batches_of_250(mcp: Client, store: FaultyStore) -> None:
+    """Adding 600 customers by ID resolves their profiles in three look-ups of up to 250."""
     seed_customers(store, range(1, 601), range(0))
     segment = store.add_segment("VIP")
 
@@ -156,6 +165,7 @@ async def test_add_by_customer_ids_resolves_in_batches_of_250(mcp: Client, store
 
 @pytest.mark.parametrize("args", [{}, {"profile_ids": [str(uuid.uuid4())], "customer_ids": [1]}])
 async def test_add_needs_exactly_one_kind_of_id(mcp: Client, store: FaultyStore, args: dict[str, object]) -> None:
+    """An add with no source of profiles or more than one is refused before any request is sent."""
     segment = store.add_segment("VIP")
 
     result = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), **args})
@@ -167,6 +177,7 @@ async def test_add_needs_exactly_one_kind_of_id(mcp: Client, store: FaultyStore,
 
 
 async def test_add_by_customers_none_with_a_profile_adds_nothing(mcp: Client, store: FaultyStore) -> None:
+    """An add by customer IDs where no customer has a profile sends nothing and answers an error saying so."""
     seed_customers(store, range(0), range(1, 3))
     segment = store.add_segment("VIP")
 
@@ -178,6 +189,7 @@ async def test_add_by_customers_none_with_a_profile_adds_nothing(mcp: Client, st
 
 
 async def test_sandbox_has_named_segments_and_customers(settings: Settings) -> None:
+    """The sandbox offers named segments and customers to find, and its summaries are marked [SANDBOX]."""
     sandboxed = settings.model_copy(update=dict(sandbox=True, access_token=SecretStr("anything"), audit_log=None))
     async with Client(build_server(sandboxed, transport=sandbox.transport(sandboxed.store_hash))) as mcp:
         segments = structured(await mcp.call_tool("list_segments", {"name_contains": "black friday"}))
@@ -191,6 +203,7 @@ async def test_sandbox_has_named_segments_and_customers(settings: Settings) -> N
 
 @pytest.mark.subprocess
 async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None:
+    """Over stdio, a segment found by name gets a customer added by ID, who then shows in that segment."""
     store = FaultyStore(store_hash=STORE, token=TOKEN, quota=450)
     profiles = seed_customers(store, range(4810, 4815), range(0))
     vip = store.add_segment("VIP customers")
@@ -217,6 +230,7 @@ async def test_names_to_membership_end_to_end_over_stdio(tmp_path: Path) -> None
 
 
 async def test_a_store_capping_pages_at_50_still_finds_and_resolves(mcp: Client, store: FaultyStore) -> None:
+    """A store capping pages at 50 still has segments found by name and customers resolved, without 429s."""
     store.max_limit = 50
     for n in range(120):
         store.add_segment("VIP customers" if n == 110 else f"Other {n}")
@@ -234,6 +248,7 @@ async def test_a_store_capping_pages_at_50_still_finds_and_resolves(mcp: Client,
 async def test_a_store_capping_pages_at_50_still_previews_a_removal(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A store capping pages at 50 still gets a removal preview with the membership checked."""
     store.max_limit = 50
     members = store.add_profiles(3)
     store.add_members(segment, members)
@@ -251,6 +266,7 @@ async def test_a_store_capping_pages_at_50_still_previews_a_removal(
 
 
 async def test_find_by_name_lists_every_match_for_the_user_to_choose(mcp: Client, store: FaultyStore) -> None:
+    """Finding customers by name lists every match with company and asks the user to choose which one is meant."""
     store.customers[1] = Customer(1, "Ada", "Smith", "ada@example.com", company="Acme")
     store.customers[2] = Customer(2, "Bob", "Smithers", "bob@example.com")
     store.customers[3] = Customer(3, "Cy", "Jones", "cy@example.com")
@@ -270,6 +286,7 @@ async def test_find_by_name_lists_every_match_for_the_user_to_choose(mcp: Client
 
 
 async def test_find_by_email(mcp: Client, store: FaultyStore) -> None:
+    """Finding by email returns the shopper profile of the customer with that email."""
     profiles = seed_customers(store, range(1, 4), range(0))
 
     data = structured(await mcp.call_tool("find_shopper_profiles", {"email": "ada2@example.com"}))
@@ -279,6 +296,7 @@ async def test_find_by_email(mcp: Client, store: FaultyStore) -> None:
 
 @pytest.mark.parametrize("args", [{}, {"customer_ids": [1], "email": "a@b.c"}])
 async def test_find_needs_exactly_one_way_to_look(mcp: Client, store: FaultyStore, args: dict[str, object]) -> None:
+    """A profile search with no criterion or more than one is refused before any request is sent."""
     result = await mcp.call_tool("find_shopper_profiles", args)
 
     assert result.is_error

@@ -110,6 +110,7 @@ def tool_names(caller: Caller, url: str, token: str) -> set[str]:
 
 
 def test_serving_without_any_authentication_refuses_to_start_naming_the_variable(tmp_path: Path) -> None:
+    """The HTTP server refuses to start without any authentication, on any host, naming BIGCOMMERCE_HTTP_TOKENS."""
     for host in ("0.0.0.0", "127.0.0.1"):  # noqa: S104 - the refusal is the point
         replica_env = env_for("http://127.0.0.1:9", tmp_path, "x", BIGCOMMERCE_HTTP_TOKENS="")
         with pytest.raises(RuntimeError, match="BIGCOMMERCE_HTTP_TOKENS"):
@@ -117,6 +118,7 @@ def test_serving_without_any_authentication_refuses_to_start_naming_the_variable
 
 
 def test_static_tokens_scopes_origins_and_health(api_url: str, tmp_path: Path, caller: Caller) -> None:
+    """Hosted mode refuses bad tokens and foreign origins, scopes tools by token and answers health checks."""
     replica = Replica(env_for(api_url, tmp_path, "auth"))
     try:
         missing = caller.post(replica.url, "tools/list", token=None)
@@ -152,6 +154,7 @@ def test_static_tokens_scopes_origins_and_health(api_url: str, tmp_path: Path, c
 def test_oauth_tokens_are_checked_against_issuer_audience_and_rotating_keys(
     api_url: str, tmp_path: Path, caller: Caller
 ) -> None:
+    """OAuth tokens grant tools by scope, are refused when expired or for another audience and survive key rotation."""
     keys = [rsa.generate_private_key(public_exponent=65537, key_size=2048)]
 
     async def jwks(request: Request) -> JSONResponse:
@@ -199,6 +202,7 @@ def test_oauth_tokens_are_checked_against_issuer_audience_and_rotating_keys(
 def test_three_replicas_adding_10000_each_stay_inside_the_quota(
     replicas: list[Replica], store: CountingStore, caller: Caller
 ) -> None:
+    """Three replicas each adding 10,000 profiles share the quota and concurrency limit with no 429s."""
     segment = store.add_segment("Black Friday")
     batches = [store.add_profiles(10_000) for _ in replicas]
     results: list[dict[str, Any]] = []
@@ -225,6 +229,7 @@ def test_three_replicas_adding_10000_each_stay_inside_the_quota(
 def test_a_preview_made_on_one_replica_is_approved_on_another_once(
     replicas: list[Replica], store: CountingStore, caller: Caller
 ) -> None:
+    """A removal preview made on one replica is approved on another, and a second approval is refused."""
     segment = store.add_segment("Wholesale")
     store.add_members(segment, store.add_profiles(30))
     a, b, c = replicas
@@ -248,6 +253,7 @@ def test_a_preview_made_on_one_replica_is_approved_on_another_once(
 def test_a_replica_killed_mid_bulk_loses_no_record_and_its_leases_expire(
     replicas: list[Replica], store: CountingStore, caller: Caller, redis_url: str
 ) -> None:
+    """A replica killed mid-add leaves its change marked interrupted and its leases expire so others carry on."""
     a, b, c = replicas
     segment = store.add_segment("Newsletter")
     ids = store.add_profiles(5_000)
@@ -297,6 +303,7 @@ def test_a_replica_killed_mid_bulk_loses_no_record_and_its_leases_expire(
 def test_without_redis_writes_are_refused_and_reads_go_on(
     api_url: str, tmp_path: Path, store: CountingStore, caller: Caller
 ) -> None:
+    """With Redis down, reads still work while writes are refused with nothing sent and readiness fails."""
     segment = store.add_segment("VIP")
     members = store.add_profiles(3)
     store.add_members(segment, members)
@@ -322,6 +329,7 @@ def test_without_redis_writes_are_refused_and_reads_go_on(
 def test_sigterm_mid_bulk_answers_records_the_outcome_and_frees_the_leases(
     replicas: list[Replica], store: CountingStore, caller: Caller, redis_url: str
 ) -> None:
+    """SIGTERM mid-add answers the partial result, records the change as cancelled and frees every lease."""
     a, _, c = replicas
     segment = store.add_segment("Newsletter")
     ids = store.add_profiles(5_000)
@@ -351,6 +359,7 @@ def test_sigterm_mid_bulk_answers_records_the_outcome_and_frees_the_leases(
 
 
 def test_behind_a_proxy_the_origin_is_still_checked(api_url: str, tmp_path: Path, caller: Caller) -> None:
+    """Behind a proxy with a foreign Host header, requests are served while foreign origins are still refused."""
     replica = Replica(env_for(api_url, tmp_path, "proxy"), "--host", "0.0.0.0")  # noqa: S104 - reached on loopback
     try:
         proxied = caller.post(replica.url, "tools/list", token=WRITER, Host="agents.example.com")

@@ -36,6 +36,7 @@ async def call(mcp: Client, tool: str, **arguments: Any) -> dict[str, Any]:
 
 
 async def test_copy_a_segment_into_another_in_one_call(mcp: Client, store: FaultyStore, audit_path: Path) -> None:
+    """One add call copies every member of one segment into another, answering a short summary with names."""
     members = people(store, 120)
     newsletter, friday = store.add_segment("Newsletter"), store.add_segment("Black Friday")
     store.add_members(newsletter, members)
@@ -55,6 +56,7 @@ async def test_copy_a_segment_into_another_in_one_call(mcp: Client, store: Fault
 
 
 async def test_take_everyone_in_one_segment_out_of_another(mcp: Client, store: FaultyStore) -> None:
+    """Removing another segment's members previews and removes only those who are in both segments."""
     everyone = people(store, 50)
     newsletter, wholesale = store.add_segment("Newsletter"), store.add_segment("Wholesale")
     store.add_members(newsletter, everyone[:40])
@@ -71,6 +73,7 @@ async def test_take_everyone_in_one_segment_out_of_another(mcp: Client, store: F
 
 
 async def test_empty_a_segment_by_explicit_filters_only(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """Emptying a segment removes every member through id-filtered deletes, never an unfiltered one."""
     members = people(store, 130)
     store.add_members(segment, members)
 
@@ -86,6 +89,7 @@ async def test_empty_a_segment_by_explicit_filters_only(mcp: Client, store: Faul
 async def test_a_source_larger_than_one_call_is_refused_before_any_write(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A source segment of more than 10,000 members is refused before any write, saying the limit."""
     big = store.add_segment("Everyone")
     store.add_members(big, store.add_profiles(10_001))
 
@@ -102,6 +106,7 @@ async def test_a_source_larger_than_one_call_is_refused_before_any_write(
 async def test_confirm_without_a_preview_id_returns_the_preview_and_removes_nothing(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A confirmed removal without a preview ID removes nothing and answers a preview asking for one."""
     members = people(store, 3)
     store.add_members(segment, members)
 
@@ -114,6 +119,7 @@ async def test_confirm_without_a_preview_id_returns_the_preview_and_removes_noth
 
 
 async def test_a_preview_is_single_use(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """A removal preview can be approved once; a second approval is refused and nothing more is deleted."""
     store.add_members(segment, people(store, 3))
     preview = await preview_removal(mcp, segment, all_members=True)
 
@@ -129,6 +135,7 @@ async def test_a_preview_is_single_use(mcp: Client, store: FaultyStore, segment:
 async def test_an_expired_preview_removes_nothing(
     mcp: Client, store: FaultyStore, segment: uuid.UUID, clock: VirtualClock
 ) -> None:
+    """Approving a preview older than 15 minutes removes nothing and says the preview expired."""
     members = people(store, 3)
     store.add_members(segment, members)
     preview = await preview_removal(mcp, segment, all_members=True)
@@ -145,6 +152,7 @@ async def test_an_expired_preview_removes_nothing(
 async def test_an_unknown_or_foreign_preview_removes_nothing(
     mcp: Client, store: FaultyStore, segment: uuid.UUID, preview_id: str
 ) -> None:
+    """Approving an unknown preview or one made for another segment removes nothing and says why."""
     members = people(store, 3)
     store.add_members(segment, members)
     other = store.add_segment("Other")
@@ -165,6 +173,7 @@ async def test_an_unknown_or_foreign_preview_removes_nothing(
 async def test_an_approved_preview_removes_exactly_the_pinned_profiles_still_members(
     mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """An approved preview removes only its pinned profiles that are still members, leaving newcomers alone."""
     members = people(store, 4)
     store.add_members(segment, members)
     preview = await preview_removal(mcp, segment, profile_ids=strs(members[:3]))
@@ -182,6 +191,7 @@ async def test_an_approved_preview_removes_exactly_the_pinned_profiles_still_mem
 async def test_the_operator_may_allow_removals_without_a_preview(
     make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """When the operator allows it, a confirmed removal goes ahead without a preview."""
     store.add_members(segment, people(store, 2))
 
     async with make_client(settings_=settings.model_copy(update={"confirm_without_preview": True})) as mcp:
@@ -193,6 +203,7 @@ async def test_the_operator_may_allow_removals_without_a_preview(
 
 
 async def test_the_operators_leave_is_in_the_instructions(make_client: MakeClient, settings: Settings) -> None:
+    """The server instructions mention BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW only when the operator has enabled it."""
     leave = settings.model_copy(update={"confirm_without_preview": True})
     async with make_client(settings_=leave, mode="legacy") as mcp, make_client(mode="legacy") as plain:
         assert "BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW" in (mcp.instructions or "")
@@ -202,6 +213,7 @@ async def test_the_operators_leave_is_in_the_instructions(make_client: MakeClien
 async def test_emails_can_be_kept_from_the_model(
     make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """With emails hidden, listings and previews show names and customer numbers but never email addresses."""
     store.add_members(segment, people(store, 2))
 
     async with make_client(settings_=settings.model_copy(update={"hide_emails": True})) as mcp:
@@ -219,6 +231,7 @@ async def test_emails_can_be_kept_from_the_model(
 async def test_a_segment_lists_its_people_by_name_in_one_call(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """Listing a segment gives each member's name, email and company in one call, in a short answer."""
     members = people(store, 12)
     store.add_members(segment, members)
 
@@ -239,6 +252,7 @@ async def test_a_segment_lists_its_people_by_name_in_one_call(
 
 
 async def test_id_only_paging_skips_the_customer_look_up(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """Listing a segment without names skips the customer look-up and returns IDs and timestamps only."""
     store.add_members(segment, people(store, 3))
 
     data = await call(mcp, "list_segment_profiles", segment_id=segment, include_names=False)
@@ -249,6 +263,7 @@ async def test_id_only_paging_skips_the_customer_look_up(mcp: Client, store: Fau
 
 
 async def test_find_a_customer_by_name_within_a_segment(mcp: Client, store: FaultyStore) -> None:
+    """Finding customers by name within a segment returns only the matches that are members of it."""
     vip = store.add_segment("VIP")
     for k in range(1, 6):
         store.customers[k] = Customer(k, "Kemi", "Smith", f"kemi{k}@example.com")
@@ -268,6 +283,7 @@ async def test_find_a_customer_by_name_within_a_segment(mcp: Client, store: Faul
 async def test_undoing_a_removal_re_adds_exactly_what_it_removed(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """Undoing a removal re-adds exactly the removed profiles and is listed as a change that undoes it."""
     members = people(store, 5)
     store.add_members(segment, members)
     removed = await remove(mcp, segment, profile_ids=strs(members[:3]))
@@ -284,6 +300,7 @@ async def test_undoing_a_removal_re_adds_exactly_what_it_removed(
 
 
 async def test_undoing_an_add_is_a_preview_to_approve(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """Undoing an add first answers a preview of the newly added profiles and removes them only once approved."""
     old, new = people(store, 2), people(store, 3, start=10)
     store.add_members(segment, old)
     added = await call(mcp, "add_profiles_to_segment", segment_id=segment, profile_ids=strs(old + new))
@@ -301,6 +318,7 @@ async def test_undoing_an_add_is_a_preview_to_approve(mcp: Client, store: Faulty
 async def test_changes_and_undo_need_the_audit_log(
     make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """With the audit log off, writes carry no change ID and listing recent changes answers an error."""
     async with make_client(settings_=settings.model_copy(update={"audit_log": None})) as mcp:
         added = await call(mcp, "add_profiles_to_segment", segment_id=segment, profile_ids=strs(people(store, 1)))
         listed = await mcp.call_tool("list_recent_changes", {})
@@ -330,6 +348,7 @@ async def test_changes_and_undo_need_the_audit_log(
 async def test_argument_errors_name_the_argument_and_the_fix(
     mcp: Client, store: FaultyStore, arguments: dict[str, Any], expected: str
 ) -> None:
+    """Bad add arguments get a short error naming the argument and the fix, with no request sent."""
     result = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(uuid.uuid4()), **arguments})
 
     assert result.is_error
@@ -342,6 +361,7 @@ async def test_argument_errors_name_the_argument_and_the_fix(
 async def test_a_write_where_many_things_fail_still_answers_in_few_characters(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """An add with 2,000 distinct failures still answers under 2,000 characters, naming the first 3 reasons."""
     ghosts = [str(uuid.uuid4()) for _ in range(2_000)]  # unknown profiles, each rejected by name
     members = people(store, 10)
 

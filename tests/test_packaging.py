@@ -45,6 +45,7 @@ def npx(*args: str, cwd: Path = ROOT, timeout: float = 300) -> subprocess.Comple
 
 @pytest.mark.anyio
 async def test_manifest_tools_are_the_server_tools(make_client: MakeClient) -> None:
+    """The bundle manifest lists exactly the tools the server serves, each with a description."""
     async with make_client() as mcp:
         served = {t.name for t in (await mcp.list_tools()).tools}
 
@@ -53,16 +54,19 @@ async def test_manifest_tools_are_the_server_tools(make_client: MakeClient) -> N
 
 
 def test_manifest_env_is_what_config_reads() -> None:
+    """The bundle manifest passes exactly the non-hosted environment variables that the config reads."""
     assert set(MANIFEST["server"]["mcp_config"]["env"]) == set(ENV_VARS) - set(HOSTED_ENV_VARS)
 
 
 def test_manifest_version_is_the_package_version() -> None:
+    """The bundle manifest version equals the pyproject and package version."""
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 
     assert MANIFEST["version"] == project["version"] == __version__
 
 
 def test_manifest_passes_settings_through_env_and_keeps_the_token_secret() -> None:
+    """The manifest passes every user setting through env, marks the token sensitive and starts from the lock file."""
     config = MANIFEST["server"]["mcp_config"]
     user = MANIFEST["user_config"]
     referenced = set(re.findall(r"\$\{user_config\.(\w+)\}", json.dumps(config["env"])))
@@ -80,6 +84,7 @@ def test_manifest_passes_settings_through_env_and_keeps_the_token_secret() -> No
 
 
 def test_mcpbignore_keeps_tests_and_caches_out() -> None:
+    """The .mcpbignore file keeps the virtualenv, tests, benchmarks and caches out of the bundle."""
     ignored = (ROOT / ".mcpbignore").read_text().split()
 
     assert {".venv/", "tests/", "bench/", "__pycache__/", ".pytest_cache/"} <= set(ignored)
@@ -100,6 +105,7 @@ def packed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.mark.npx
 def test_bundle_holds_the_package_and_not_the_tests(packed: Path) -> None:
+    """The packed bundle holds the manifest, lock file and package but no tests, venv or caches."""
     names = zipfile.ZipFile(packed).namelist()
 
     assert {"manifest.json", "pyproject.toml", "uv.lock", "LICENSE", "icon.png", "README.md"} <= set(names)
@@ -112,6 +118,7 @@ def test_bundle_holds_the_package_and_not_the_tests(packed: Path) -> None:
 async def test_packed_bundle_starts_offline_with_its_own_mcp_config(
     packed: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    """The unpacked bundle starts offline from its own config, honours sandbox and read-only, and stays under 1 MB."""
     unpacked = tmp_path / "unpacked"
     zipfile.ZipFile(packed).extractall(unpacked)  # noqa: S202 - the bundle this test run packed
     manifest = json.loads((unpacked / "manifest.json").read_text())
@@ -176,6 +183,7 @@ def inspector(*args: str, audit_log: str = "off") -> tuple[int, Any]:
 
 @pytest.mark.npx
 def test_inspector_lists_tools_strictly() -> None:
+    """The MCP Inspector lists every read and write tool in strict mode without error."""
     code, output = inspector("--method", "tools/list", "--strict")
 
     assert code == 0, output
@@ -184,6 +192,7 @@ def test_inspector_lists_tools_strictly() -> None:
 
 @pytest.mark.npx
 def test_inspector_calls_each_tool(tmp_path: Path) -> None:
+    """The MCP Inspector calls each tool against the sandbox with the expected answers and a lasting audit log."""
     newcomer = str(profile_id(250))
     calls = [
         ("list_segment_profiles", {"segment_id": VIP, "limit": 3}),
@@ -230,6 +239,7 @@ def test_inspector_calls_each_tool(tmp_path: Path) -> None:
 
 @pytest.mark.npx
 def test_inspector_sees_a_tool_error_as_exit_5() -> None:
+    """The MCP Inspector exits 5 on a tool error, here a 404 for an unknown segment."""
     code, output = inspector(
         "--method",
         "tools/call",
@@ -248,6 +258,7 @@ def test_inspector_sees_a_tool_error_as_exit_5() -> None:
 
 @pytest.mark.subprocess
 def test_help_and_version() -> None:
+    """The --help output lists the main flags and the demo command, and --version prints the package version."""
     helped, version = run_cli("--help"), run_cli("--version")
 
     assert helped.returncode == 0
@@ -258,6 +269,7 @@ def test_help_and_version() -> None:
 
 @pytest.mark.subprocess
 def test_demo_prints_a_transcript_of_a_real_session() -> None:
+    """The demo command prints a transcript of adds, a preview, a removal, an undo and an elicitation."""
     result = run_cli("demo")
 
     assert result.returncode == 0, result.stderr
@@ -278,6 +290,7 @@ def test_demo_prints_a_transcript_of_a_real_session() -> None:
 
 @pytest.mark.subprocess
 def test_check_passes_on_the_sandbox() -> None:
+    """The --check command passes on the sandbox and reports the customers modify scope granted."""
     result = run_cli("--check", "--sandbox")
 
     assert result.returncode == 0, result.stdout + result.stderr
@@ -304,6 +317,7 @@ def live() -> Iterator[tuple[FaultyStore, str]]:
 def test_check_reports_token_and_scope(
     live: tuple[FaultyStore, str], token: str, scope: str, segments: int, code: int, expected: str
 ) -> None:
+    """The --check command reports a rejected token, a missing scope or success, never printing the token."""
     store, url = live
     store.scope = scope  # type: ignore[assignment]
     for n in range(segments):
@@ -321,6 +335,7 @@ def test_check_reports_token_and_scope(
 
 @pytest.mark.subprocess
 def test_check_reports_an_unreachable_store() -> None:
+    """The --check command exits 1 and reports an unreachable store as NOT REACHABLE."""
     result = run_cli(
         "--check",
         env={
@@ -342,6 +357,7 @@ UV = ROOT / ".venv" / "bin" / "uv"
 
 @pytest.mark.subprocess
 def test_uv_tool_install_from_a_clone_gives_a_command_that_serves(tmp_path: Path) -> None:
+    """Installing from a clone with uv tool, offline, gives a command that serves every tool."""
     env = clean_env(
         UV_OFFLINE="1",  # only what scripts/install put in uv's cache: no index is reached
         UV_TOOL_DIR=str(tmp_path / "tools"),
@@ -364,6 +380,7 @@ def test_uv_tool_install_from_a_clone_gives_a_command_that_serves(tmp_path: Path
 
 @pytest.mark.subprocess
 def test_pipx_install_from_a_clone_gives_a_command_that_serves(tmp_path: Path) -> None:
+    """Installing from a clone with pipx, offline, gives a command that serves every tool."""
     env = clean_env(
         PIPX_HOME=str(tmp_path / "pipx"),
         PIPX_BIN_DIR=str(tmp_path / "bin"),
@@ -392,6 +409,7 @@ def test_pipx_install_from_a_clone_gives_a_command_that_serves(tmp_path: Path) -
 
 @pytest.mark.subprocess
 def test_sdist_and_wheel_hold_the_package_and_nothing_stray(tmp_path: Path) -> None:
+    """The sdist and wheel hold only the package and its metadata files, with no caches, and pass twine check."""
     build = subprocess.run(
         [str(UV), "build", "--offline", "-q", "-o", str(tmp_path), str(ROOT)],
         env=clean_env(),
@@ -445,6 +463,7 @@ def test_sdist_and_wheel_hold_the_package_and_nothing_stray(tmp_path: Path) -> N
     ],
 )
 def test_exit_codes_are_as_documented(args: list[str], env: dict[str, str], code: int) -> None:
+    """The command exits 0, 1 or 2 as documented, with a missing configuration reported on stdout under --check."""
     result = run_cli(*args, env=env)
 
     assert result.returncode == code, result.stdout + result.stderr

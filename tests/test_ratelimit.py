@@ -22,6 +22,7 @@ headers = partial(rate_headers, quota=20)  # a small store quota, so that a few 
 
 
 async def test_holds_requests_once_the_window_is_spent_and_resumes_at_the_reset() -> None:
+    """Once the window's quota is spent, the next request waits until the stated reset."""
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
     await governor.acquire()
@@ -35,6 +36,7 @@ async def test_holds_requests_once_the_window_is_spent_and_resumes_at_the_reset(
 
 
 async def test_requests_in_flight_are_not_counted_twice_in_a_window_it_counts_itself() -> None:
+    """Requests already in flight are not counted twice against the quota, so the rest go out without waiting."""
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
     await governor.acquire()
@@ -50,6 +52,7 @@ async def test_requests_in_flight_are_not_counted_twice_in_a_window_it_counts_it
 
 
 async def test_other_apps_spending_the_quota_lower_what_is_left() -> None:
+    """Quota spent by other apps lowers what is left, so requests beyond it wait for the next window."""
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
     await governor.acquire()
@@ -64,6 +67,7 @@ async def test_other_apps_spending_the_quota_lower_what_is_left() -> None:
 
 
 async def test_pause_holds_everyone_back() -> None:
+    """A pause holds back every request until it has passed."""
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
     await governor.pause(5.0)
@@ -74,6 +78,7 @@ async def test_pause_holds_everyone_back() -> None:
 
 
 async def test_no_headers_means_no_pacing() -> None:
+    """Answers without rate-limit headers cause no pacing at all."""
     clock = VirtualClock(start=0.0)
     governor = RateGovernor(clock)
     for _ in range(100):
@@ -84,6 +89,7 @@ async def test_no_headers_means_no_pacing() -> None:
 
 
 def test_backoff_grows_and_is_capped() -> None:
+    """Retry backoff doubles with each attempt up to its cap."""
     policy = RetryPolicy(initial_backoff=0.5, max_backoff=4.0, jitter=0.0)
 
     assert [policy.backoff(n) for n in range(1, 6)] == [0.5, 1.0, 2.0, 4.0, 4.0]

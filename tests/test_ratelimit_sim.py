@@ -1,8 +1,9 @@
 """Property-based simulation of BigCommerce's fixed rate-limit windows, on virtual time.
 
 A store with a quota per 30 s window, requests that spend a random time in transit before the store counts them
-(so an answer can report quota that requests already on their way will spend), answers that take a random time, and other apps that spend the same quota at
-random moments. The client under test is the real one (governor, retries, bulk workers); only time is simulated.
+(so an answer can report quota that requests already on their way will spend), answers that take a random time,
+and other apps that spend the same quota at random moments. The client under test is the real one (governor,
+retries, bulk workers); only time is simulated.
 Checked for every generated scenario:
 - alone on the store, a bulk add never earns a 429;
 - no wait of the client ends later than the end of the window the store was in when the wait began (plus the
@@ -35,8 +36,8 @@ WINDOW = 30.0
 
 
 class SimStore(FaultyStore):
-    """The fake store, counting each request after a random time in transit (up to `uplink`), answering after a random latency, and
-    remembering when each window began."""
+    """The fake store, counting each request after a random time in transit (up to `uplink`), answering after a
+    random latency, and remembering when each window began."""
 
     def __init__(
         self, clock: ClockView, quota: int, latency: tuple[float, float], seed: int, uplink: float = 0.0
@@ -133,6 +134,7 @@ async def bulk_add(store: SimStore, view: ClockView, segment: uuid.UUID, ids: li
 @SIM
 @given(scenario=scenarios)
 def test_alone_on_the_store_a_bulk_add_earns_no_429(scenario: Scenario) -> None:
+    """Alone on the store, a bulk add gets no 429, adds every ID and waits no later than the stated reset."""
     sim, store, segment, view = world(scenario)
     ids = store.add_profiles(scenario["ids"])
 
@@ -151,6 +153,7 @@ def test_alone_on_the_store_a_bulk_add_earns_no_429(scenario: Scenario) -> None:
 @SIM
 @given(scenario=scenarios)
 def test_with_other_apps_waits_end_by_the_stated_reset_and_every_id_is_placed(scenario: Scenario) -> None:
+    """With other apps spending the quota, a bulk add accounts for every ID and waits end by the stated reset."""
     sim, store, segment, view = world(scenario)
     ids = store.add_profiles(scenario["ids"])
 
@@ -170,6 +173,7 @@ def test_with_other_apps_waits_end_by_the_stated_reset_and_every_id_is_placed(sc
 @SIM
 @given(scenario=scenarios)
 def test_a_call_never_outlives_its_budget_by_more_than_one_request(scenario: Scenario) -> None:
+    """Under a 429 storm from other apps, no call runs past its budget by more than one request's time."""
     sim, store, segment, _ = world(scenario)
     budget = scenario["budget"]
     longest_request = scenario["latency"][1] + scenario["uplink"]
@@ -205,6 +209,7 @@ def test_a_call_never_outlives_its_budget_by_more_than_one_request(scenario: Sce
 def test_calls_spread_over_time_wait_no_longer_than_the_store_makes_them(
     scenario: Scenario, calls: list[tuple[float, int]]
 ) -> None:
+    """Bursts of calls spread over time never wait past the reset the store states."""
     sim, store, segment, view = world(scenario, quota=scenario["quota"] // 5 + 1)
 
     async def one_call(api: BigCommerceClient) -> None:

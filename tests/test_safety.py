@@ -47,6 +47,7 @@ def answering(action: str, content: dict[str, Any] | None = None, seen: list[str
 async def test_elicitation_accept_removes(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, mode: str
 ) -> None:
+    """When the user accepts the confirmation prompt, the removal goes ahead after one clear question."""
     ids = store.add_profiles(12)
     store.add_members(segment, ids)
     asked: list[str] = []
@@ -75,6 +76,7 @@ async def test_elicitation_decline_cancel_or_unchecked_removes_nothing(
     action: str,
     content: dict[str, Any] | None,
 ) -> None:
+    """Declining, cancelling or not ticking approve in the prompt removes nothing and says so."""
     ids = store.add_profiles(2)
     store.add_members(segment, ids)
 
@@ -94,6 +96,7 @@ async def test_elicitation_decline_cancel_or_unchecked_removes_nothing(
 async def test_without_elicitation_capability_it_never_elicits_and_previews(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A client that cannot answer prompts gets a removal preview and nothing is deleted."""
     ids = store.add_profiles(2)
     store.add_members(segment, ids)
 
@@ -108,6 +111,7 @@ async def test_without_elicitation_capability_it_never_elicits_and_previews(
 async def test_confirm_true_without_a_preview_id_asks_and_removes_nothing_on_no(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """confirm=true without a preview ID still asks the user once, and removes nothing when they decline."""
     ids = store.add_profiles(1)
     store.add_members(segment, ids)
     asked: list[str] = []
@@ -128,6 +132,7 @@ async def test_confirm_true_without_a_preview_id_asks_and_removes_nothing_on_no(
 async def test_a_preview_id_with_confirm_is_not_asked_again(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """Approving with a preview ID and confirm removes without asking the user again."""
     ids = store.add_profiles(2)
     asked: list[str] = []
 
@@ -147,6 +152,7 @@ async def test_a_preview_id_with_confirm_is_not_asked_again(
 async def test_preview_in_a_large_segment_checks_few_ids_one_by_one(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A preview of a few IDs in a large segment checks each one's membership individually."""
     members = store.add_profiles(1_100)  # 5 pages of 250: too many to read whole
     store.add_members(segment, members)
     stranger = store.add_profile()
@@ -167,6 +173,7 @@ async def test_preview_in_a_large_segment_checks_few_ids_one_by_one(
 async def test_preview_of_many_ids_in_a_large_segment_lists_them_all_unchecked(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A preview of many IDs in a large segment counts them all as to be removed, saying membership was not checked."""
     members = store.add_profiles(1_100)
     store.add_members(segment, members)
 
@@ -190,6 +197,7 @@ async def test_preview_of_many_ids_in_a_large_segment_lists_them_all_unchecked(
 async def test_read_only_registers_only_the_read_tool(
     make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """Read-only mode offers only the read tools and refuses a write without any request."""
     async with make_client(settings_=settings.model_copy(update=dict(read_only=True))) as mcp:
         names = [t.name for t in (await mcp.list_tools()).tools]
         refused = await mcp.call_tool(
@@ -207,6 +215,7 @@ async def test_read_only_registers_only_the_read_tool(
 async def test_unwritable_audit_log_refuses_writes_before_sending(
     make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID, tmp_path: Path
 ) -> None:
+    """With an unwritable audit log, adds and removals are refused before anything is sent to BigCommerce."""
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     ids = store.add_profiles(2)
@@ -228,6 +237,7 @@ async def test_unwritable_audit_log_refuses_writes_before_sending(
 async def test_audit_log_records_intent_and_per_id_outcome(
     mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """The audit log records the intent with every ID and store, then each ID's outcome."""
     old, new = store.add_profile(), store.add_profile()
     store.add_members(segment, [old])
 
@@ -258,6 +268,7 @@ class CrashOnDelete(httpx2.AsyncBaseTransport):
 async def test_unexpected_error_mid_removal_still_records_the_ids_as_unknown(
     settings: Settings, store: FaultyStore, segment: uuid.UUID, audit_path: Path, clock: VirtualClock
 ) -> None:
+    """An unexpected crash mid-removal answers a vague error and audits every ID with an unknown outcome."""
     ids = store.add_profiles(3)
     store.add_members(segment, ids)
     server = build_server(settings, transport=CrashOnDelete(store.transport()), clock=clock)
@@ -303,6 +314,7 @@ id_strings = st.one_of(
 async def test_only_valid_uuids_ever_reach_http_and_no_delete_lacks_its_filter(
     ids: list[str], confirm: bool, tool: str, settings: Settings
 ) -> None:
+    """Only canonical UUIDs are ever sent to BigCommerce and every DELETE carries a non-empty id filter."""
     clock = VirtualClock()
     store = FaultyStore(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
     segment = store.add_segment("S")
@@ -335,6 +347,7 @@ async def test_only_valid_uuids_ever_reach_http_and_no_delete_lacks_its_filter(
 
 
 async def test_redirects_are_not_followed_so_the_token_stays_home(clock: VirtualClock) -> None:
+    """A redirect is never followed, so the token is not sent elsewhere, and the error names BIGCOMMERCE_API_URL."""
     seen: list[str] = []
 
     def handler(request: httpx2.Request) -> httpx2.Response:
@@ -364,6 +377,7 @@ CANARY = "canary-tok-3b9f1e7a"
 async def test_canary_token_appears_in_no_result_log_or_audit_line(
     settings: Settings, clock: VirtualClock, caplog: pytest.LogCaptureFixture, audit_path: Path
 ) -> None:
+    """Across every error and write path, the access token never appears in results, logs or the audit log."""
     caplog.set_level(logging.DEBUG)
     store = FaultyStore(store_hash=STORE, token=CANARY, clock=clock, quota=2, window_seconds=30.0)
     segment = store.add_segment("S")
@@ -416,6 +430,7 @@ async def test_canary_token_appears_in_no_result_log_or_audit_line(
 async def test_removal_that_fails_midway_reports_removed_and_failed_exactly(
     make_client: MakeClient, settings: Settings, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """A removal failing midway reports exactly which were removed and failed, with a retry that removes the rest."""
     members = store.add_profiles(150)
     store.add_members(segment, members)
     store.inject(Fault("500", method="DELETE", skip=1, times=100))  # the first chunk goes through, then an outage
@@ -441,6 +456,7 @@ async def test_removal_that_fails_midway_reports_removed_and_failed_exactly(
 async def test_removal_that_removes_nothing_is_an_error_naming_the_reason(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A removal that removes nothing is an error naming the 503 and the exact call that retries them."""
     members = store.add_profiles(3)
     store.add_members(segment, members)
     store.inject(Fault("503", method="DELETE", times=100))
@@ -459,6 +475,7 @@ async def test_removal_that_removes_nothing_is_an_error_naming_the_reason(
 async def test_membership_is_read_across_pages_of_a_mid_sized_segment(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A removal preview in a mid-sized segment reads every page to check membership."""
     members = store.add_profiles(700)  # 3 pages of 250
     store.add_members(segment, members)
 
@@ -480,6 +497,7 @@ async def test_membership_is_read_across_pages_of_a_mid_sized_segment(
 async def test_an_unknown_profile_in_a_large_segment_is_not_a_member(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """An unknown profile in a large segment's removal preview counts as not a member."""
     store.add_members(segment, store.add_profiles(1_100))
     ghost = uuid.uuid4()
 

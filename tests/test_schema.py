@@ -28,6 +28,7 @@ async def tools_json(mcp: Client) -> list[dict[str, Any]]:
 
 
 async def test_tools_match_the_snapshot(mcp: Client) -> None:
+    """The tool list the server publishes matches the stored snapshot exactly."""
     current = await tools_json(mcp)
     if os.environ.get("UPDATE_SNAPSHOTS"):
         SNAPSHOT.parent.mkdir(exist_ok=True)
@@ -37,6 +38,7 @@ async def test_tools_match_the_snapshot(mcp: Client) -> None:
 
 
 async def test_annotations_are_explicit_and_right(mcp: Client) -> None:
+    """Every tool carries explicit read-only, destructive, idempotent and open-world hints plus title and schemas."""
     tools = {t.name: t for t in (await mcp.list_tools()).tools}
 
     hints = {
@@ -58,6 +60,7 @@ async def test_annotations_are_explicit_and_right(mcp: Client) -> None:
 
 
 async def test_input_schemas_use_uuid_and_bounds(mcp: Client) -> None:
+    """Tool input schemas declare UUID formats, list and page bounds, and a boolean confirm defaulting to false."""
     tools = {t.name: t.input_schema for t in (await mcp.list_tools()).tools}
 
     add = tools["add_profiles_to_segment"]["properties"]
@@ -90,18 +93,21 @@ async def test_input_schemas_use_uuid_and_bounds(mcp: Client) -> None:
 
 
 async def test_server_info_carries_name_and_package_version(make_client: MakeClient) -> None:
+    """The server introduces itself with its name and the package version."""
     async with make_client(mode="legacy") as mcp:
         assert mcp.server_info is not None
         assert (mcp.server_info.name, mcp.server_info.version) == ("mcp-bigcommerce-segments", __version__)
 
 
 async def test_tools_list_stays_small_enough_for_a_model_to_read(mcp: Client) -> None:
+    """The whole tool list stays under 24,000 characters of compact JSON."""
     tools = await tools_json(mcp)
 
     assert len(json.dumps(tools, separators=(",", ":"))) < 24_000
 
 
 async def test_readme_tool_table_matches_the_server(mcp: Client) -> None:
+    """The README tool table names exactly the tools the server offers."""
     table = re.findall(r"^\| `(\w+)\(", README.read_text(), flags=re.MULTILINE)
 
     assert sorted(table) == sorted(t.name for t in (await mcp.list_tools()).tools)

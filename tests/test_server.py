@@ -16,6 +16,7 @@ pytestmark = pytest.mark.anyio
 async def test_list_returns_one_page_with_totals_and_next_page(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """Listing a segment returns the asked page with totals and a summary pointing to the next page."""
     members = store.add_profiles(120)
     store.add_members(segment, members)
 
@@ -37,6 +38,7 @@ async def test_list_returns_one_page_with_totals_and_next_page(
 
 
 async def test_list_last_page_has_no_next_page(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """The last page of a listing has no next page and its summary says it is the last."""
     store.add_members(segment, store.add_profiles(3))
 
     data = structured(await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
@@ -49,6 +51,7 @@ async def test_list_last_page_has_no_next_page(mcp: Client, store: FaultyStore, 
 async def test_list_text_content_is_summary_then_compact_json(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A listing's text is a one-line summary followed by compact single-line JSON."""
     store.add_members(segment, store.add_profiles(2))
 
     text = text_of(await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment)}))
@@ -62,6 +65,7 @@ async def test_list_text_content_is_summary_then_compact_json(
 async def test_add_reports_added_and_already_members(
     mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """An add reports which profiles were added and which were already members, with the new member count."""
     old, new = store.add_profiles(2), store.add_profiles(3)
     store.add_members(segment, old)
 
@@ -82,6 +86,7 @@ async def test_add_reports_added_and_already_members(
 
 
 async def test_add_sends_a_bare_json_array(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """An add sends the profile IDs as one bare JSON array with a JSON content type."""
     ids = store.add_profiles(2)
 
     await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]})
@@ -93,6 +98,7 @@ async def test_add_sends_a_bare_json_array(mcp: Client, store: FaultyStore, segm
 
 
 async def test_remove_without_confirm_sends_no_delete(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """A removal without confirm removes nothing and answers a preview with its ID and how to confirm."""
     members = store.add_profiles(3)
     store.add_members(segment, members)
 
@@ -110,6 +116,7 @@ async def test_remove_without_confirm_sends_no_delete(mcp: Client, store: Faulty
 
 
 async def test_remove_preview_names_non_members(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """A removal preview separates members to remove from non-members and names the people affected."""
     member, stranger = store.add_profiles(2)
     store.add_members(segment, [member])
 
@@ -127,6 +134,7 @@ async def test_remove_preview_names_non_members(mcp: Client, store: FaultyStore,
 async def test_remove_with_confirm_removes_exactly_those(
     mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
 ) -> None:
+    """A confirmed removal deletes exactly the given members with one filtered DELETE and audits intent and outcome."""
     members = store.add_profiles(4)
     store.add_members(segment, members)
 
@@ -147,6 +155,7 @@ async def test_remove_with_confirm_removes_exactly_those(
 
 
 async def test_remove_of_non_members_only_sends_nothing(mcp: Client, store: FaultyStore, segment: uuid.UUID) -> None:
+    """A confirmed removal of non-members only sends no DELETE and says there is nothing to remove."""
     stranger = store.add_profile()
 
     data = structured(
@@ -183,6 +192,7 @@ async def test_remove_of_non_members_only_sends_nothing(mcp: Client, store: Faul
 async def test_invalid_arguments_are_rejected_before_any_request(
     mcp: Client, store: FaultyStore, tool: str, args: dict[str, object]
 ) -> None:
+    """Malformed segment or profile IDs, or an empty list, are refused before any request is sent."""
     result = await mcp.call_tool(tool, args)
 
     assert result.is_error
@@ -192,6 +202,7 @@ async def test_invalid_arguments_are_rejected_before_any_request(
 async def test_oversize_id_list_is_rejected_before_any_request(
     mcp: Client, store: FaultyStore, segment: uuid.UUID
 ) -> None:
+    """A list of more than 10,000 profile IDs is refused up front with a short message on how to split it."""
     ids = [str(uuid.uuid4()) for _ in range(10_001)]
 
     result = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": ids})

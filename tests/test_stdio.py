@@ -38,6 +38,7 @@ def server_env(api_url: str, tmp_path: Path, **extra: str) -> dict[str, str]:
 async def test_subprocess_lists_adds_and_removes_over_stdio(
     live_store: FaultyStore, api_url: str, tmp_path: Path
 ) -> None:
+    """Run as a subprocess over stdio, the server offers every tool and lists, adds and removes profiles."""
     segment = live_store.add_segment("VIP")
     ids = live_store.add_profiles(3)
     params = StdioServerParameters(
@@ -69,6 +70,7 @@ async def test_subprocess_lists_adds_and_removes_over_stdio(
 
 
 def test_missing_configuration_exits_nonzero_with_one_stderr_line(tmp_path: Path) -> None:
+    """Without configuration the server exits non-zero with one stderr line naming both variables, no traceback."""
     proc = run_cli(env={"HOME": str(tmp_path)})
 
     assert proc.returncode != 0
@@ -83,6 +85,7 @@ def test_missing_configuration_exits_nonzero_with_one_stderr_line(tmp_path: Path
 def test_server_survives_garbage_unknown_tools_and_concurrent_calls(
     live_store: FaultyStore, api_url: str, tmp_path: Path
 ) -> None:
+    """The stdio server survives garbage input, an unknown tool and 20 concurrent calls without leaking the token."""
     segment = live_store.add_segment("VIP")
     live_store.add_members(segment, live_store.add_profiles(30))
     with RawStdio(our_argv(), server_env(api_url, tmp_path, BIGCOMMERCE_LOG_LEVEL="DEBUG"), stderr=True) as server:
@@ -114,6 +117,7 @@ def test_server_survives_garbage_unknown_tools_and_concurrent_calls(
 
 
 async def test_read_only_subprocess_offers_only_listing(live_store: FaultyStore, api_url: str, tmp_path: Path) -> None:
+    """Read-only mode set by variable or flag offers only the read tools and refuses removals over stdio."""
     segment = live_store.add_segment("VIP")
     for env_extra, args in (({"BIGCOMMERCE_READ_ONLY": "true"}, []), ({}, ["--read-only"])):
         params = StdioServerParameters(
@@ -133,6 +137,7 @@ async def test_read_only_subprocess_offers_only_listing(live_store: FaultyStore,
 
 
 def test_default_log_level_writes_nothing_per_request(live_store: FaultyStore, api_url: str, tmp_path: Path) -> None:
+    """At the default log level the server writes nothing to stderr for successful or failed requests."""
     segment = live_store.add_segment("VIP")
     with RawStdio(our_argv(), server_env(api_url, tmp_path), stderr=True) as server:
         server.initialize()
@@ -153,6 +158,7 @@ def imported(stderr: str) -> set[str]:
 
 
 def test_version_loads_neither_the_sdk_nor_the_fake_store() -> None:
+    """Printing the version loads neither the MCP SDK, HTTP libraries nor the emulator and sandbox."""
     proc = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "mcp_bigcommerce_segments", "--version"],
         env=clean_env(),
@@ -173,6 +179,7 @@ def test_version_loads_neither_the_sdk_nor_the_fake_store() -> None:
 def test_a_real_server_start_loads_no_fake_store_and_nothing_the_sdk_does_not(
     live_store: FaultyStore, api_url: str, tmp_path: Path
 ) -> None:
+    """A real stdio start loads no emulator, sandbox or hosted mode, and no web modules beyond the SDK's own."""
     sdk = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import mcp.server"],
         env=clean_env(),
