@@ -5,6 +5,7 @@ server-side state (`change_id`, `preview_id`) instead of long lists of IDs. The 
 in the audit log (see `list_recent_changes`).
 """
 
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
@@ -262,6 +263,21 @@ class CustomerProfile(_Model):
     email: str | None = None
     company: str | None = None
     segments: list[SegmentRef] | None = Field(default=None, description="Segments the profile is in, when returned.")
+
+    @classmethod
+    def of(cls, customer: Customer, segment_names: Mapping[UUID, str], *, hide_email: bool) -> "CustomerProfile":
+        """A customer with a shopper profile, its segments named from `segment_names`."""
+        assert customer.shopper_profile_id is not None
+        return cls(
+            customer_id=customer.id,
+            shopper_profile_id=customer.shopper_profile_id,
+            name=f"{customer.first_name} {customer.last_name}".strip(),
+            email=None if hide_email or not customer.email else customer.email,
+            company=customer.company or None,
+            segments=None
+            if customer.segment_ids is None
+            else [SegmentRef(id=s, name=segment_names.get(s, "(unknown segment)")) for s in customer.segment_ids],
+        )
 
 
 class FindProfilesResult(_Model):

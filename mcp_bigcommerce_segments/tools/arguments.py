@@ -67,53 +67,91 @@ def _shown(value: Any) -> str:
 
 
 def _sentence(name: str, problems: list[dict[str, Any]], value: Any) -> str:
+    """The one sentence for an argument: the first rule that speaks to its problem, else pydantic's own words."""
+    for rule in _RULES:
+        if (sentence := rule(name, problems, value)) is not None:
+            return sentence
     first = problems[0]
-    kind = str(first.get("type", ""))
-    if kind == "missing":
-        return f"{name} is required."
-    if name == "confirm":
+    return f"{name}: {first.get('msg', 'is not valid')} (got {_shown(first.get('input'))})."
+
+
+Problems = list[dict[str, Any]]
+
+
+def _missing(name: str, problems: Problems, value: Any) -> str | None:
+    return f"{name} is required." if problems[0].get("type") == "missing" else None
+
+
+def _confirm(name: str, problems: Problems, value: Any) -> str | None:
+    if name != "confirm":
+        return None
+    return (
+        f"confirm must be the JSON boolean true or false, not {_shown(problems[0].get('input'))}; set confirm=true "
+        "only after the user approved the preview."
+    )
+
+
+_UUID_HINTS = {
+    "segment_id": "takes a segment's UUID, not {}; to find a segment by name call list_segments(name_contains=...).",
+    "from_segment_id": (
+        "takes a segment's UUID, not {}; to find a segment by name call list_segments(name_contains=...)."
+    ),
+    "profile_id": (
+        "takes a shopper profile's UUID, not {}; find_shopper_profiles turns a customer number, name or email into one."
+    ),
+}
+
+
+def _not_a_uuid(name: str, problems: Problems, value: Any) -> str | None:
+    if name not in _UUID_HINTS or not str(problems[0].get("type", "")).startswith("uuid"):
+        return None
+    return f"{name} " + _UUID_HINTS[name].format(_shown(problems[0].get("input")))
+
+
+def _list_length(name: str, problems: Problems, value: Any) -> str | None:
+    first = problems[0]
+    if first.get("type") not in ("too_long", "too_short") or not isinstance(value, list):
+        return None
+    context = first.get("ctx") or {}
+    low, high = context.get("min_length", 1), context.get("max_length")
+    limit = f"{low:,} to {high:,}" if high is not None else f"at least {low:,}"
+    return f"{name} takes {limit} items; it has {len(value):,}." + (
+        f" Split it into calls of at most {high:,}." if high is not None and len(value) > high else ""
+    )
+
+
+def _bad_items(problems: Problems) -> Problems:
+    return [p for p in problems if len(p.get("loc") or ()) > 1 and isinstance(p["loc"][1], int)]
+
+
+def _profile_items(name: str, problems: Problems, value: Any) -> str | None:
+    items = _bad_items(problems)
+    if name != "profile_ids" or not items:
+        return None
+    numbers = [int(p["input"]) for p in items if _looks_like_customer_number(p.get("input"))]
+    count = f"{len(items):,} of its items are not UUIDs" if len(items) > 1 else "one item is not a UUID"
+    if numbers:
+        hint = ", ".join(str(n) for n in numbers[:3])
         return (
-            f"confirm must be the JSON boolean true or false, not {_shown(first.get('input'))}; set confirm=true "
-            "only after the user approved the preview."
+            f"profile_ids takes shopper profile UUIDs; {hint} looks like a customer number ({count}): pass "
+            f"customer_ids=[{hint}] instead."
         )
-    if name in ("segment_id", "from_segment_id") and kind.startswith("uuid"):
-        return (
-            f"{name} takes a segment's UUID, not {_shown(first.get('input'))}; to find a segment by name call "
-            "list_segments(name_contains=...)."
-        )
-    if name == "profile_id" and kind.startswith("uuid"):
-        return (
-            f"profile_id takes a shopper profile's UUID, not {_shown(first.get('input'))}; find_shopper_profiles "
-            "turns a customer number, name or email into one."
-        )
-    if kind in ("too_long", "too_short") and isinstance(value, list):
-        context = first.get("ctx") or {}
-        low, high = context.get("min_length", 1), context.get("max_length")
-        limit = f"{low:,} to {high:,}" if high is not None else f"at least {low:,}"
-        return f"{name} takes {limit} items; it has {len(value):,}." + (
-            f" Split it into calls of at most {high:,}." if high is not None and len(value) > high else ""
-        )
-    items = [p for p in problems if len(p.get("loc") or ()) > 1 and isinstance(p["loc"][1], int)]
-    if name == "profile_ids" and items:
-        numbers = [int(p["input"]) for p in items if _looks_like_customer_number(p.get("input"))]
-        count = f"{len(items):,} of its items are not UUIDs" if len(items) > 1 else "one item is not a UUID"
-        if numbers:
-            hint = ", ".join(str(n) for n in numbers[:3])
-            return (
-                f"profile_ids takes shopper profile UUIDs; {hint} looks like a customer number ({count}): pass "
-                f"customer_ids=[{hint}] instead."
-            )
-        example = f"item {items[0]['loc'][1]}: {_shown(items[0].get('input'))}"
-        return f"profile_ids takes shopper profile UUIDs; {count}, e.g. {example}."
-    if name == "customer_ids" and items:
-        bad = items[0]
-        count = f"{len(items):,} items are" if len(items) > 1 else "one item is"
-        return (
-            f"customer_ids takes whole numbers (customer IDs) written as JSON numbers; {count} not, e.g. item "
-            f"{bad['loc'][1]}: {_shown(bad.get('input'))}."
-        )
-    message = str(first.get("msg", "is not valid"))
-    return f"{name}: {message} (got {_shown(first.get('input'))})."
+    example = f"item {items[0]['loc'][1]}: {_shown(items[0].get('input'))}"
+    return f"profile_ids takes shopper profile UUIDs; {count}, e.g. {example}."
+
+
+def _customer_items(name: str, problems: Problems, value: Any) -> str | None:
+    items = _bad_items(problems)
+    if name != "customer_ids" or not items:
+        return None
+    count = f"{len(items):,} items are" if len(items) > 1 else "one item is"
+    return (
+        f"customer_ids takes whole numbers (customer IDs) written as JSON numbers; {count} not, e.g. item "
+        f"{items[0]['loc'][1]}: {_shown(items[0].get('input'))}."
+    )
+
+
+_RULES = (_missing, _confirm, _not_a_uuid, _list_length, _profile_items, _customer_items)
 
 
 def _looks_like_customer_number(value: Any) -> bool:

@@ -13,12 +13,12 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
-from ..models import Pagination, Segment
-from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentRef, SegmentsResult
+from ..models import Customer, Pagination, Segment
+from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentsResult
 from ..words import plural
 from .arguments import Limit, PageNumber
 from .context import Ctx, app_state, tool_errors
-from .resolve import resolve_customers, sort_customers
+from .resolve import Resolution, resolve_customers, sort_customers
 from .text import next_page, page_fields, tool_result
 
 # A store holds at most 1,000 segments.
@@ -161,40 +161,13 @@ async def find_shopper_profiles(
             page = await app.client.search_customers(name_like=name_contains, email=email)
             resolved = sort_customers(page.data, [c.id for c in page.data])
             matches = page.pagination.total
-        customers = [c for c in resolved.found if c.shopper_profile_id is not None]
-        if in_segment_id is not None:
-            if any(c.segment_ids is None for c in customers):
-                raise ToolError(
-                    "BigCommerce answered without segment_ids (an include its API marks as beta), so in_segment_id "
-                    "cannot filter on this store. Search without it, then check with get_profile_segments."
-                )
-            customers = [c for c in customers if c.segment_ids is not None and in_segment_id in c.segment_ids]
+        customers = _in_segment(resolved.found, in_segment_id)
         names = await app.client.segment_names({s for c in customers for s in c.segment_ids or []})
-    hide = app.settings.hide_emails
-    found = [
-        CustomerProfile(
-            customer_id=c.id,
-            shopper_profile_id=c.shopper_profile_id,
-            name=f"{c.first_name} {c.last_name}".strip(),
-            email=None if hide or not c.email else c.email,
-            company=c.company or None,
-            segments=None
-            if c.segment_ids is None
-            else [SegmentRef(id=s, name=names.get(s, "(unknown segment)")) for s in c.segment_ids],
-        )
-        for c in customers
-        if c.shopper_profile_id is not None
-    ]
-    summary = "Found " + resolved.describe()
+    found = [CustomerProfile.of(c, names, hide_email=app.settings.hide_emails) for c in customers]
+    searched = None
     if matches is not None:
-        what = f"named like {name_contains!r}" if name_contains is not None else f"with email {email!r}"
-        shown = len(resolved.found) + len(resolved.without_profile)
-        more = f"; the first {shown} are here, narrow the search for the rest. " if matches > shown else ". "
-        summary = f"{plural(matches, 'customer')} {what}{more}{summary}"
-    if in_segment_id is not None:
-        summary += f" {plural(len(found), 'of them is', 'of them are')} in segment {in_segment_id}."
-    if len(found) > 1:
-        summary += " Several match: ask the user which one is meant (show names and emails)."
+        searched = f"named like {name_contains!r}" if name_contains is not None else f"with email {email!r}"
+    summary = _found_sentence(resolved, found, searched, matches, in_segment_id)
     return tool_result(
         FindProfilesResult(
             summary=app.tag + summary,
@@ -204,3 +177,41 @@ async def find_shopper_profiles(
             sandbox=app.settings.sandbox,
         )
     )
+
+
+def _in_segment(found: list[Customer], segment_id: UUID | None) -> list[Customer]:
+    """The customers with a shopper profile, only those in `segment_id` when one is given.
+
+    Raises:
+        ToolError: the store does not return the beta `segment_ids` include, so membership cannot be told.
+    """
+    customers = [c for c in found if c.shopper_profile_id is not None]
+    if segment_id is None:
+        return customers
+    if any(c.segment_ids is None for c in customers):
+        raise ToolError(
+            "BigCommerce answered without segment_ids (an include its API marks as beta), so in_segment_id "
+            "cannot filter on this store. Search without it, then check with get_profile_segments."
+        )
+    return [c for c in customers if c.segment_ids is not None and segment_id in c.segment_ids]
+
+
+def _found_sentence(
+    resolved: Resolution,
+    found: list[CustomerProfile],
+    searched: str | None,
+    matches: int | None,
+    in_segment: UUID | None,
+) -> str:
+    """What a search found: how many matched, what is shown, and (for a search by name or email) the advice to ask
+    the user which one is meant when several match. Customer numbers name their customers exactly: no such advice."""
+    summary = "Found " + resolved.describe()
+    if searched is not None and matches is not None:
+        shown = len(resolved.found) + len(resolved.without_profile)
+        more = f"; the first {shown} are here, narrow the search for the rest. " if matches > shown else ". "
+        summary = f"{plural(matches, 'customer')} {searched}{more}{summary}"
+    if in_segment is not None:
+        summary += f" {plural(len(found), 'of them is', 'of them are')} in segment {in_segment}."
+    if searched is not None and len(found) > 1:
+        summary += " Several match: ask the user which one is meant (show names and emails)."
+    return summary

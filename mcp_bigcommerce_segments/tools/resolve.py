@@ -143,22 +143,7 @@ async def select(
         ids = list(dict.fromkeys(profile_ids or []))
         return Selection(ids, "the profile IDs given", {"profile_ids": "<the same IDs>"})
     if source == "customer_ids":
-        resolution = await resolve_customers(client, customer_ids or [])
-        if not resolution.profiles:
-            raise ToolError(f"None of the customers has a shopper profile: {resolution.describe()}")
-        return Selection(
-            ids=list(dict.fromkeys(resolution.profiles)),
-            source=(
-                f"customer {resolution.found[0].id}"
-                if len(resolution.found) == 1
-                else f"customers {first_few([c.id for c in resolution.found])}"
-            ),
-            retry_args={"customer_ids": "<the same numbers>"},
-            customer_of={c.shopper_profile_id: c.id for c in resolution.found if c.shopper_profile_id},
-            customers={c.id: c for c in resolution.found},
-            without_profile=resolution.without_profile,
-            not_found=resolution.not_found,
-        )
+        return by_customers(await resolve_customers(client, customer_ids or []))
     segment = from_segment_id if source == "from_segment_id" else segment_id
     assert segment is not None
     collected = await members(client, segment)
@@ -168,6 +153,26 @@ async def select(
         source=f"every member of segment '{name}'" if name else f"every member of segment {segment}",
         retry_args={"from_segment_id": str(segment)} if source == "from_segment_id" else {"all_members": True},
         customer_of={p.id: p.customer_id for p in collected.items},
+    )
+
+
+def by_customers(resolution: Resolution) -> Selection:
+    """The shopper profiles of resolved customers, and what became of each customer number.
+
+    Raises:
+        ToolError: none of the customers has a shopper profile.
+    """
+    if not resolution.profiles:
+        raise ToolError(f"None of the customers has a shopper profile: {resolution.describe()}")
+    found = [c.id for c in resolution.found]
+    return Selection(
+        ids=list(dict.fromkeys(resolution.profiles)),
+        source=f"customer {found[0]}" if len(found) == 1 else f"customers {first_few(found)}",
+        retry_args={"customer_ids": "<the same numbers>"},
+        customer_of={c.shopper_profile_id: c.id for c in resolution.found if c.shopper_profile_id},
+        customers={c.id: c for c in resolution.found},
+        without_profile=resolution.without_profile,
+        not_found=resolution.not_found,
     )
 
 
