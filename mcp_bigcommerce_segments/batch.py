@@ -297,27 +297,29 @@ def _indexed_errors(payload: Any, ids: Sequence[UUID]) -> dict[int, tuple[int, s
     message names.
     """
     found: dict[int, tuple[int, str]] = {}
+    positions = {str(profile_id): n for n, profile_id in enumerate(ids)}
+    for code, items in _error_groups(payload):
+        for key, message in items.items():
+            text = str(message)
+            if str(key).isascii() and str(key).isdigit() and int(key) < len(ids):
+                found[int(key)] = (code, text)
+            elif (position := next((n for uid, n in positions.items() if uid in text), None)) is not None:
+                found[position] = (code, text)
+    return found
+
+
+def _error_groups(payload: Any) -> list[tuple[int, dict[Any, Any]]]:
+    """The (status, {key: message}) groups of an error answer, in either shape; status 0 when it is not a number."""
     if not isinstance(payload, dict):
-        return found
-    top_status = payload.get("status")
-    groups: list[tuple[Any, Any]] = []
+        return []
     errors = payload.get("errors")
+    groups: list[tuple[Any, Any]] = []
     if isinstance(errors, list):
         groups = [(g.get("status"), g.get("errors")) for g in errors if isinstance(g, dict)]
     elif isinstance(errors, dict):
-        groups = [(top_status, errors)]
-    positions = {str(profile_id): n for n, profile_id in enumerate(ids)}
-    for status, items in groups:
-        if not isinstance(items, dict):
-            continue
-        code = int(status) if isinstance(status, int | float) and math.isfinite(status) else 0
-        for key, message in items.items():
-            text = str(message)
-            position: int | None = None
-            if str(key).isascii() and str(key).isdigit() and int(key) < len(ids):
-                position = int(key)
-            else:
-                position = next((n for uid, n in positions.items() if uid in text), None)
-            if position is not None:
-                found[position] = (code, text)
-    return found
+        groups = [(payload.get("status"), errors)]
+    return [
+        (int(status) if isinstance(status, int | float) and math.isfinite(status) else 0, items)
+        for status, items in groups
+        if isinstance(items, dict)
+    ]

@@ -17,9 +17,10 @@ import httpx2
 from pydantic import SecretStr
 
 from . import __version__
+from .answer import Answer
 from .clock import Clock, SystemClock
 from .config import APP_NAME, Settings
-from .endpoints import CHUNK_SIZE, MAX_PAGE_SIZE, SMALL_PAGE, Answer, Collected, Endpoints
+from .endpoints import CHUNK_SIZE, MAX_PAGE_SIZE, SMALL_PAGE, Collected, Endpoints
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -229,20 +230,7 @@ class BigCommerceClient(Endpoints):
         attempt = 0
         while True:
             attempt += 1
-            async with self._slots:
-                sent_at = await self._governor.acquire(deadline, on_wait)
-                answer: Answer | None = None
-                error: BigCommerceError | None
-                try:
-                    # A shared slot of BigCommerce's 10 is held only for the exchange, never while waiting for quota.
-                    async with self._leases():
-                        answer = await self._exchange(method, path, what=what, params=params, body=body)
-                    error = None if answer.status < 300 or answer.status in accept else answer.error()
-                except (APIConnectionError, ResponseShapeError) as exc:
-                    error = exc
-                finally:
-                    with anyio.CancelScope(shield=True):
-                        await self._governor.release(answer.headers if answer is not None else None, sent_at)
+            answer, error = await self._attempt(method, path, what, params, body, accept, deadline, on_wait)
             if error is None and answer is not None:
                 logger.debug("%s %s -> %d (attempt %d)", method, path, answer.status, attempt)
                 return answer
@@ -257,6 +245,34 @@ class BigCommerceClient(Endpoints):
             if isinstance(error, RateLimitError):
                 await self._governor.pause(delay)
             await wait(self._clock, delay, report=on_wait)
+
+    async def _attempt(
+        self,
+        method: str,
+        path: str,
+        what: str,
+        params: Mapping[str, str | int] | None,
+        body: bytes | None,
+        accept: frozenset[int],
+        deadline: float,
+        on_wait: WaitReporter | None,
+    ) -> tuple[Answer | None, BigCommerceError | None]:
+        """One attempt, within the concurrency limit and the quota: the answer, or the error to retry or raise."""
+        async with self._slots:
+            sent_at = await self._governor.acquire(deadline, on_wait)
+            answer: Answer | None = None
+            error: BigCommerceError | None
+            try:
+                # A shared slot of BigCommerce's 10 is held only for the exchange, never while waiting for quota.
+                async with self._leases():
+                    answer = await self._exchange(method, path, what=what, params=params, body=body)
+                error = None if answer.status < 300 or answer.status in accept else answer.error()
+            except (APIConnectionError, ResponseShapeError) as exc:
+                error = exc
+            finally:
+                with anyio.CancelScope(shield=True):
+                    await self._governor.release(answer.headers if answer is not None else None, sent_at)
+        return answer, error
 
     async def _exchange(
         self, method: str, path: str, *, what: str, params: Mapping[str, str | int] | None, body: bytes | None

@@ -6,22 +6,13 @@ typed values or an `Answer` for the caller to read, never responses. No HTTP lib
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Generic
 from uuid import UUID
 
-from pydantic import ValidationError
-
-from .errors import (
-    APIStatusError,
-    NotFoundError,
-    PayloadTooLargeError,
-    ResponseShapeError,
-    body_detail,
-    error_from_response,
-    quote_store_text,
-)
-from .models import Customer, CustomerPage, Page, ProfilePage, Segment, SegmentPage, ShopperProfile, T
+from .answer import Answer, parse_page
+from .errors import NotFoundError, PayloadTooLargeError
+from .models import Customer, CustomerPage, Page, Pagination, ProfilePage, Segment, SegmentPage, ShopperProfile, T
 from .ratelimit import WaitReporter
 
 # BigCommerce: "Limit of Shopper Profiles per request is 50." DELETE's `id:in` has no documented limit; the same
@@ -42,74 +33,6 @@ class Collected(Generic[T]):
     items: list[T]
     complete: bool
     total: int | None
-
-
-@dataclass(frozen=True)
-class Answer:
-    """A complete answer: status, body (read whole, within the size cap) and headers."""
-
-    status: int
-    body: bytes
-    what: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-
-    def error(self) -> APIStatusError:
-        """The error this answer's status means."""
-        return error_from_response(self.status, self.body, self.headers, what=self.what)
-
-    @property
-    def detail(self) -> str:
-        """BigCommerce's own words from the body ("" when it said nothing)."""
-        return body_detail(self.body)
-
-    def json(self) -> Any:
-        """The body as JSON ({} when empty).
-
-        Raises:
-            ResponseShapeError: the body is not JSON.
-        """
-        if not self.body:
-            return {}
-        try:
-            return json.loads(self.body)
-        except (ValueError, UnicodeDecodeError, RecursionError) as exc:
-            raise not_json(self.what, self.status, self.headers.get("content-type", "")) from exc
-
-    def lenient_json(self) -> Any:
-        """The body as JSON, or {} when it is not JSON."""
-        try:
-            return self.json()
-        except ResponseShapeError:
-            return {}
-
-
-def not_json(what: str, status: int, content_type: str) -> ResponseShapeError:
-    kind = quote_store_text(content_type.split(";")[0], 60) or "no content type"
-    return ResponseShapeError(
-        f"BigCommerce answered {what} with something that is not JSON ({kind}, status {status}); a proxy or an "
-        "outage page may be in the way. Retry in a minute."
-    )
-
-
-def _parse_page(answer: Answer, model: type[Page[T]], what: str) -> Page[T]:
-    """A page answer as `model`.
-
-    Raises:
-        ResponseShapeError: it lacks the data or pagination the spec promises.
-    """
-    try:
-        try:
-            return model.model_validate_json(answer.body)
-        except ValidationError as exc:
-            if not (exc.error_count() and exc.errors()[0]["type"] == "json_invalid"):
-                raise
-            # Python's parser reads what pydantic's refuses (lone surrogates, shown escaped by the models).
-            return model.model_validate(answer.json())
-    except ValidationError as exc:
-        raise ResponseShapeError(
-            f"BigCommerce's answer for {what} lacks the data or pagination the API promises; "
-            "nothing was changed. Retry in a minute."
-        ) from exc
 
 
 class Endpoints:
@@ -160,7 +83,7 @@ class Endpoints:
                     raise
                 self.page_size = SMALL_PAGE  # a store that caps pages lower: ask again in pages of 50
                 continue
-            return _parse_page(answer, model, what)
+            return parse_page(answer, model, what)
 
     async def collect(
         self,
@@ -189,7 +112,7 @@ class Endpoints:
                 continue
             p = fetched.pagination
             total = p.total if p.total >= 0 else None
-            if p.current_page != page or p.total_pages < 0 or (only_if_whole and (total or 0) > max_items):
+            if _unusable(p, page, max_items if only_if_whole else None):
                 return Collected(list(items.values()), complete=False, total=total)
             before = len(items)
             for item in fetched.data:
@@ -343,3 +266,9 @@ class Endpoints:
             accept=frozenset({404}),
             on_wait=on_wait,
         )
+
+
+def _unusable(p: Pagination, asked: int, whole_up_to: int | None) -> bool:
+    """A page to stop at, unread: not the page asked for, nonsense counts, or (`whole_up_to`) more than wanted."""
+    total = p.total if p.total >= 0 else None
+    return p.current_page != asked or p.total_pages < 0 or (whole_up_to is not None and (total or 0) > whole_up_to)

@@ -252,64 +252,6 @@ async def test_a_bulk_result_is_small_and_the_audit_log_has_every_id(
     assert len(last_outcome(audit_path)["added"]) == 5_000
 
 
-async def test_bare_404_for_an_unknown_profile_isolates_it_and_adds_the_rest(
-    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
-) -> None:
-    """A bare 404 caused by one unknown profile fails only that profile and the rest of its chunk is added."""
-    store.unknown_profile_status = 404
-    good = store.add_profiles(120)
-    ghost = uuid.uuid4()
-
-    async with make_client() as mcp:
-        data = structured(
-            await mcp.call_tool(
-                "add_profiles_to_segment",
-                {"segment_id": str(segment), "profile_ids": [str(i) for i in [*good[:30], ghost, *good[30:]]]},
-            )
-        )
-
-    assert data["added"] == len(good)
-    assert [group["ids"] for group in data["failed"]] == [[str(ghost)]]
-    assert "does not know this shopper profile (404)" in data["failed"][0]["reason"]
-    assert set(store.members(segment)) == set(good)
-
-
-async def test_bare_404_for_a_missing_segment_still_stops_the_call(make_client: MakeClient, store: FaultyStore) -> None:
-    """A bare 404 for a missing segment stops the add after the first requests with a no-segment error."""
-    store.unknown_profile_status = 404
-    ids = store.add_profiles(500)
-
-    async with make_client() as mcp:
-        result = await mcp.call_tool(
-            "add_profiles_to_segment", {"segment_id": str(uuid.uuid4()), "profile_ids": [str(i) for i in ids]}
-        )
-
-    assert result.is_error
-    assert "found no segment" in text_of(result)
-    assert store.stats.count("POST") <= 10
-
-
-async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
-    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, audit_path: Path
-) -> None:
-    """When deletes 404 on non-members, a removal sorts IDs into removed and not members, with nothing failed."""
-    store.strict_delete = True
-    members = store.add_profiles(1_100)  # too large to read whole, so no membership look-up first
-    store.add_members(segment, members)
-    strangers = store.add_profiles(3)
-    asked = members[:40] + strangers + members[40:60]
-
-    async with make_client() as mcp:
-        data = await remove(mcp, segment, profile_ids=[str(i) for i in asked])
-
-    assert (data["removed"], data["not_members"], data["failed"]) == (60, 3, [])
-    outcome = last_outcome(audit_path)
-    assert sorted(outcome["removed"]) == sorted(str(i) for i in members[:60])
-    assert sorted(outcome["not_members"]) == sorted(str(i) for i in strangers)
-    assert store.members(segment) == members[60:]
-    assert store.stats.unfiltered_deletes == 0
-
-
 async def test_quota_spent_by_another_app_costs_at_most_the_first_burst(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, clock: VirtualClock
 ) -> None:

@@ -114,6 +114,17 @@ def build_app(
         streamable_http_path=MCP_PATH, json_response=True, stateless_http=True, transport_security=security, host=host
     )
 
+    app.router.routes[0:0] = _probes(redis)
+    app.router.lifespan_context = _lifespan(app.router.lifespan_context, state, redis)
+    app.state.shutdown = state.shutdown
+    if not local:
+        app.add_middleware(OriginCheck, allowed=frozenset(settings.http_allowed_origins))
+    return app
+
+
+def _probes(redis: Any) -> list[Route]:
+    """`/healthz` (the process answers) and `/readyz` (and Redis, when configured, answers within 2 s)."""
+
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
@@ -127,8 +138,12 @@ def build_app(
             return JSONResponse({"status": "not ready", "redis": type(exc).__name__}, status_code=503)
         return JSONResponse({"status": "ready", "redis": "ok"})
 
-    app.router.routes[0:0] = [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
-    sdk_lifespan = app.router.lifespan_context
+    return [Route("/healthz", healthz, methods=["GET"]), Route("/readyz", readyz, methods=["GET"])]
+
+
+def _lifespan(sdk_lifespan: Any, state: AppState, redis: Any) -> Any:
+    """The SDK's lifespan, then on shutdown: bulk calls stop sending and finish what is on its way (their outcomes
+    recorded), and the client and Redis connections close."""
 
     @asynccontextmanager
     async def lifespan(app_: Starlette) -> AsyncIterator[None]:
@@ -136,7 +151,6 @@ def build_app(
             try:
                 yield
             finally:
-                # Shutting down: bulk calls stop sending and finish what is on its way (their outcomes recorded).
                 state.shutdown.requested.set()
                 with anyio.move_on_after(GRACE_SECONDS + 5.0, shield=True):
                     await state.shutdown.idle()
@@ -144,11 +158,7 @@ def build_app(
                 if redis is not None:
                     await redis.aclose()
 
-    app.router.lifespan_context = lifespan
-    app.state.shutdown = state.shutdown
-    if not local:
-        app.add_middleware(OriginCheck, allowed=frozenset(settings.http_allowed_origins))
-    return app
+    return lifespan
 
 
 class OriginCheck:
