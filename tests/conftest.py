@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp.types import CallToolResult
@@ -62,6 +63,18 @@ def settings(audit_path: Path) -> Settings:
 
 MakeClient = Callable[..., AbstractAsyncContextManager[Client]]
 
+#: No in-process tool call of a test takes longer than this in real time (virtual time is free): a call that hangs
+#: fails its test with a timeout instead of holding the suite.
+CALL_SECONDS = 30.0
+
+
+class BoundedClient(Client):
+    """The SDK's client, each tool call bounded by `anyio.fail_after(CALL_SECONDS)`."""
+
+    async def call_tool(self, *args: Any, **kwargs: Any) -> CallToolResult:
+        with anyio.fail_after(CALL_SECONDS):
+            return await super().call_tool(*args, **kwargs)
+
 
 @pytest.fixture
 def make_client(settings: Settings, store: FaultyStore, clock: VirtualClock) -> MakeClient:
@@ -74,7 +87,7 @@ def make_client(settings: Settings, store: FaultyStore, clock: VirtualClock) -> 
             clock=clock,
             retry=RetryPolicy(max_seconds=120.0, jitter=0.0),
         )
-        return Client(server, mode=mode, **client_kwargs)
+        return BoundedClient(server, mode=mode, **client_kwargs)
 
     return make
 

@@ -23,7 +23,7 @@ from mcp_bigcommerce_segments.errors import APITimeoutError, RateLimitError, Res
 from mcp_bigcommerce_segments.retry import RetryPolicy
 from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import audit_lines, rate_headers, structured, text_of
+from .conftest import BoundedClient, audit_lines, rate_headers, structured, text_of
 from .support.stdio import STORE
 
 pytestmark = pytest.mark.anyio
@@ -64,7 +64,7 @@ def mcp_for(handler: Handler, settings: Settings, clock: VirtualClock, **retry: 
     server = build_server(
         settings, transport=httpx2.MockTransport(handler), clock=clock, retry=RetryPolicy(jitter=0.0, **retry)
     )
-    return Client(server)
+    return BoundedClient(server)
 
 
 # --- the rate-limit governor: the server's reset is the truth -----------------------------------------------------

@@ -16,7 +16,7 @@ from mcp_bigcommerce_segments.emulator.store import Customer
 from mcp_bigcommerce_segments.sandbox import SEGMENTS
 from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import last_outcome, structured, text_of
+from .conftest import BoundedClient, last_outcome, structured, text_of
 from .support.stdio import STORE, TOKEN, server_env
 
 pytestmark = pytest.mark.anyio
@@ -191,7 +191,7 @@ async def test_add_by_customers_none_with_a_profile_adds_nothing(mcp: Client, st
 async def test_sandbox_has_named_segments_and_customers(settings: Settings) -> None:
     """The sandbox offers named segments and customers to find, and its summaries are marked [SANDBOX]."""
     sandboxed = settings.model_copy(update=dict(sandbox=True, access_token=SecretStr("anything"), audit_log=None))
-    async with Client(build_server(sandboxed, transport=sandbox.transport(sandboxed.store_hash))) as mcp:
+    async with BoundedClient(build_server(sandboxed, transport=sandbox.transport(sandboxed.store_hash))) as mcp:
         segments = structured(await mcp.call_tool("list_segments", {"name_contains": "black friday"}))
         customers = structured(await mcp.call_tool("find_shopper_profiles", {"customer_ids": [1, 295]}))
 

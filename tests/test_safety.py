@@ -25,7 +25,18 @@ from mcp_bigcommerce_segments.errors import APIStatusError
 from mcp_bigcommerce_segments.retry import RetryPolicy
 from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import READ_TOOLS, MakeClient, approve, audit_lines, preview_removal, remove, strs, structured, text_of
+from .conftest import (
+    READ_TOOLS,
+    BoundedClient,
+    MakeClient,
+    approve,
+    audit_lines,
+    preview_removal,
+    remove,
+    strs,
+    structured,
+    text_of,
+)
 from .support.stdio import STORE, TOKEN
 
 pytestmark = pytest.mark.anyio
@@ -273,7 +284,7 @@ async def test_unexpected_error_mid_removal_still_records_the_ids_as_unknown(
     store.add_members(segment, ids)
     server = build_server(settings, transport=CrashOnDelete(store.transport()), clock=clock)
 
-    async with Client(server) as mcp:
+    async with BoundedClient(server) as mcp:
         preview = await preview_removal(mcp, segment, profile_ids=strs(ids))
         result = await approve(mcp, segment, preview["preview_id"])
 
@@ -328,7 +339,7 @@ async def test_only_valid_uuids_ever_reach_http_and_no_delete_lacks_its_filter(
     if tool == "remove":
         args["confirm"] = confirm
 
-    async with Client(server) as mcp:
+    async with BoundedClient(server) as mcp:
         result = await mcp.call_tool(name, args)
 
     if not ids or not all(_is_uuid(i) for i in ids):
