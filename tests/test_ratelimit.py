@@ -1,5 +1,7 @@
 """The rate governor on its own: what it believes is left, and when it holds requests back."""
 
+import heapq
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
@@ -7,12 +9,16 @@ from typing import Literal
 import anyio
 import anyio.lowlevel
 import pytest
+import redis.asyncio as redis
 
 from mcp_bigcommerce_segments.clock import VirtualClock
+from mcp_bigcommerce_segments.hosted import shared
+from mcp_bigcommerce_segments.hosted.shared import _ACQUIRE, _RELEASE
 from mcp_bigcommerce_segments.ratelimit import RateGovernor
 from mcp_bigcommerce_segments.retry import RetryPolicy
 
 from .conftest import rate_headers
+from .support.hosted import redis_server
 from .support.simclock import SimClock
 
 pytestmark = pytest.mark.anyio
@@ -211,5 +217,57 @@ async def test_governor_scenarios(name: str) -> None:
     quota, steps, expected = SCENARIOS[name]
 
     granted = await play(quota, steps)
+
+    assert granted == pytest.approx(expected, abs=0.01), name
+
+
+# --- the same table against the shared governor's Lua scripts, on a real redis-server ------------------------------
+
+SIM_NOW = "\nlocal now = tonumber(redis.call('GET', 'sim:now'))"
+
+
+async def play_lua(url: str, quota: int, steps: list[Step]) -> dict[str, float]:
+    """Run the steps against the shared governor's scripts, their time read from a key the player sets; a request
+    told to wait looks again as `SharedGovernor.acquire` does (after the wait, or a second at most)."""
+    client = redis.Redis.from_url(url)
+    await client.flushall()
+    acquire, release = (client.register_script(script.replace(shared.NOW, SIM_NOW)) for script in (_ACQUIRE, _RELEASE))
+    keys = ["rate", "inflight"]
+    events = [(step.at, n, step) for n, step in enumerate(steps)]
+    heapq.heapify(events)
+    order = len(events)
+    granted: dict[str, float] = {}
+    sent_ms: dict[str, int] = {}
+    while events:
+        at, _, step = heapq.heappop(events)
+        await client.set("sim:now", round(at * 1000))
+        if step.op == "release":
+            stated = [str(step.left), str(step.reset_ms), str(quota), "30000", str(sent_ms[step.name]), "20", step.name]
+            await release(keys=keys, args=stated)
+            continue
+        go, value = await acquire(keys=keys, args=[step.name, 600_000])
+        if int(go) == 1:
+            granted[step.name], sent_ms[step.name] = at, int(value)
+        else:
+            seconds = int(value) / 1000
+            order += 1
+            heapq.heappush(events, (at + min(seconds, max(shared.POLL_SECONDS, min(seconds, 1.0))), order, step))
+    await client.aclose()
+    return granted
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with redis_server(tmp_path_factory.mktemp("redis")) as url:
+        yield url
+
+
+@pytest.mark.subprocess
+@pytest.mark.parametrize("name", list(SCENARIOS))
+async def test_shared_governor_scenarios(name: str, redis_url: str) -> None:
+    """The Lua governor replicas share decides each scenario as the in-process one does (same table, real Redis)."""
+    quota, steps, expected = SCENARIOS[name]
+
+    granted = await play_lua(redis_url, quota, steps)
 
     assert granted == pytest.approx(expected, abs=0.01), name

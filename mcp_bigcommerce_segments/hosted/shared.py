@@ -36,12 +36,16 @@ logger = logging.getLogger(__name__)
 # How often a request that waits for the shared quota or a shared slot looks again.
 POLL_SECONDS = 0.05
 
+#: Every script's time, in milliseconds, from Redis (one clock for all replicas). The governor's scenario tests
+#: replace this line to play the scripts on virtual time.
+NOW = """
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"""
+
 # KEYS[1]: the store's rate hash; KEYS[2]: its requests in flight (a sorted set scored by when each entry expires,
 # so that one a dead replica or a lost reply leaves behind stops counting). ARGV: request id, entry ms.
 # Returns {1, now_ms} when the request may go, or {0, wait_ms}.
-_ACQUIRE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_ACQUIRE = NOW + """
 local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'quota', 'window')
 local left, reset, quota, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
 if left ~= nil and left < 1 then
@@ -57,9 +61,7 @@ return {1, now}
 
 # KEYS[1]: the rate hash; KEYS[2]: the requests in flight. ARGV: left, reset_ms, quota, window_ms (each '' when
 # absent), sent_at_ms, margin_ms, request id.
-_RELEASE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_RELEASE = NOW + """
 redis.call('ZREM', KEYS[2], ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local inflight = redis.call('ZCARD', KEYS[2])
@@ -83,17 +85,13 @@ return 1
 """
 
 # KEYS[1]: the rate hash. ARGV[1]: pause in ms.
-_PAUSE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_PAUSE = NOW + """
 redis.call('HSET', KEYS[1], 'left', 0, 'reset', now + tonumber(ARGV[1]))
 return 1
 """
 
 # KEYS[1]: the leases' sorted set. ARGV: limit, lease id, lease ms. Returns 1 when the lease was taken.
-_LEASE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+_LEASE = NOW + """
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
