@@ -42,10 +42,16 @@ NOW = """
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"""
 
+
+def _timed(script: str) -> str:
+    """A script that starts by reading `now` (ms) from NOW."""
+    return NOW + script
+
+
 # KEYS[1]: the store's rate hash; KEYS[2]: its requests in flight (a sorted set scored by when each entry expires,
 # so that one a dead replica or a lost reply leaves behind stops counting). ARGV: request id, entry ms.
 # Returns {1, now_ms} when the request may go, or {0, wait_ms}.
-_ACQUIRE = NOW + """
+_ACQUIRE = _timed("""
 local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'quota', 'window')
 local left, reset, quota, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
 if left ~= nil and left < 1 then
@@ -57,11 +63,11 @@ end
 if left ~= nil then redis.call('HSET', KEYS[1], 'left', left - 1) end
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
 return {1, now}
-"""
+""")
 
 # KEYS[1]: the rate hash; KEYS[2]: the requests in flight. ARGV: left, reset_ms, quota, window_ms (each '' when
 # absent), sent_at_ms, margin_ms, request id.
-_RELEASE = NOW + """
+_RELEASE = _timed("""
 redis.call('ZREM', KEYS[2], ARGV[7])
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local inflight = redis.call('ZCARD', KEYS[2])
@@ -82,21 +88,21 @@ elseif cur_left < left then
 end
 redis.call('HSET', KEYS[1], 'left', left, 'reset', reset)
 return 1
-"""
+""")
 
 # KEYS[1]: the rate hash. ARGV[1]: pause in ms.
-_PAUSE = NOW + """
+_PAUSE = _timed("""
 redis.call('HSET', KEYS[1], 'left', 0, 'reset', now + tonumber(ARGV[1]))
 return 1
-"""
+""")
 
 # KEYS[1]: the leases' sorted set. ARGV: limit, lease id, lease ms. Returns 1 when the lease was taken.
-_LEASE = NOW + """
+_LEASE = _timed("""
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
 return 1
-"""
+""")
 
 # KEYS[1]: the preview; KEYS[2]: its used marker. ARGV[1]: marker ms. Returns the preview, taken, or nil.
 _TAKE = """
