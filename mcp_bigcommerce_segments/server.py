@@ -1,5 +1,6 @@
 """build_server(): the MCP server, its lifespan and the registration of its tools (which live in `tools/`)."""
 
+import difflib
 import inspect
 import logging
 import os
@@ -74,6 +75,9 @@ class SegmentTool(Tool):
     """
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        unknown = [name for name in arguments if name not in self.parameters.get("properties", {})]
+        if unknown:
+            raise ToolError(redact(f"Error executing tool {self.name}: {unknown_arguments(self, unknown)}"))
         if not _may_call(self):
             raise ToolError(
                 f"Error executing tool {self.name}: this token has the read scope; {self.name} needs a token with "
@@ -93,6 +97,24 @@ class SegmentTool(Tool):
         if isinstance(result, CallToolResult):
             return _redacted(result)
         return result
+
+
+def unknown_arguments(tool: Tool, unknown: list[str]) -> str:
+    """The refusal of arguments a tool does not take: each named (with the closest real one, when there is one),
+    then the tool's arguments. Nothing was read or written: an ignored argument could change what a write does."""
+    known = list(tool.parameters.get("properties", {}))
+    parts = []
+    for name in unknown[:3]:
+        shown = name if len(name) <= 40 else name[:39] + "\u2026"
+        close = difflib.get_close_matches(
+            name, known, n=1, cutoff=0.85
+        )  # a near spelling only: a far one may mean the opposite
+        parts.append(f"{shown!r} (did you mean {close[0]!r}?)" if close else repr(shown))
+    more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+    return (
+        f"{tool.name} does not take {', '.join(parts)}{more}; nothing was read or changed. Its arguments are: "
+        f"{', '.join(known)}. Call again with only those."
+    )
 
 
 def _may_call(tool: Tool) -> bool:
@@ -155,10 +177,22 @@ def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations:
     tool.fn_metadata.output_model = None
     # Schema titles ("Segment Id" for segment_id) repeat the names; a model pays for every character of tools/list.
     _drop_titles(tool.parameters)
+    tool.parameters["additionalProperties"] = False  # an argument a tool does not take is refused (SegmentTool.run)
+    _hoist_descriptions(tool.parameters)
     if tool.output_schema is not None:
         _drop_titles(tool.output_schema)
         tool.output_schema.pop("description", None)  # the result model's docstring: the tool's description says it
     return tool
+
+
+def _hoist_descriptions(schema: dict[str, Any]) -> None:
+    """An optional argument's description sits in its `anyOf` branch (`list[UUID] | None`); put it on the property
+    itself too, where clients that read only the property look."""
+    for prop in schema.get("properties", {}).values():
+        branches = prop.get("anyOf") or []
+        described = [b["description"] for b in branches if isinstance(b, dict) and "description" in b]
+        if "description" not in prop and described:
+            prop["description"] = described[0]
 
 
 def _drop_titles(schema: Any) -> None:

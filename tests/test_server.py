@@ -2,6 +2,7 @@
 
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import Client
@@ -213,3 +214,36 @@ async def test_oversize_id_list_is_rejected_before_any_request(
     )
     assert len(text_of(result).splitlines()) <= 3
     assert store.stats.requests == []
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "named"),
+    [
+        ("remove_profiles_from_segment", {"all_members": True, "except_segment_id": "VIP"}, "'except_segment_id'"),
+        ("add_profiles_to_segment", {"customer_id": [10]}, "'customer_id' (did you mean 'customer_ids'?)"),
+        ("list_segment_profiles", {"page_size": 10}, "'page_size'"),
+    ],
+)
+async def test_an_unknown_argument_is_refused_by_name_before_anything_is_read(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID, tool: str, arguments: dict[str, Any], named: str
+) -> None:
+    """An argument a tool does not take is a tool error naming it and the tool's arguments; no request is sent."""
+    members = store.add_profiles(3)
+    store.add_members(segment, members)
+
+    result = await mcp.call_tool(tool, {"segment_id": str(segment), **arguments})
+
+    assert result.is_error
+    text = text_of(result)
+    assert f"{tool} does not take {named}; nothing was read or changed. Its arguments are: segment_id, " in text
+    assert store.stats.requests == []
+    assert store.members(segment) == members
+
+
+async def test_every_tool_schema_refuses_other_properties_and_describes_each_argument(mcp: Client) -> None:
+    """Each tool's input schema says additionalProperties false, and every argument has a description on itself."""
+    for tool in (await mcp.list_tools()).tools:
+        schema = tool.input_schema
+        assert schema["additionalProperties"] is False, tool.name
+        undescribed = [name for name, prop in schema["properties"].items() if not prop.get("description")]
+        assert undescribed == [], tool.name
