@@ -30,6 +30,12 @@ class Preview:
     expires_at: float
     source: str
     segment_name: str = ""
+    # The change this removal undoes (an undo of an add), recorded with the removal when it is approved.
+    undoes: str = ""
+    # What became of customer numbers given as the source: no shopper profile yet, or not in the store.
+    customers_without_profile: tuple[int, ...] = ()
+    customers_not_found: tuple[int, ...] = ()
+    customers_not_members: tuple[int, ...] = ()
 
     @property
     def segment_label(self) -> str:

@@ -5,7 +5,7 @@ server-side state (`change_id`, `preview_id`) instead of long lists of IDs. The 
 in the audit log (see `list_recent_changes`).
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Literal
 from uuid import UUID
 
@@ -137,6 +137,18 @@ class WriteResult(_Model):
     sandbox: bool = False
 
 
+def customer_notes(without_profile: Sequence[int], not_found: Sequence[int]) -> list[str]:
+    """What became of customer numbers that could not take part: no shopper profile yet, or not in the store."""
+    notes = []
+    if without_profile:
+        who = plural(len(without_profile), "customer has", "customers have")
+        notes.append(f"{who} no shopper profile yet (cannot be in a segment): {first_few(without_profile)}")
+    if not_found:
+        who = plural(len(not_found), "customer is", "customers are")
+        notes.append(f"{who} not in the store: {first_few(not_found)}")
+    return notes
+
+
 class AddResult(WriteResult):
     """Result of `add_profiles_to_segment`: counts, and the first 20 added profiles named."""
 
@@ -180,14 +192,7 @@ class AddResult(WriteResult):
             parts.append(
                 f"{outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` is the call that retries"
             )
-        if selection.without_profile:
-            who = plural(len(selection.without_profile), "customer has", "customers have")
-            parts.append(
-                f"{who} no shopper profile yet (cannot be in a segment): {first_few(selection.without_profile)}"
-            )
-        if selection.not_found:
-            who = plural(len(selection.not_found), "customer is", "customers are")
-            parts.append(f"{who} not in the store: {first_few(selection.not_found)}")
+        parts += customer_notes(selection.without_profile, selection.not_found)
         summary = "; ".join(parts)
         if member_count is not None:
             summary += f". The segment now has {plural(member_count, 'member')}"
@@ -213,9 +218,9 @@ class AddResult(WriteResult):
 class RemoveResult(WriteResult):
     """Result of `remove_profiles_from_segment`: a preview to approve, a declined request, or a done removal."""
 
-    status: Literal["preview", "declined", "removed"] = Field(
+    status: Literal["preview", "declined", "removed", "nothing_to_remove"] = Field(
         description="preview: nothing removed; approve with preview_id and confirm=true. declined: the user said "
-        "no. removed: done."
+        "no. removed: done. nothing_to_remove: none is a member."
     )
     preview_id: str | None = Field(
         default=None, description="preview: pass it back with confirm=true to remove exactly these profiles."
@@ -229,6 +234,10 @@ class RemoveResult(WriteResult):
         default=False, description="True when membership was looked up, so the counts are exact."
     )
     people: list[str] = Field(default=[], description="The first 20 to remove (or removed), named.")
+    customers_without_profile: list[int] = Field(
+        default=[], description="customer_ids given that have no shopper profile yet (the first 20)."
+    )
+    customers_not_found: list[int] = Field(default=[], description="customer_ids the store does not have (first 20).")
 
 
 class SegmentsResult(PagedResult):
@@ -318,10 +327,11 @@ class ChangesResult(_Model):
 class UndoResult(WriteResult):
     """Result of `undo_change`."""
 
-    undone: str = Field(description="The change_id that was undone.")
-    status: Literal["re-added", "preview"] = Field(
-        description="re-added: a removal was undone at once. preview: undoing an add removes profiles, so it is a "
-        "removal preview to approve with remove_profiles_from_segment(segment_id, preview_id, confirm=true)."
+    undoes: str = Field(description="The change_id this call undoes.")
+    undone: str | None = Field(default=None, description="Set once the change is undone.")
+    status: Literal["re-added", "preview", "nothing_to_undo"] = Field(
+        description="re-added: a removal undone at once. preview: undoing an add is a removal preview; approve it with "
+        "remove_profiles_from_segment. nothing_to_undo: none of what the add added is still a member."
     )
     preview_id: str | None = None
     count: int = Field(description="Profiles re-added, or in the removal preview.")

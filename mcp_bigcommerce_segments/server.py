@@ -186,13 +186,12 @@ def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations:
 
 
 def _hoist_descriptions(schema: dict[str, Any]) -> None:
-    """An optional argument's description sits in its `anyOf` branch (`list[UUID] | None`); put it on the property
-    itself too, where clients that read only the property look."""
+    """An optional argument's description sits in its `anyOf` branch (`list[UUID] | None`); move it to the property
+    itself, where clients that read only the property look."""
     for prop in schema.get("properties", {}).values():
-        branches = prop.get("anyOf") or []
-        described = [b["description"] for b in branches if isinstance(b, dict) and "description" in b]
-        if "description" not in prop and described:
-            prop["description"] = described[0]
+        for branch in prop.get("anyOf") or []:
+            if isinstance(branch, dict) and "description" in branch and "description" not in prop:
+                prop["description"] = branch.pop("description")
 
 
 def _drop_titles(schema: Any) -> None:

@@ -75,6 +75,9 @@ class SegmentWrite:
         people: Sequence[str] = (),
         membership_checked: bool = False,
         segment_name: str = "",
+        customers_without_profile: Sequence[int] = (),
+        customers_not_found: Sequence[int] = (),
+        customers_not_members: Sequence[int] = (),
     ) -> Preview:
         """A new removal preview of exactly `profile_ids`, kept for approval (single use, 15 minutes).
 
@@ -93,6 +96,10 @@ class SegmentWrite:
             expires_at=app.client.clock.now() + TTL_SECONDS,
             source=source,
             segment_name=segment_name,
+            undoes=self.undoes or "",
+            customers_without_profile=tuple(customers_without_profile),
+            customers_not_found=tuple(customers_not_found),
+            customers_not_members=tuple(customers_not_members),
         )
         await app.previews.put(preview)
         return preview
@@ -103,7 +110,11 @@ class SegmentWrite:
         Raises:
             PreviewError: it is unknown, expired, used, or made for another segment or store.
         """
-        return await self.app.previews.take(preview_id, store=self.app.settings.store_hash, segment_id=self.segment_id)
+        preview = await self.app.previews.take(
+            preview_id, store=self.app.settings.store_hash, segment_id=self.segment_id
+        )
+        self.undoes = self.undoes or preview.undoes or None  # approving an undo's preview records what it undoes
+        return preview
 
     # --- the write --------------------------------------------------------------------------------------------
 

@@ -140,14 +140,15 @@ async def test_confirm_true_without_a_preview_id_asks_and_removes_nothing_on_no(
     assert store.members(segment) == ids
 
 
-async def test_a_preview_id_with_confirm_is_not_asked_again(
-    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_undoing_an_add_asks_the_user_like_any_removal(
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, mode: str
 ) -> None:
-    """Approving with a preview ID and confirm removes without asking the user again."""
+    """In a client that can ask, approving an undo's removal preview asks the user; a no removes nothing."""
     ids = store.add_profiles(2)
     asked: list[str] = []
 
-    async with make_client(elicitation_callback=answering("decline", seen=asked)) as mcp:
+    async with make_client(mode=mode, elicitation_callback=answering("decline", seen=asked)) as mcp:
         added = structured(
             await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
         )
@@ -155,9 +156,13 @@ async def test_a_preview_id_with_confirm_is_not_asked_again(
         data = structured(await approve(mcp, segment, undo["preview_id"]))
 
     assert undo["status"] == "preview"
-    assert data["status"] == "removed"
-    assert asked == []
-    assert store.members(segment) == []
+    assert undo["undone"] is None
+    assert undo["undoes"] == added["change_id"]
+    assert data["status"] == "declined"
+    assert len(asked) == 1
+    assert asked[0].startswith("Remove 2 shopper profiles from segment 'VIP'")
+    assert store.members(segment) == ids
+    assert store.stats.count("DELETE") == 0
 
 
 async def test_preview_in_a_large_segment_checks_few_ids_one_by_one(

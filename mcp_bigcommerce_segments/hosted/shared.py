@@ -254,6 +254,8 @@ class SharedPreviewStore:
         record["profile_ids"] = tuple(UUID(i) for i in record["profile_ids"])
         record["customer_of"] = {UUID(k): int(v) for k, v in record["customer_of"].items()}
         record["people"] = tuple(record["people"])
+        for key in ("customers_without_profile", "customers_not_found", "customers_not_members"):
+            record[key] = tuple(int(i) for i in record.get(key) or ())
         return Preview(**record)
 
     async def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:

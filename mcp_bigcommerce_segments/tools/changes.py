@@ -13,17 +13,29 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..people import SHOWN, name_profiles
+from ..people import SHOWN
 from ..results import Change, ChangesResult, UndoResult
 from ..state import AppState
 from ..words import call, plural
-from ..writes import SegmentWrite
 from .context import Ctx, app_state, tool_errors
 from .membership import add_selection
+from .plan import pin_removal
 from .resolve import Selection
 from .text import tool_result
 
 ChangeId = Annotated[str, Field(pattern=r"^c[0-9a-f]{10}$", description="A change_id from a write's result.")]
+
+
+def _undone_by(changes: dict[str, dict[str, Any]], change_id: str) -> str | None:
+    """The change that undid `change_id` whole (done, not cancelled, nothing failed), if one did. An undo that was
+    cut short or failed in part may be repeated: re-adding and removing exactly are safe to repeat."""
+    for other, records in changes.items():
+        outcome = records.get("outcome") or {}
+        intent = records.get("intent") or outcome
+        whole = outcome and not outcome.get("cancelled") and not outcome.get("failed")
+        if intent.get("undoes") == change_id and whole and (outcome.get("added") or outcome.get("removed")):
+            return other
+    return None
 
 
 def _change(change_id: str, records: dict[str, Any]) -> Change:
@@ -73,9 +85,15 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     """
     app = app_state(ctx)
     with tool_errors():
-        records = (await app.audit.changes(app.settings.store_hash)).get(change_id)
+        changes = await app.audit.changes(app.settings.store_hash)
+    records = changes.get(change_id)
     if records is None:
         raise ToolError(f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones.")
+    if (undone_by := _undone_by(changes, change_id)) is not None:
+        raise ToolError(
+            f"Change {change_id} was already undone by {undone_by}; undoing it again would change nothing. "
+            f"undo_change(change_id={undone_by!r}) reverses the undo."
+        )
     outcome = records.get("outcome")
     if outcome is None:
         raise ToolError(
@@ -105,6 +123,7 @@ async def _undo_removal(
         UndoResult(
             summary=str(data.get("summary", "")),
             segment_id=segment_id,
+            undoes=change_id,
             undone=change_id,
             status="re-added",
             change_id=data.get("change_id"),
@@ -119,35 +138,47 @@ async def _undo_removal(
 
 
 async def _undo_add(app: AppState, change_id: str, segment_id: UUID, outcome: dict[str, Any]) -> CallToolResult:
-    """Taking out what an add added is a removal: a pinned preview, named, to approve like any other."""
+    """Taking out what an add added is a removal like any other: a pinned preview of those still members, named,
+    to approve (a client that can ask the user asks then)."""
     added_ids = [UUID(i) for i in outcome.get("added") or []]
     if not added_ids:
         raise ToolError(f"Change {change_id} added nothing, so there is nothing to take out.")
     recorded = outcome.get("customer_of") or {}
     customer_of = {i: int(recorded[str(i)]) for i in added_ids if str(i) in recorded}
-    with tool_errors():
-        people = await name_profiles(app.client, added_ids, customer_of, hide_emails=app.settings.hide_emails)
-        preview = await SegmentWrite(app, tool="undo_change", segment_id=segment_id, action="remove").pin(
-            added_ids,
-            source=f"the {len(added_ids):,} added by change {change_id}",
-            customer_of=customer_of,
-            people=people,
+    selection = Selection(added_ids, f"the {len(added_ids):,} added by change {change_id}", {}, customer_of)
+    plan = await pin_removal(app, segment_id, selection, "profile_ids", undoes=change_id)
+    preview = plan.preview
+    label = preview.segment_label
+    if not preview.profile_ids:
+        return tool_result(
+            UndoResult(
+                summary=app.tag + f"Nothing to undo: none of the {plural(len(added_ids), 'profile')} change "
+                f"{change_id} added is still a member of segment {label}.",
+                segment_id=segment_id,
+                undoes=change_id,
+                status="nothing_to_undo",
+                count=0,
+                sandbox=app.settings.sandbox,
+            )
         )
+    total = len(preview.profile_ids)
+    gone = plural(plan.not_members, "was no longer a member", "were no longer members")
+    gone = f" {gone[0].upper()}{gone[1:]}." if plan.not_members else ""
     approve = call(
         "remove_profiles_from_segment", segment_id=str(segment_id), preview_id=preview.preview_id, confirm=True
     )
+    shown = "it is in `people`" if total == 1 else f"the first {min(total, SHOWN)} are in `people`"
     return tool_result(
         UndoResult(
-            summary=app.tag
-            + f"PREVIEW, nothing removed: undoing change {change_id} removes the {plural(len(added_ids), 'profile')} "
-            f"it added to segment {segment_id} (the first {min(len(added_ids), SHOWN)} are in `people`). Show them to "
-            f"the user; if they approve, call {approve} within 15 minutes.",
+            summary=app.tag + f"PREVIEW, nothing removed: undoing change {change_id} removes "
+            f"{plural(total, 'profile')} it added from segment {label} ({shown}).{gone} Show them to the user; if "
+            f"they approve, call {approve} within 15 minutes.",
             segment_id=segment_id,
-            undone=change_id,
+            undoes=change_id,
             status="preview",
             preview_id=preview.preview_id,
-            count=len(added_ids),
-            people=people,
+            count=total,
+            people=list(preview.people),
             sandbox=app.settings.sandbox,
         )
     )

@@ -9,7 +9,6 @@ one (`BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW`).
 """
 
 import hashlib
-from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -21,19 +20,18 @@ from pydantic import BaseModel, Field
 
 from ..bulk import BulkOutcome
 from ..errors import PreviewError
-from ..people import SHOWN, and_more, name_profiles
+from ..people import and_more
 from ..previews import TTL_SECONDS, Preview
 from ..redact import redact
 from ..results import RemoveResult, failure_groups
 from ..state import AppState
-from ..words import call, plural, were
+from ..words import call, plural
 from ..writes import SegmentWrite
 from .arguments import CustomerIds, FromSegmentId, ProfileIds, SegmentId
 from .context import Ctx, app_state, progress_reporter, tool_errors
-from .resolve import SOURCES, Selection, membership, one_source, select
+from .plan import TOOL, Plan, customer_sentences, pin_removal, preview_summary
+from .resolve import SOURCES, membership, one_source, select
 from .text import tool_result
-
-TOOL = "remove_profiles_from_segment"
 
 Confirm = Annotated[
     bool,
@@ -60,21 +58,6 @@ class RemovalApproval(BaseModel):
 
 class NotAsked(RemovalApproval):
     """No approval, and no question: the client cannot ask the human."""
-
-
-@dataclass
-class Plan:
-    """A removal, resolved and pinned: what would be removed, and what is known of it.
-
-    Made once per call by the `plan_removal` resolver; the SDK hands the same object to `ask_removal` (which asks
-    the human about exactly this preview) and to the tool body (which removes exactly this preview).
-    """
-
-    preview: Preview
-    requested: int
-    not_members: int
-    from_preview: bool
-    selection: Selection | None = None
 
 
 def _can_ask(ctx: Ctx) -> bool:
@@ -120,13 +103,16 @@ async def ask_removal(
     preview_id: PreviewId = None,
     confirm: Confirm = False,
 ) -> RemovalApproval | Elicit[RemovalApproval]:
-    """Resolver: approval is `confirm` with a preview_id (or the operator's leave), else the human's answer to a
-    question about exactly `plan`, else none."""
+    """Resolver: when the client can ask, the human's answer to a question about exactly `plan` (a preview_id with
+    confirm=true too: an undo's preview, or one made in another session, is asked about like any removal); else
+    `confirm` with a preview_id, or the operator's leave to confirm without one; else none."""
     app = app_state(ctx)
-    if confirm and (preview_id or app.settings.confirm_without_preview):
-        return RemovalApproval(approve=True)
-    if not _can_ask(ctx) or not plan.preview.profile_ids:
+    if not plan.preview.profile_ids:
         return NotAsked(approve=False)
+    if confirm and not preview_id and app.settings.confirm_without_preview:
+        return RemovalApproval(approve=True)  # the operator's leave, for automation
+    if not _can_ask(ctx):
+        return RemovalApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
     total = len(plan.preview.profile_ids)
     # The digest of the whole set makes the question differ whenever the set does, so that a yes given to one set
     # (the protocol may ask again in a later round) never approves another.
@@ -165,13 +151,17 @@ async def remove_profiles_from_segment(
     app = app_state(ctx)
     accepted = isinstance(approval, AcceptedElicitation) and approval.data.approve
     asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
+    label = plan.preview.segment_label
     if not plan.preview.profile_ids:
-        return _answer(app, plan, "removed", f"Nothing to remove: none of them is in segment {segment_id}.")
+        await app.previews.discard(plan.preview.preview_id)
+        nothing = f"Nothing to remove: none of them is a member of segment {label}.{customer_sentences(plan)}"
+        return _answer(app, plan, "nothing_to_remove", nothing)
     if asked and not accepted:
         await app.previews.discard(plan.preview.preview_id)
-        return _answer(app, plan, "declined", f"The user declined: nothing was removed from segment {segment_id}.")
+        said = "cancelled the question" if approval.action == "cancel" else "declined"
+        return _answer(app, plan, "declined", f"The user {said}: nothing was removed from segment {label}.")
     if not accepted:
-        return _answer(app, plan, "preview", _preview_summary(plan, segment_id, confirm_without_id=confirm))
+        return _answer(app, plan, "preview", preview_summary(plan, confirm_without_id=confirm))
     with app.shutdown.running():  # the whole removal, so that its answer goes out before a shutdown exits
         return await _remove(app, ctx, plan)
 
@@ -196,49 +186,7 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
             from_segment_id=sources["from_segment_id"],
             segment_id=segment_id,
         )
-        if source == "all_members":
-            targets, checked = selection.ids, True
-        else:
-            members, customer_of = await membership(app.client, segment_id, selection.ids, source)
-            selection.customer_of.update(customer_of)
-            checked = members is not None
-            targets = selection.ids if members is None else [i for i in selection.ids if i in members]
-        people = await name_profiles(
-            app.client, targets, selection.customer_of, hide_emails=app.settings.hide_emails, known=selection.customers
-        )
-        name = (await app.client.segment_names({segment_id})).get(segment_id, "") if targets else ""
-    preview = await SegmentWrite(app, tool=TOOL, segment_id=segment_id, action="remove").pin(
-        targets,
-        source=selection.source,
-        customer_of=selection.customer_of,
-        people=people,
-        membership_checked=checked,
-        segment_name=name,
-    )
-    return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
-
-
-def _preview_summary(plan: Plan, segment_id: UUID, *, confirm_without_id: bool) -> str:
-    preview = plan.preview
-    total = len(preview.profile_ids)
-    checked = (
-        f" {plural(plan.not_members, 'profile')} of the source {'is' if plan.not_members == 1 else 'are'} not members."
-        if plan.not_members
-        else ""
-    )
-    if not preview.membership_checked:
-        checked = " Membership was not checked (the segment is too large to read, or its pages made no sense)."
-    approval = call(TOOL, segment_id=str(segment_id), preview_id=preview.preview_id, confirm=True)
-    leading = (
-        "confirm=true needs the preview_id of a preview the user approved; this is that preview. "
-        if confirm_without_id
-        else ""
-    )
-    return (
-        f"{leading}PREVIEW, nothing removed: {plural(total, 'profile')} would be removed from segment "
-        f"{preview.segment_label} ({preview.source}); the first {min(total, SHOWN)} are in `people`.{checked} Show "
-        f"them to the user; if they approve, call {approval} within 15 minutes."
-    )
+    return await pin_removal(app, segment_id, selection, source)
 
 
 async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
@@ -264,18 +212,19 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
         f"Removed {plural(len(outcome.changed), 'profile')} from segment {preview.segment_label} ({preview.source})"
     )
     if plan.not_members:
-        summary += f"; {were(plan.not_members)} no longer members"
+        summary += f"; {plural(plan.not_members, 'was no longer a member', 'were no longer members')}"
     if outcome.failed_count:
         summary += f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` retries exactly them"
     if count is not None:
         summary += f". The segment now has {plural(count, 'member')}"
     if write.change_id:
         summary += f". undo_change(change_id={write.change_id!r}) puts them back"
+    summary += "." + customer_sentences(plan)
     return _answer(
         app,
         plan,
         "removed",
-        summary + ".",
+        summary.rstrip("."),
         removed=len(outcome.changed),
         people=await write.people(outcome.changed),
         failed=failure_groups(outcome.failed),
@@ -315,18 +264,24 @@ async def _retry_handle(write: SegmentWrite, preview: Preview, outcome: BulkOutc
 
 
 def _answer(
-    app: AppState, plan: Plan, status: Literal["preview", "declined", "removed"], summary: str, **fields: Any
+    app: AppState,
+    plan: Plan,
+    status: Literal["preview", "declined", "removed", "nothing_to_remove"],
+    summary: str,
+    **fields: Any,
 ) -> CallToolResult:
     preview = plan.preview
     pending = status == "preview"
     values: dict[str, Any] = {
         "would_remove": len(preview.profile_ids) if status != "removed" else 0,
         "people": list(preview.people),
+        "customers_without_profile": list(preview.customers_without_profile[:20]),
+        "customers_not_found": list(preview.customers_not_found[:20]),
         **fields,
     }
     return tool_result(
         RemoveResult(
-            summary=app.tag + summary,
+            summary=app.tag + summary.rstrip(".") + ".",
             segment_id=preview.segment_id,
             status=status,
             preview_id=preview.preview_id if pending else None,

@@ -1,0 +1,121 @@
+"""A removal's plan: the pinned preview of exactly what would be removed (the profiles that are members now), what is
+known of each customer given by number, and the preview's sentence. Removals, undos of adds and (later) deletions of
+segments are planned here; `removal.py` asks and removes."""
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from ..people import SHOWN, name_profiles
+from ..previews import Preview
+from ..results import customer_notes
+from ..state import AppState
+from ..words import call, first_few, plural
+from ..writes import SegmentWrite
+from .context import tool_errors
+from .resolve import Selection, membership
+
+TOOL = "remove_profiles_from_segment"
+
+
+@dataclass
+class Plan:
+    """A removal, resolved and pinned: what would be removed, and what is known of it.
+
+    Made once per call by the `plan_removal` resolver; the SDK hands the same object to `ask_removal` (which asks
+    the human about exactly this preview) and to the tool body (which removes exactly this preview).
+    """
+
+    preview: Preview
+    requested: int
+    not_members: int
+    from_preview: bool
+    selection: Selection | None = None
+
+
+async def pin_removal(
+    app: AppState, segment_id: UUID, selection: Selection, source: str, *, undoes: str | None = None
+) -> Plan:
+    """Pin a removal preview of the selection's profiles that are members now (all of them for `all_members`),
+    named as people; customers given by number are accounted for each (removed, not a member, no profile, unknown).
+
+    Raises:
+        ToolError: BigCommerce failed, or the preview could not be kept.
+    """
+    with tool_errors():
+        if source == "all_members":
+            targets, checked = selection.ids, True
+        else:
+            members, customer_of = await membership(app.client, segment_id, selection.ids, source)
+            selection.customer_of.update(customer_of)
+            checked = members is not None
+            targets = selection.ids if members is None else [i for i in selection.ids if i in members]
+        people = await name_profiles(
+            app.client, targets, selection.customer_of, hide_emails=app.settings.hide_emails, known=selection.customers
+        )
+        name = (await app.client.segment_names({segment_id})).get(segment_id, "")
+        preview = await SegmentWrite(app, tool=TOOL, segment_id=segment_id, action="remove", undoes=undoes).pin(
+            targets,
+            source=_source_of(selection, targets),
+            customer_of=selection.customer_of,
+            people=people,
+            membership_checked=checked,
+            segment_name=name,
+            customers_without_profile=selection.without_profile,
+            customers_not_found=selection.not_found,
+            customers_not_members=_not_members(selection, targets),
+        )
+    return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
+
+
+def _source_of(selection: Selection, targets: list[UUID]) -> str:
+    """The source in the merchant's words; for customer numbers, only the customers whose profiles are removed."""
+    if not selection.customers:
+        return selection.source
+    removed = sorted({selection.customer_of[i] for i in targets if i in selection.customer_of})
+    if not removed:
+        return "none of the customers given"
+    return f"customer {removed[0]}" if len(removed) == 1 else f"customers {first_few(removed)}"
+
+
+def _not_members(selection: Selection, targets: list[UUID]) -> list[int]:
+    """Customers given by number whose profiles are not members (nothing to remove for them)."""
+    if not selection.customers:
+        return []
+    kept = set(targets)
+    return sorted({c for p, c in selection.customer_of.items() if p in selection.ids and p not in kept})
+
+
+def customer_sentences(plan: Plan) -> str:
+    """Customers given by number that are not removed, each said once: not members, no profile, not in the store."""
+    preview = plan.preview
+    notes = []
+    if outside := preview.customers_not_members:
+        who = plural(len(outside), "customer is not a member", "customers are not members")
+        notes.append(f"{who}: {first_few(outside)}")
+    notes += customer_notes(preview.customers_without_profile, preview.customers_not_found)
+    return "".join(f" {note[0].upper()}{note[1:]}." for note in notes)
+
+
+def preview_summary(plan: Plan, *, confirm_without_id: bool) -> str:
+    preview = plan.preview
+    total = len(preview.profile_ids)
+    by_customer = plan.selection is not None and bool(plan.selection.customers)
+    outside = plural(
+        plan.not_members, "profile of the source is not a member", "profiles of the source are not members"
+    )
+    checked = f" {outside}." if plan.not_members and not by_customer else ""
+    if not preview.membership_checked:
+        checked = " Membership was not checked (the segment is too large to read, or its pages made no sense)."
+    approval = call(TOOL, segment_id=str(preview.segment_id), preview_id=preview.preview_id, confirm=True)
+    leading = (
+        "confirm=true needs the preview_id of a preview the user approved; this is that preview. "
+        if confirm_without_id
+        else ""
+    )
+    empties = " This EMPTIES the segment." if plan.selection and plan.selection.retry_args.get("all_members") else ""
+    shown = "it is in `people`" if total == 1 else f"the first {min(total, SHOWN)} are in `people`"
+    return (
+        f"{leading}PREVIEW, nothing removed: {plural(total, 'profile')} would be removed from segment "
+        f"{preview.segment_label} ({preview.source}); {shown}.{empties}{checked}{customer_sentences(plan)} Show "
+        f"them to the user; if they approve, call {approval} within 15 minutes."
+    )

@@ -1,0 +1,127 @@
+"""Nothing unsaid: every customer number of a removal accounted for, undo previews of what is there now, and an
+undo that is not repeated."""
+
+import uuid
+from pathlib import Path
+
+import pytest
+from mcp import Client
+
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.store import Customer
+
+from .conftest import MakeClient, approve, preview_removal, strs, structured, text_of
+
+pytestmark = pytest.mark.anyio
+
+
+def seed(store: FaultyStore, segment: uuid.UUID) -> dict[int, uuid.UUID]:
+    """Customers 10 and 50 with profiles (10 a member of `segment`, 50 not), 295 without a profile; 4812 unknown."""
+    for n, first in ((10, "Ada"), (50, "Bob"), (295, "Cy")):
+        store.customers[n] = Customer(n, first, "Smith", f"{first.lower()}@example.com")
+    profiles = {n: store.add_profile(customer_id=n) for n in (10, 50)}
+    store.add_members(segment, [profiles[10]])
+    return profiles
+
+
+async def test_a_removal_by_customer_numbers_accounts_for_every_customer(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """Preview and result name only the customers removed, and say which are not members, have no profile or are
+    not in the store."""
+    seed(store, segment)
+
+    preview = await preview_removal(mcp, segment, customer_ids=[10, 50, 295, 4812])
+    data = structured(await approve(mcp, segment, preview["preview_id"]))
+
+    for result in (preview, data):
+        assert result["customers_not_found"] == [4812]
+        assert result["customers_without_profile"] == [295]
+        assert "(customer 10)" in result["summary"]
+        assert (
+            "Customer 50 is not a member: 50." in result["summary"]
+            or "customer is not a member: 50" in (result["summary"])
+        )
+        assert "customer has no shopper profile yet (cannot be in a segment): 295" in result["summary"]
+        assert "customer is not in the store: 4812" in result["summary"]
+        assert "customers 10, 50" not in result["summary"]
+    assert data["removed"] == 1
+    assert store.members(segment) == []
+
+
+async def test_an_undo_preview_names_only_the_profiles_still_members(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """An add's undo previews only the profiles that are members now; none left is 'nothing to undo', not a promise."""
+    ids = store.add_profiles(3)
+    added = structured(
+        await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+    )
+    store.segments[segment].members.pop(ids[0])  # someone took one out meanwhile
+
+    undo = structured(await mcp.call_tool("undo_change", {"change_id": added["change_id"]}))
+    store.segments[segment].members.clear()
+    again = structured(await mcp.call_tool("undo_change", {"change_id": added["change_id"]}))
+
+    assert (undo["status"], undo["count"]) == ("preview", 2)
+    assert "removes 2 profiles it added from segment 'VIP'" in undo["summary"]
+    assert "1 was no longer a member." in undo["summary"]
+    assert (again["status"], again["count"]) == ("nothing_to_undo", 0)
+    assert again["summary"] == (
+        f"Nothing to undo: none of the 3 profiles change {added['change_id']} added is still a member of segment 'VIP'."
+    )
+
+
+async def test_undoing_a_change_twice_says_who_undid_it(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
+) -> None:
+    """A change undone once is not undone again: the answer names the change that undid it, and nothing is sent."""
+    ids = store.add_profiles(2)
+    store.add_members(segment, ids)
+    preview = await preview_removal(mcp, segment, profile_ids=strs(ids))
+    removed = structured(await approve(mcp, segment, preview["preview_id"]))
+    first = structured(await mcp.call_tool("undo_change", {"change_id": removed["change_id"]}))
+    requests = len(store.stats.requests)
+
+    second = await mcp.call_tool("undo_change", {"change_id": removed["change_id"]})
+
+    assert second.is_error
+    assert f"Change {removed['change_id']} was already undone by {first['change_id']}" in text_of(second)
+    assert len(store.stats.requests) == requests
+    assert sorted(store.members(segment)) == sorted(ids)
+
+
+async def test_undoing_an_undone_add_twice_is_refused_after_the_removal(
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """Once the removal that undoes an add is approved, undoing the add again names that removal."""
+    ids = store.add_profiles(2)
+    async with make_client() as mcp:
+        added = structured(
+            await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+        )
+        undo = structured(await mcp.call_tool("undo_change", {"change_id": added["change_id"]}))
+        removal = structured(await approve(mcp, segment, undo["preview_id"]))
+        again = await mcp.call_tool("undo_change", {"change_id": added["change_id"]})
+
+    assert removal["status"] == "removed"
+    assert again.is_error
+    assert f"already undone by {removal['change_id']}" in text_of(again)
+
+
+async def test_finding_by_customer_numbers_gives_no_advice_to_ask_which_one(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """Customer numbers name customers exactly: no 'ask the user which one is meant' even when many are found."""
+    for n in range(1, 13):
+        store.customers[n] = Customer(n, "Ada", f"Smith{n}", f"ada{n}@example.com")
+        store.add_members(segment, [store.add_profile(customer_id=n)])
+
+    data = structured(
+        await mcp.call_tool(
+            "find_shopper_profiles", {"customer_ids": list(range(1, 13)), "in_segment_id": str(segment)}
+        )
+    )
+
+    assert len(data["found"]) == 12
+    assert "ask the user" not in data["summary"]
