@@ -1,6 +1,8 @@
 """Settings, read once from the environment. The only module that reads environment variables."""
 
+import os
 import re
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -31,6 +33,12 @@ def _env(name: str, hint: str, default: Any = _REQUIRED, *, hosted: bool = False
 
 def _hosted(name: str, hint: str, default: Any = None) -> Any:
     return _env(name, hint, default, hosted=True)
+
+
+def sandbox_audit_log() -> Path:
+    """A sandbox's own audit log: a file of this process in the temporary directory, so that practice changes never
+    mix with a real store's record."""
+    return Path(tempfile.gettempdir()) / f"{APP_NAME}-sandbox-{os.getpid()}.jsonl"
 
 
 def default_audit_log() -> Path:
@@ -178,9 +186,8 @@ class Settings(BaseModel):
         if "log_level" in values:
             values["log_level"] = values["log_level"].upper()
         audit = raw.get("audit_log", "")
-        values["audit_log"] = (
-            None if audit.lower() == "off" else Path(audit).expanduser() if audit else default_audit_log()
-        )
+        default = sandbox_audit_log() if values.get("sandbox") else default_audit_log()
+        values["audit_log"] = None if audit.lower() == "off" else Path(audit).expanduser() if audit else default
         if values.get("sandbox"):
             values.setdefault("store_hash", "sandbox")
             values.setdefault("access_token", "sandbox-token")

@@ -5,6 +5,7 @@ sandbox's or a test's transport, `serve-http` with a Redis client, so that repli
 10 concurrent requests, the pinned previews and the change record.
 """
 
+import secrets
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -31,6 +32,14 @@ class AppState:
     settings: Settings
     previews: Previews
     shutdown: Shutdown = field(default_factory=Shutdown)
+    #: The store as the audit log and the previews know it: its hash, or for a sandbox this process's own name, so
+    #: that a sandbox's changes are never listed or undone after the process (and its store) has gone.
+    store_key: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.store_key:
+            sandbox = self.settings.sandbox
+            self.store_key = f"sandbox-{secrets.token_hex(6)}" if sandbox else self.settings.store_hash
 
     @property
     def tag(self) -> str:

@@ -87,7 +87,7 @@ class SegmentWrite:
         app = self.app
         preview = Preview(
             preview_id=app.previews.new_id(),
-            store=app.settings.store_hash,
+            store=app.store_key,
             segment_id=self.segment_id,
             profile_ids=tuple(profile_ids),
             customer_of={i: customer_of[i] for i in profile_ids if i in customer_of},
@@ -110,9 +110,7 @@ class SegmentWrite:
         Raises:
             PreviewError: it is unknown, expired, used, or made for another segment or store.
         """
-        preview = await self.app.previews.take(
-            preview_id, store=self.app.settings.store_hash, segment_id=self.segment_id
-        )
+        preview = await self.app.previews.take(preview_id, store=self.app.store_key, segment_id=self.segment_id)
         self.undoes = self.undoes or preview.undoes or None  # approving an undo's preview records what it undoes
         return preview
 
@@ -186,7 +184,7 @@ class SegmentWrite:
         return {
             "change_id": change_id,
             "tool": self.tool,
-            "store": self.app.settings.store_hash,
+            "store": self.app.store_key,
             "segment_id": self.segment_id,
         }
 

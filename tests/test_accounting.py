@@ -1,16 +1,22 @@
 """Nothing unsaid: every customer number of a removal accounted for, undo previews of what is there now, and an
 undo that is not repeated."""
 
+import tempfile
 import uuid
 from pathlib import Path
 
 import pytest
 from mcp import Client
+from pydantic import SecretStr
 
+from mcp_bigcommerce_segments import sandbox
+from mcp_bigcommerce_segments.config import Settings
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.store import Customer
+from mcp_bigcommerce_segments.sandbox import SEGMENTS
+from mcp_bigcommerce_segments.server import build_server
 
-from .conftest import MakeClient, approve, preview_removal, strs, structured, text_of
+from .conftest import BoundedClient, MakeClient, approve, audit_lines, preview_removal, strs, structured, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -125,3 +131,36 @@ async def test_finding_by_customer_numbers_gives_no_advice_to_ask_which_one(
 
     assert len(data["found"]) == 12
     assert "ask the user" not in data["summary"]
+
+
+async def test_a_sandboxs_changes_are_not_offered_after_it_has_gone(settings: Settings, audit_path: Path) -> None:
+    """A restarted sandbox, even sharing the audit log, lists none of the old sandbox's changes and undoes none."""
+    sandboxed = settings.model_copy(update={"sandbox": True, "access_token": SecretStr("anything")})
+    vip = str(SEGMENTS[0][0])
+
+    async with BoundedClient(build_server(sandboxed, transport=sandbox.transport(sandboxed.store_hash))) as first:
+        added = structured(await first.call_tool("add_profiles_to_segment", {"segment_id": vip, "customer_ids": [1]}))
+        listed_before = structured(await first.call_tool("list_recent_changes", {}))
+    async with BoundedClient(build_server(sandboxed, transport=sandbox.transport(sandboxed.store_hash))) as second:
+        listed_after = structured(await second.call_tool("list_recent_changes", {}))
+        undo = await second.call_tool("undo_change", {"change_id": added["change_id"]})
+
+    assert [c["change_id"] for c in listed_before["changes"]] == [added["change_id"]]
+    assert listed_after["changes"] == []
+    assert undo.is_error
+    assert f"No change {added['change_id']} in the audit log" in text_of(undo)
+    assert [line["change_id"] for line in audit_lines(audit_path)][:1] == [added["change_id"]]  # it was recorded
+
+
+def test_a_sandbox_keeps_its_own_audit_log() -> None:
+    """Without BIGCOMMERCE_AUDIT_LOG, a sandbox writes to a file of its own in the temporary directory, never to the
+    default log a real store uses; an explicit log is kept."""
+    sandboxed = Settings.from_env({"BIGCOMMERCE_SANDBOX": "true"})
+    real = Settings.from_env({"BIGCOMMERCE_STORE_HASH": "abc123", "BIGCOMMERCE_ACCESS_TOKEN": "t"})
+    explicit = Settings.from_env({"BIGCOMMERCE_SANDBOX": "true", "BIGCOMMERCE_AUDIT_LOG": "/tmp/x.jsonl"})  # noqa: S108
+
+    assert sandboxed.audit_log is not None
+    assert sandboxed.audit_log.parent == Path(tempfile.gettempdir())
+    assert "sandbox" in sandboxed.audit_log.name
+    assert sandboxed.audit_log != real.audit_log
+    assert explicit.audit_log == Path("/tmp/x.jsonl")  # noqa: S108

@@ -68,7 +68,7 @@ async def list_recent_changes(
     """
     app = app_state(ctx)
     with tool_errors():
-        changes = await app.audit.changes(app.settings.store_hash)
+        changes = await app.audit.changes(app.store_key)
     latest = [_change(change_id, records) for change_id, records in reversed(changes.items())][:limit]
     summary = f"The latest {plural(len(latest), 'change')}, newest first." if latest else "No changes recorded yet."
     if latest:
@@ -85,7 +85,7 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     """
     app = app_state(ctx)
     with tool_errors():
-        changes = await app.audit.changes(app.settings.store_hash)
+        changes = await app.audit.changes(app.store_key)
     records = changes.get(change_id)
     if records is None:
         raise ToolError(f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones.")

@@ -174,7 +174,7 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
     """
     if preview_id:
         with tool_errors():
-            preview = await app.previews.get(preview_id, store=app.settings.store_hash, segment_id=segment_id)
+            preview = await app.previews.get(preview_id, store=app.store_key, segment_id=segment_id)
         return Plan(preview, requested=len(preview.profile_ids), not_members=0, from_preview=True)
     source = one_source(TOOL, sources, SOURCES)
     with tool_errors():
