@@ -108,7 +108,7 @@ async def yes(context: ClientRequestContext, request: ElicitRequestParams) -> El
 
 async def measure(request: Callable[[Agent], Awaitable[None]], *, asks_the_user: bool) -> Agent:
     settings = Settings(store_hash="sandbox", access_token=SecretStr("sandbox-token"), sandbox=True, audit_log=None)
-    server = build_server(settings, transport=sandbox.transport(), instructions_extra=sandbox.describe())
+    server = build_server(settings, transport=sandbox.transport())
     callback: Any = yes if asks_the_user else None
     async with Client(server, elicitation_callback=callback) as client:
         agent = Agent(client)

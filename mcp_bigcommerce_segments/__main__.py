@@ -74,19 +74,15 @@ def main(argv: list[str] | None = None) -> int:
         level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     transport = None
-    instructions_extra = ""
     if settings.sandbox:
-        # Only a sandbox run loads the fake store (Starlette routes, seeded data).
+        # Only a sandbox run loads the fake store (Starlette routes, seeded data); the server describes it.
         from . import sandbox
 
         transport = sandbox.transport(settings.store_hash)
-        instructions_extra = sandbox.describe()
     if args.check:
         from .check import run_check
 
         return anyio.run(run_check, settings, sys.stdout, transport)
-    if args.command == "serve-http":
-        return _serve_http(settings, transport, args.host, args.port)
     if settings.audit_log is not None:
         from .audit import check_writable
         from .errors import AuditLogError
@@ -96,17 +92,26 @@ def main(argv: list[str] | None = None) -> int:
         except AuditLogError as exc:
             sys.stderr.write(f"mcp-bigcommerce-segments: {exc}\n")
             return 2
-    return _serve(settings, transport, instructions_extra)
+    if args.command == "serve-http":
+        return _serve_http(settings, transport, args.host, args.port)
+    return _serve(settings, transport)
 
 
 def _serve_http(settings: "Settings", transport: "Transport | None", host: str, port: int) -> int:
+    import importlib.util
+
     from .errors import ConfigError
 
-    try:
-        from .hosted.app import serve
-    except ImportError as exc:  # redis is an extra: pip install 'mcp-bigcommerce-segments[hosted]'
-        sys.stderr.write(f"mcp-bigcommerce-segments: serve-http needs the 'hosted' extra ({exc.name} is missing)\n")
+    needed = ["uvicorn", "jwt", *(["redis"] if settings.redis_url is not None else [])]
+    missing = [name for name in needed if importlib.util.find_spec(name) is None]
+    if missing:  # the 'hosted' extra: pip install -e '.[hosted]' from a clone
+        sys.stderr.write(
+            f"mcp-bigcommerce-segments: serve-http needs the 'hosted' extra ({', '.join(missing)} missing): "
+            "pip install 'mcp-bigcommerce-segments[hosted]', or from a clone pip install -e '.[hosted]'\n"
+        )
         return 2
+    from .hosted.app import serve
+
     try:
         return serve(settings, host=host, port=port, transport=transport)
     except ConfigError as exc:
@@ -114,12 +119,12 @@ def _serve_http(settings: "Settings", transport: "Transport | None", host: str, 
         return 2
 
 
-def _serve(settings: "Settings", transport: "Transport | None", instructions_extra: str) -> int:
+def _serve(settings: "Settings", transport: "Transport | None") -> int:
     import gc
 
     from .server import build_server
 
-    server = build_server(settings, transport=transport, instructions_extra=instructions_extra, stop_on_sigterm=True)
+    server = build_server(settings, transport=transport, stop_on_sigterm=True)
     # Everything alive now lives as long as the process: take it out of the collector's sight. Later collections
     # get cheaper, and exit after stdin closes drops from ~300 ms (the final collection) to ~20 ms.
     gc.freeze()

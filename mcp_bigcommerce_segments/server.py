@@ -270,6 +270,11 @@ def build_server(
 
 
 def _instructions(settings: Settings, extra: str) -> str:
+    """The server's instructions, the same over stdio and HTTP: a sandbox describes its store (named segments)."""
+    if settings.sandbox and not extra:
+        from .sandbox import describe  # only a sandbox loads the fake store
+
+        extra = describe()
     instructions = INSTRUCTIONS
     if settings.read_only:
         instructions += _READ_ONLY

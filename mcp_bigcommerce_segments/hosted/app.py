@@ -20,6 +20,8 @@ from urllib.parse import urlsplit
 
 import anyio
 import uvicorn
+from mcp.server.auth.middleware.bearer_auth import RequireAuthMiddleware
+from mcp.server.auth.routes import create_protected_resource_routes
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.applications import Starlette
@@ -29,18 +31,20 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..audit import check_writable
 from ..bulk import GRACE_SECONDS, Shutdown
 from ..client import Transport
 from ..config import Settings, env_var
-from ..errors import ConfigError
+from ..errors import AuditLogError, ConfigError
 from ..redact import keep_secret
 from ..server import build_server
 from ..state import AppState, compose
-from .auth import READ, SegmentTokenVerifier
+from .auth import READ, WRITE, SegmentTokenVerifier
 
 logger = logging.getLogger(__name__)
 
 MCP_PATH = "/mcp"
+PRM_PREFIX = "/.well-known/oauth-protected-resource"
 
 
 def _loopback(host: str) -> bool:
@@ -81,7 +85,11 @@ def _state(settings: Settings, transport: Transport | None) -> tuple[AppState, A
 
 
 def build_app(
-    settings: Settings, *, host: str = "127.0.0.1", port: int = 8000, transport: Transport | None = None
+    settings: Settings,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    transport: Transport | None = None,
 ) -> Starlette:
     """The Starlette app of `serve-http`.
 
@@ -100,7 +108,11 @@ def build_app(
         validate_token_resource=False,  # static tokens name no resource; JWTs are checked for their audience
     )
     server = build_server(
-        settings, state=state, token_verifier=SegmentTokenVerifier(settings), auth=auth, transport=transport
+        settings,
+        state=state,
+        token_verifier=SegmentTokenVerifier(settings),
+        auth=auth,
+        transport=transport,
     )
     # On loopback, the SDK checks Host and Origin (DNS rebinding targets local servers). Behind a reverse proxy the
     # Host is the public name, which only the proxy knows: there the Origin alone is checked (below).
@@ -114,7 +126,8 @@ def build_app(
         streamable_http_path=MCP_PATH, json_response=True, stateless_http=True, transport_security=security, host=host
     )
 
-    app.router.routes[0:0] = _probes(redis)
+    _resource_metadata(app, settings, auth)
+    app.router.routes[0:0] = [*_probes(redis, settings), Route(MCP_PATH, _no_stream, methods=["GET"])]
     app.router.lifespan_context = _lifespan(app.router.lifespan_context, state, redis)
     app.state.shutdown = state.shutdown
     if not local:
@@ -122,13 +135,43 @@ def build_app(
     return app
 
 
-def _probes(redis: Any) -> list[Route]:
-    """`/healthz` (the process answers) and `/readyz` (and Redis, when configured, answers within 2 s)."""
+def _resource_metadata(app: Starlette, settings: Settings, auth: AuthSettings) -> None:
+    """The protected-resource metadata (RFC 9728) only when OAuth is configured, naming both scopes; with static
+    tokens alone there is no authorization server to send a client to, so a wrong token gets a plain 401."""
+    routes = app.router.routes
+    routes[:] = [r for r in routes if not getattr(r, "path", "").startswith(PRM_PREFIX)]
+    if settings.oauth:
+        routes.extend(
+            create_protected_resource_routes(
+                resource_url=auth.resource_server_url or auth.issuer_url,
+                authorization_servers=[auth.issuer_url],
+                scopes_supported=[READ, WRITE],
+            )
+        )
+        return
+    for route in routes:
+        if isinstance(guard := getattr(route, "app", None), RequireAuthMiddleware):
+            guard.resource_metadata_url = None
+
+
+async def _no_stream(request: Request) -> Response:
+    """`GET /mcp`: a stateless JSON server has no event stream to offer (405, as the transport spec says)."""
+    return Response(status_code=405, headers={"Allow": "POST"})
+
+
+def _probes(redis: Any, settings: Settings) -> list[Route]:
+    """`/healthz` (the process answers) and `/readyz` (the audit log can be appended to, and Redis, when
+    configured, answers within 2 s)."""
 
     async def healthz(request: Request) -> Response:
         return JSONResponse({"status": "ok"})
 
     async def readyz(request: Request) -> Response:
+        if settings.audit_log is not None:
+            try:
+                await anyio.to_thread.run_sync(check_writable, settings.audit_log)
+            except AuditLogError:
+                return JSONResponse({"status": "not ready", "audit_log": "not writable"}, status_code=503)
         if redis is None:
             return JSONResponse({"status": "ready", "redis": "not configured"})
         try:
@@ -198,8 +241,8 @@ def serve(settings: Settings, *, host: str, port: int, transport: Transport | No
         app,
         host=host,
         port=port,
-        # uvicorn's own start and stop lines always show (an operator looks for them); requests are not logged.
-        log_level=min(settings.log_level, "INFO", key=["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"].index).lower(),
+        # uvicorn logs at BIGCOMMERCE_LOG_LEVEL like the rest (INFO shows its start and stop lines); no access log.
+        log_level=settings.log_level.lower(),
         access_log=False,
         timeout_graceful_shutdown=int(GRACE_SECONDS + 10),
         proxy_headers=True,

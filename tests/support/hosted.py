@@ -91,7 +91,7 @@ class Replica:
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mcp_bigcommerce_segments", "serve-http", "--port", str(self.port), *args],
-            env=clean_env(**env),
+            env=clean_env(**{"BIGCOMMERCE_LOG_LEVEL": "INFO", **env}),  # INFO: uvicorn says when it listens
             cwd=ROOT,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,

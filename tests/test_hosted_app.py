@@ -1,0 +1,155 @@
+"""serve-http's app in process: what it answers besides MCP (GET /mcp, the resource metadata, readiness), and that
+it starts only when it can record changes, with the same instructions as stdio."""
+
+import hashlib
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import httpx2
+import pytest
+from pydantic import SecretStr
+
+from mcp_bigcommerce_segments.__main__ import main
+from mcp_bigcommerce_segments.config import Settings
+from mcp_bigcommerce_segments.hosted.app import build_app
+from mcp_bigcommerce_segments.server import build_server
+
+pytestmark = pytest.mark.anyio
+
+TOKEN = "writer-token-9a8b7c6d5e"
+TOKENS = (("write", hashlib.sha256(TOKEN.encode()).hexdigest()),)
+
+
+def hosted(tmp_path: Path, **extra: Any) -> Settings:
+    values: dict[str, Any] = {
+        "store_hash": "abc123",
+        "access_token": SecretStr("t"),
+        "http_tokens": TOKENS,
+        "audit_log": tmp_path / "audit.jsonl",
+        **extra,
+    }
+    return Settings(**values)
+
+
+def http(settings: Settings) -> httpx2.AsyncClient:
+    app = build_app(settings)
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000")
+
+
+async def test_get_mcp_is_405_with_allow_post(tmp_path: Path) -> None:
+    """A stateless JSON server has no event stream to hold open: GET /mcp answers 405 with Allow: POST at once."""
+    async with http(hosted(tmp_path)) as client:
+        response = await client.get("/mcp", headers={"Authorization": f"Bearer {TOKEN}"})
+
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+
+
+async def test_static_tokens_alone_publish_no_oauth_metadata(tmp_path: Path) -> None:
+    """With static tokens only, no protected-resource metadata is served and a 401 points to no OAuth server."""
+    async with http(hosted(tmp_path)) as client:
+        metadata = await client.get("/.well-known/oauth-protected-resource/mcp")
+        refused = await client.post("/mcp", json={}, headers={"Authorization": "Bearer wrong"})
+
+    assert metadata.status_code == 404
+    assert refused.status_code == 401
+    assert "resource_metadata" not in refused.headers.get("www-authenticate", "")
+
+
+async def test_oauth_publishes_metadata_with_both_scopes(tmp_path: Path) -> None:
+    """With OAuth configured, the metadata names the issuer and both scopes, read and write."""
+    settings = hosted(
+        tmp_path,
+        oauth_issuer="https://idp.example.com",
+        oauth_audience="segments",
+        oauth_jwks_url="https://idp.example.com/jwks.json",
+    )
+    async with http(settings) as client:
+        metadata = (await client.get("/.well-known/oauth-protected-resource/mcp")).json()
+
+    assert metadata["scopes_supported"] == ["read", "write"]
+    assert [server.rstrip("/") for server in metadata["authorization_servers"]] == ["https://idp.example.com"]
+
+
+async def test_readyz_is_not_ready_when_the_audit_log_cannot_be_written(tmp_path: Path) -> None:
+    """/readyz says not ready (503) once the audit log cannot be appended to: every write would fail."""
+    log = tmp_path / "audit.jsonl"
+    async with http(hosted(tmp_path, audit_log=log)) as client:
+        ready = await client.get("/readyz")
+        log.mkdir()  # the log's path is now a directory: nothing can be appended
+        broken = await client.get("/readyz")
+
+    assert ready.status_code == 200
+    assert broken.status_code == 503
+    assert broken.json() == {"status": "not ready", "audit_log": "not writable"}
+
+
+def test_serve_http_refuses_to_start_with_an_audit_log_it_cannot_write(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """serve-http exits 2 with one line naming the audit log, before listening, as stdio does."""
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    for name, value in {
+        "BIGCOMMERCE_STORE_HASH": "abc123",
+        "BIGCOMMERCE_ACCESS_TOKEN": "t",
+        "BIGCOMMERCE_HTTP_TOKENS": f"write:{TOKENS[0][1]}",
+        "BIGCOMMERCE_AUDIT_LOG": str(blocked / "audit.jsonl"),
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    code = main(["serve-http", "--port", "9"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1
+    assert "audit log" in err.lower()
+
+
+def test_serve_http_without_redis_installed_says_which_extra(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With BIGCOMMERCE_REDIS_URL set and redis not installed, serve-http exits 2 with one line naming the extra."""
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "redis" else real(name, *a))
+    for name, value in {
+        "BIGCOMMERCE_STORE_HASH": "abc123",
+        "BIGCOMMERCE_ACCESS_TOKEN": "t",
+        "BIGCOMMERCE_HTTP_TOKENS": f"write:{TOKENS[0][1]}",
+        "BIGCOMMERCE_AUDIT_LOG": str(tmp_path / "audit.jsonl"),
+        "BIGCOMMERCE_REDIS_URL": "redis://127.0.0.1:9/0",
+    }.items():
+        monkeypatch.setenv(name, value)
+
+    code = main(["serve-http", "--port", "9"])
+
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "serve-http needs the 'hosted' extra (redis missing)" in err
+    assert "pip install -e '.[hosted]'" in err
+    assert "Traceback" not in err
+
+
+async def test_a_sandbox_has_the_same_instructions_over_http_and_stdio(tmp_path: Path) -> None:
+    """serve-http --sandbox gives the sandbox's instructions (its named segments), exactly as stdio does."""
+    sandboxed = hosted(tmp_path, sandbox=True)
+    app = build_app(sandboxed)
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, text/event-stream"}
+
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client,
+    ):
+        answer = (await client.post("/mcp", json=initialize, headers=headers)).json()
+
+    over_stdio = build_server(sandboxed).instructions
+    assert over_stdio is not None
+    assert "SANDBOX MODE" in over_stdio
+    assert answer["result"]["instructions"] == over_stdio
