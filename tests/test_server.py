@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 from mcp import Client
+from mcp.shared.exceptions import MCPError
+from mcp.types import INVALID_PARAMS
 
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 
@@ -247,3 +249,22 @@ async def test_every_tool_schema_refuses_other_properties_and_describes_each_arg
         assert schema["additionalProperties"] is False, tool.name
         undescribed = [name for name, prop in schema["properties"].items() if not prop.get("description")]
         assert undescribed == [], tool.name
+
+
+@pytest.mark.parametrize(
+    ("name", "arguments", "said"),
+    [
+        ("no_such_prompt", {}, "Unknown prompt 'no_such_prompt'; the prompts are: review_segment, "),
+        ("review_segment", {}, "Prompt 'review_segment' needs the argument(s): segment."),
+    ],
+)
+async def test_a_bad_prompt_request_is_invalid_params_in_one_line(
+    mcp: Client, name: str, arguments: dict[str, str], said: str
+) -> None:
+    """An unknown prompt or a missing prompt argument is JSON-RPC -32602 with one line saying what to send."""
+    with pytest.raises(MCPError) as raised:
+        await mcp.get_prompt(name, arguments)
+
+    assert raised.value.code == INVALID_PARAMS
+    assert raised.value.message.startswith(said)
+    assert "\n" not in raised.value.message
