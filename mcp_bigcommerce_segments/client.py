@@ -142,6 +142,9 @@ class BigCommerceClient(Endpoints):
         # Made on first use: building its TLS context costs ~50 ms that a server start need not pay.
         self._client: httpx2.AsyncClient | None = None
 
+    def _now(self) -> float:
+        return self._clock.now()
+
     @property
     def clock(self) -> Clock:
         """The time source this client paces and retries by."""

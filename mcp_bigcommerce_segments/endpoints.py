@@ -22,6 +22,9 @@ CHUNK_SIZE = 50
 MAX_PAGE_SIZE = 250
 # BigCommerce's documented default page, for a store that answers 413 to pages of 250.
 SMALL_PAGE = 50
+# Segment names read are reused this long within a process (a merchant renames a segment rarely; our own renames and
+# deletions drop them at once).
+NAMES_TTL_SECONDS = 60.0
 # A shopper profile belongs to at most this many segments (BigCommerce's limit).
 MAX_SEGMENTS_PER_PROFILE = 1_000
 
@@ -40,6 +43,10 @@ class Endpoints:
 
     #: Learnt from the first 413 to a page of 250: stores that cap pages lower are then read in pages of 50.
     page_size: int = MAX_PAGE_SIZE
+
+    def _now(self) -> float:
+        """The client's clock (see `BigCommerceClient`)."""
+        raise NotImplementedError
 
     async def _request(
         self,
@@ -152,15 +159,25 @@ class Endpoints:
         return await self.collect("segments", SegmentPage, what="segments", max_items=max_items)
 
     async def segment_names(self, ids: set[UUID]) -> dict[UUID, str]:
-        """The names of segments, by ID (one request per page of them; none for no IDs)."""
-        names: dict[UUID, str] = {}
-        wanted = sorted(ids, key=str)
+        """The names of segments, by ID: from what this process read in the last `NAMES_TTL_SECONDS`, else one
+        request per page of them (none for no IDs). A segment that does not exist has no entry."""
+        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
+        now = self._now()
+        names = {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
+        wanted = sorted(ids - names.keys(), key=str)
         for start in range(0, len(wanted), MAX_PAGE_SIZE):
             batch = wanted[start : start + MAX_PAGE_SIZE]
             params = {"id:in": ",".join(str(i) for i in batch)}
             read = await self.collect("segments", SegmentPage, what="segments", params=params, max_items=len(batch))
             names.update({s.id: s.name for s in read.items})
+            cache.update({s.id: (s.name, now + NAMES_TTL_SECONDS) for s in read.items})
         return names
+
+    def forget_names(self, ids: set[UUID] | None = None) -> None:
+        """Drop remembered segment names (all, or of `ids`): after this process renames or deletes a segment."""
+        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
+        for i in list(cache) if ids is None else ids:
+            cache.pop(i, None)
 
     async def segment_exists(self, segment_id: UUID) -> bool:
         """Whether the segment exists (one small read)."""

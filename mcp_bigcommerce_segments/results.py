@@ -6,12 +6,12 @@ in the audit log (see `list_recent_changes`).
 """
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
-from .models import Customer, Pagination, Segment, ShopperProfile, Timestamp
+from .models import Customer, Pagination, Segment, ShopperProfile
 from .words import first_few, plural, were
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class PagedResult(_Model):
     current_page: int
     total_pages: int
     next_page: int | None = Field(description="Pass as `page` to get the next page; null on the last page.")
-    sandbox: bool = Field(default=False, description="True when this is the built-in sandbox store, not a real one.")
+    sandbox: bool = Field(default=False, description="True for the built-in practice store.")
 
 
 def page_sentence(p: Pagination, *, noun: str, where: str, asked: int) -> str:
@@ -87,11 +87,14 @@ class ProfileEntry(_Model):
 
     id: UUID = Field(description="The shopper profile ID.")
     customer_id: int
-    name: str | None = Field(default=None, description="The customer's name (unless include_names is false).")
+    name: str | None = None
     email: str | None = None
     company: str | None = None
-    created_at: Timestamp = Field(default=None, description="Only with include_names=false.")
-    updated_at: Timestamp = Field(default=None, description="Only with include_names=false.")
+
+    @model_serializer(mode="wrap")
+    def _without_nulls(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Fields the store did not give are left out, so that a page of IDs alone is the smallest form."""
+        return {key: value for key, value in handler(self).items() if value is not None}
 
     @classmethod
     def named(cls, profile: ShopperProfile, customer: Customer | None, *, hide_emails: bool) -> "ProfileEntry":
@@ -108,16 +111,15 @@ class ProfileEntry(_Model):
 
     @classmethod
     def bare(cls, profile: ShopperProfile) -> "ProfileEntry":
-        """A member by IDs and timestamps only."""
-        return cls(
-            id=profile.id, customer_id=profile.customer_id, created_at=profile.created_at, updated_at=profile.updated_at
-        )
+        """A member by its IDs alone."""
+        return cls(id=profile.id, customer_id=profile.customer_id)
 
 
 class ListResult(PagedResult):
     """Result of `list_segment_profiles`."""
 
     segment_id: UUID
+    segment_name: str | None = None
     profiles: list[ProfileEntry]
 
 
@@ -306,14 +308,16 @@ class Change(_Model):
     time: str
     tool: str
     segment_id: UUID
+    segment_name: str | None = None
     status: Literal["done", "cancelled", "interrupted"] = Field(
         description="interrupted: the process stopped before the outcome was recorded (see the intent)."
     )
     added: int = 0
     removed: int = 0
-    unchanged: int = Field(default=0, description="Already members (adds) or not members (removals).")
+    unchanged: int = Field(default=0, description="Already members (adds), not members (removals).")
     failed: int = 0
     undoes: str | None = Field(default=None, description="The change this one undid.")
+    undone_by: str | None = None
 
 
 class ChangesResult(_Model):

@@ -6,6 +6,7 @@ exactly what it removed (done at once: adding is not destructive); an add is und
 which is a removal like any other: a pinned preview to approve.
 """
 
+import contextlib
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,6 +14,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from ..errors import BigCommerceError
 from ..people import SHOWN
 from ..results import Change, ChangesResult, UndoResult
 from ..state import AppState
@@ -26,19 +28,20 @@ from .text import tool_result
 ChangeId = Annotated[str, Field(pattern=r"^c[0-9a-f]{10}$", description="A change_id from a write's result.")]
 
 
-def _undone_by(changes: dict[str, dict[str, Any]], change_id: str) -> str | None:
-    """The change that undid `change_id` whole (done, not cancelled, nothing failed), if one did. An undo that was
-    cut short or failed in part may be repeated: re-adding and removing exactly are safe to repeat."""
+def _undone(changes: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """change_id -> the change that undid it whole (done, not cancelled, nothing failed). An undo that was cut short
+    or failed in part may be repeated: re-adding and removing exactly are safe to repeat."""
+    undone: dict[str, str] = {}
     for other, records in changes.items():
         outcome = records.get("outcome") or {}
         intent = records.get("intent") or outcome
         whole = outcome and not outcome.get("cancelled") and not outcome.get("failed")
-        if intent.get("undoes") == change_id and whole and (outcome.get("added") or outcome.get("removed")):
-            return other
-    return None
+        if intent.get("undoes") and whole and (outcome.get("added") or outcome.get("removed")):
+            undone[str(intent["undoes"])] = other
+    return undone
 
 
-def _change(change_id: str, records: dict[str, Any]) -> Change:
+def _change(change_id: str, records: dict[str, Any], undone_by: str | None = None) -> Change:
     outcome = records.get("outcome")
     intent = records.get("intent") or outcome or {}
     status = "interrupted" if outcome is None else "cancelled" if outcome.get("cancelled") else "done"
@@ -54,23 +57,43 @@ def _change(change_id: str, records: dict[str, Any]) -> Change:
         unchanged=len(done.get("already_members") or done.get("not_members") or []),
         failed=sum(len(group.get("ids") or []) for group in done.get("failed") or []),
         undoes=intent.get("undoes"),
+        undone_by=undone_by,
     )
 
 
 async def list_recent_changes(
     ctx: Ctx,
     limit: Annotated[int, Field(ge=1, le=50, description="How many of the latest changes, 1 to 50.")] = 10,
+    segment_id: Annotated[UUID | None, Field(description="Only changes to this segment.")] = None,
 ) -> Annotated[CallToolResult, ChangesResult]:
-    """List the latest adds and removals this server made (newest first), from its audit log.
+    """List the latest adds and removals this server made (newest first), from its audit log; `segment_id` keeps
+    one segment's.
 
-    Each change has its `change_id`, time, tool, segment, status (done, cancelled, or interrupted when the process
-    stopped mid-call) and counts. Pass a change_id to undo_change to reverse it.
+    Each change has its `change_id`, time, tool, segment and its name, status (done, cancelled, or interrupted: the
+    process stopped mid-call), counts, `undoes` and `undone_by`. undo_change(change_id) reverses one.
     """
     app = app_state(ctx)
     with tool_errors():
         changes = await app.audit.changes(app.store_key)
-    latest = [_change(change_id, records) for change_id, records in reversed(changes.items())][:limit]
-    summary = f"The latest {plural(len(latest), 'change')}, newest first." if latest else "No changes recorded yet."
+    undone = _undone(changes)
+    latest = [
+        _change(change_id, records, undone.get(change_id))
+        for change_id, records in reversed(changes.items())
+        if segment_id is None
+        or str((records.get("intent") or records.get("outcome") or {}).get("segment_id")) == str(segment_id)
+    ][:limit]
+    with contextlib.suppress(BigCommerceError):  # names are a courtesy: the record is the answer
+        names = await app.client.segment_names({c.segment_id for c in latest})
+        latest = [c.model_copy(update={"segment_name": names.get(c.segment_id)}) for c in latest]
+    where = ""
+    if segment_id is not None:
+        name = next((c.segment_name for c in latest if c.segment_name), None)
+        where = f" to segment '{name}'" if name else f" to segment {segment_id}"
+    summary = (
+        f"The latest {plural(len(latest), 'change')}{where}, newest first."
+        if latest
+        else f"No changes{where} recorded yet."
+    )
     if latest:
         summary += " undo_change(change_id=...) reverses one."
     return tool_result(ChangesResult(summary=app.tag + summary, changes=latest, sandbox=app.settings.sandbox))
@@ -89,7 +112,7 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     records = changes.get(change_id)
     if records is None:
         raise ToolError(f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones.")
-    if (undone_by := _undone_by(changes, change_id)) is not None:
+    if (undone_by := _undone(changes).get(change_id)) is not None:
         raise ToolError(
             f"Change {change_id} was already undone by {undone_by}; undoing it again would change nothing. "
             f"undo_change(change_id={undone_by!r}) reverses the undo."

@@ -162,12 +162,14 @@ async def find_shopper_profiles(
             resolved = sort_customers(page.data, [c.id for c in page.data])
             matches = page.pagination.total
         customers = _in_segment(resolved.found, in_segment_id)
-        names = await app.client.segment_names({s for c in customers for s in c.segment_ids or []})
+        wanted = {s for c in customers for s in c.segment_ids or []} | ({in_segment_id} if in_segment_id else set())
+        names = await app.client.segment_names(wanted)
     found = [CustomerProfile.of(c, names, hide_email=app.settings.hide_emails) for c in customers]
     searched = None
     if matches is not None:
         searched = f"named like {name_contains!r}" if name_contains is not None else f"with email {email!r}"
-    summary = _found_sentence(resolved, found, searched, matches, in_segment_id)
+    in_segment = None if in_segment_id is None else names.get(in_segment_id) or in_segment_id
+    summary = _found_sentence(resolved, found, searched, matches, in_segment)
     return tool_result(
         FindProfilesResult(
             summary=app.tag + summary,
@@ -201,7 +203,7 @@ def _found_sentence(
     found: list[CustomerProfile],
     searched: str | None,
     matches: int | None,
-    in_segment: UUID | None,
+    in_segment: UUID | str | None,
 ) -> str:
     """What a search found: how many matched, what is shown, and (for a search by name or email) the advice to ask
     the user which one is meant when several match. Customer numbers name their customers exactly: no such advice."""
@@ -211,7 +213,8 @@ def _found_sentence(
         more = f"; the first {shown} are here, narrow the search for the rest. " if matches > shown else ". "
         summary = f"{plural(matches, 'customer')} {searched}{more}{summary}"
     if in_segment is not None:
-        summary += f" {plural(len(found), 'of them is', 'of them are')} in segment {in_segment}."
+        where = f"'{in_segment}'" if isinstance(in_segment, str) else str(in_segment)
+        summary += f" {plural(len(found), 'of them is', 'of them are')} in segment {where}."
     if searched is not None and len(found) > 1:
         summary += " Several match: ask the user which one is meant (show names and emails)."
     return summary

@@ -29,13 +29,14 @@ async def list_segment_profiles(
     """List one page of the shopper profiles in a BigCommerce customer segment, with each customer's name.
 
     Each profile has its `id` (a shopper profile UUID), `customer_id`, and the customer's `name`, `email` and
-    `company`; `include_names=false` gives IDs and timestamps only, for paging through IDs. A page holds `limit`
+    `company`; `include_names=false` gives IDs only (the smallest page), for paging through IDs. A page holds `limit`
     profiles (1 to 250, default 50); when `next_page` is not null, call again with `page` set to it. Needs the
     Customers 'modify' API scope (BigCommerce requires it even for this read).
     """
     app = app_state(ctx)
     with tool_errors():
         fetched = await app.client.list_segment_profiles(segment_id, page=page, limit=limit)
+        name = (await app.client.segment_names({segment_id})).get(segment_id)
         customers = {}
         if include_names and fetched.data:
             customers = {c.id: c for c in await app.client.customers([p.customer_id for p in fetched.data])}
@@ -44,11 +45,13 @@ async def list_segment_profiles(
         ProfileEntry.named(p, customers.get(p.customer_id), hide_emails=hide) if include_names else ProfileEntry.bare(p)
         for p in fetched.data
     ]
-    summary = page_sentence(fetched.pagination, noun="profile", where=f"in segment {segment_id}", asked=page)
+    label = f"'{name}'" if name else str(segment_id)
+    summary = page_sentence(fetched.pagination, noun="profile", where=f"in segment {label}", asked=page)
     return tool_result(
         ListResult(
             summary=app.tag + summary,
             segment_id=segment_id,
+            segment_name=name,
             profiles=profiles,
             **page_fields(fetched.pagination, app.settings.sandbox),
         )
@@ -103,8 +106,10 @@ async def add_selection(
         if not outcome.changed and not outcome.unchanged:
             recorded = f" Change {write.change_id} records it." if write.change_id else ""
             again = f" When the cause is fixed, {retry} retries them (adding again is safe)." if retry else ""
+            name = await write.segment_name()
+            label = f"'{name}'" if name else str(segment_id)
             raise ToolError(
-                f"No profiles were added to segment {segment_id}: {outcome.failure_sentence()}.{recorded}{again}"
+                f"No profiles were added to segment {label}: {outcome.failure_sentence()}.{recorded}{again}"
             )
         people = await write.people(outcome.changed, known=selection.customers)
         count = await write.member_count()
