@@ -139,6 +139,14 @@ class WriteResult(_Model):
     sandbox: bool = False
 
 
+def _customers_text(customer_of: Mapping[UUID, int], profiles: Sequence[UUID]) -> str:
+    """'customer 7' or 'customers 7, 9 and 2 more' for the customers of `profiles`; '' for none."""
+    customers = sorted({customer_of[p] for p in profiles if p in customer_of})
+    if not customers:
+        return ""
+    return f"customer {customers[0]}" if len(customers) == 1 else f"customers {first_few(customers)}"
+
+
 def customer_notes(without_profile: Sequence[int], not_found: Sequence[int]) -> list[str]:
     """What became of customer numbers that could not take part: no shopper profile yet, or not in the store."""
     notes = []
@@ -181,10 +189,17 @@ class AddResult(WriteResult):
         """The result of an add: counts, the people added, and the sentence that says it all."""
         label = f"'{name}'" if name else str(segment_id)
         already = len(outcome.unchanged)
-        parts = [
-            f"Added {plural(len(outcome.changed), 'profile')} ({selection.source}) to segment {label}; "
-            + ("1 was already a member" if already == 1 else f"{already:,} were already members")
-        ]
+        source, members = (
+            selection.source,
+            ("1 was already a member" if already == 1 else f"{already:,} were already members"),
+        )
+        if selection.customers:  # name the customers by what happened to each
+            source = _customers_text(selection.customer_of, outcome.changed) or "none of the customers given"
+            if already:
+                members = _customers_text(selection.customer_of, outcome.unchanged) + (
+                    " was already a member" if already == 1 else " were already members"
+                )
+        parts = [f"Added {plural(len(outcome.changed), 'profile')} ({source}) to segment {label}; {members}"]
         if outcome.reread:
             parts.append(
                 f"{were(len(outcome.reread))} found in the segment after BigCommerce's answer was lost, and are "

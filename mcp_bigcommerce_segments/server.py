@@ -75,7 +75,18 @@ class SegmentTool(Tool):
     - Results and error messages are passed through `redact`, so no registered secret leaves in any of them.
     """
 
+    #: Prefix of every error message too ("[SANDBOX] " in sandbox mode), as of every summary.
+    tag: str = ""
+
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
+        try:
+            return await self._run(arguments, context, convert_result)
+        except ToolError as exc:
+            if type(exc) is not ToolError or not self.tag:
+                raise
+            raise ToolError(self.tag + str(exc)) from exc.__cause__
+
+    async def _run(self, arguments: dict[str, Any], context: Any, convert_result: bool) -> Any:
         unknown = [name for name in arguments if name not in self.parameters.get("properties", {})]
         if unknown:
             raise ToolError(redact(f"Error executing tool {self.name}: {unknown_arguments(self, unknown)}"))
@@ -180,7 +191,9 @@ async def _stop_on_sigterm(shutdown: Shutdown) -> None:
             os._exit(0)
 
 
-def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations: ToolAnnotations) -> Tool:
+def _tool(
+    fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations: ToolAnnotations, tag: str = ""
+) -> Tool:
     """A tool whose output schema is advertised but not validated a second time.
 
     Every result is built from our pydantic result models, which validate it as they are made; the SDK would
@@ -188,6 +201,8 @@ def _tool(fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations:
     `FuncMetadata` reads its fields live, and a schema without a model is published and not re-checked.
     """
     tool = SegmentTool.from_function(fn, title=title, description=_description(fn), annotations=annotations)
+    assert isinstance(tool, SegmentTool)
+    tool.tag = tag
     tool.fn_metadata.output_model = None
     # Schema titles ("Segment Id" for segment_id) repeat the names; a model pays for every character of tools/list.
     _drop_titles(tool.parameters)
@@ -267,6 +282,7 @@ def build_server(
             yield made
             background.cancel_scope.cancel()
 
+    tag = "[SANDBOX] " if settings.sandbox else ""
     server = SegmentServer(
         SERVER_NAME,
         title="BigCommerce customer segments",
@@ -274,7 +290,7 @@ def build_server(
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,
-        tools=[_tool(fn, title, annotations) for fn, title, annotations in _tools(settings)],
+        tools=[_tool(fn, title, annotations, tag) for fn, title, annotations in _tools(settings)],
         token_verifier=token_verifier,
         auth=auth,
     )

@@ -74,7 +74,11 @@ async def test_elicitation_accept_removes(
     assert store.members(segment) == []
     assert len(asked) == 1
     assert asked[0].startswith("Remove 12 shopper profiles from segment 'VIP' (the profile IDs given)? ")
-    assert re.search(r"The profiles themselves are kept; only their membership ends. \(Set [0-9a-f]{8}\.\)$", asked[0])
+    assert re.search(
+        r"The profiles themselves are kept; only their membership ends. \(Set [0-9a-f]{8}: a yes approves exactly "
+        r"this set\.\)$",
+        asked[0],
+    )
 
 
 @pytest.mark.parametrize("mode", ["auto", "legacy"])

@@ -96,6 +96,9 @@ _UUID_HINTS = {
     "from_segment_id": (
         "takes a segment's UUID, not {}; to find a segment by name call list_segments(name_contains=...)."
     ),
+    "in_segment_id": (
+        "takes a segment's UUID, not {}; to find a segment by name call list_segments(name_contains=...)."
+    ),
     "profile_id": (
         "takes a shopper profile's UUID, not {}; find_shopper_profiles turns a customer number, name or email into one."
     ),
@@ -151,7 +154,20 @@ def _customer_items(name: str, problems: Problems, value: Any) -> str | None:
     )
 
 
-_RULES = (_missing, _confirm, _not_a_uuid, _list_length, _profile_items, _customer_items)
+_HANDLES = {
+    "preview_id": "the preview_id a removal preview gave (like p0123456789), not {}; call the removal with a source "
+    "(profile_ids, customer_ids, from_segment_id or all_members) to get one.",
+    "change_id": "a change_id from a write's result or list_recent_changes (like c0123456789), not {}.",
+}
+
+
+def _handle(name: str, problems: Problems, value: Any) -> str | None:
+    if name not in _HANDLES or problems[0].get("type") != "string_pattern_mismatch":
+        return None
+    return f"{name} takes " + _HANDLES[name].format(_shown(problems[0].get("input")))
+
+
+_RULES = (_missing, _confirm, _not_a_uuid, _handle, _list_length, _profile_items, _customer_items)
 
 
 def _looks_like_customer_number(value: Any) -> bool:

@@ -53,7 +53,10 @@ AllMembers = Annotated[bool, Field(strict=True, description="true: every member 
 class RemovalApproval(BaseModel):
     """The human's answer to "remove these profiles?"."""
 
-    approve: bool = Field(title="Remove these profiles", description="Check to remove them from the segment.")
+    # Not ticked, or an empty answer, is no: only an explicit yes removes.
+    approve: bool = Field(
+        default=False, title="Remove these profiles", description="Check to remove them from the segment."
+    )
 
 
 class NotAsked(RemovalApproval):
@@ -86,6 +89,7 @@ async def plan_removal(
     from_segment_id: FromSegmentId = None,
     all_members: AllMembers = False,
     preview_id: PreviewId = None,
+    confirm: Confirm = False,
 ) -> Plan:
     """Resolver: the pinned preview the call names, or a new one for its source."""
     sources = _sources(profile_ids, customer_ids, from_segment_id, all_members)
@@ -93,6 +97,11 @@ async def plan_removal(
         raise ToolError(
             "preview_id already pins the profiles: pass segment_id, preview_id and confirm=true, and no "
             "profile_ids, customer_ids, from_segment_id or all_members."
+        )
+    if confirm and not preview_id and not any(v not in (None, False) for v in sources.values()):
+        raise ToolError(
+            "confirm=true approves a preview: pass its preview_id too (segment_id, preview_id, confirm=true). Without "
+            "one, call with a source (profile_ids, customer_ids, from_segment_id or all_members) to get a preview."
         )
     return await _make_plan(app_state(ctx), segment_id, preview_id, sources)
 
@@ -121,7 +130,7 @@ async def ask_removal(
         redact(
             f"Remove {plural(total, 'shopper profile')} from segment {plan.preview.segment_label} "
             f"({plan.preview.source})? {and_more(plan.preview.people, total)}. The profiles themselves are kept; "
-            f"only their membership ends. (Set {digest}.)"
+            f"only their membership ends. (Set {digest}: a yes approves exactly this set.)"
         ),
         RemovalApproval,
     )
@@ -158,7 +167,7 @@ async def remove_profiles_from_segment(
         return _answer(app, plan, "nothing_to_remove", nothing)
     if asked and not accepted:
         await app.previews.discard(plan.preview.preview_id)
-        said = "cancelled the question" if approval.action == "cancel" else "declined"
+        said = {"cancel": "cancelled the question", "accept": "did not approve"}.get(approval.action, "declined")
         return _answer(app, plan, "declined", f"The user {said}: nothing was removed from segment {label}.")
     if not accepted:
         return _answer(app, plan, "preview", preview_summary(plan, confirm_without_id=confirm))
