@@ -6,7 +6,7 @@ from typing import TextIO
 from .audit import check_writable
 from .client import BigCommerceClient, Transport
 from .config import Settings
-from .errors import AuditLogError, AuthenticationError, BigCommerceError, PermissionDeniedError
+from .errors import AuditLogError, AuthenticationError, BigCommerceError, NotFoundError, PermissionDeniedError
 from .retry import RetryPolicy
 
 
@@ -42,6 +42,12 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: Tra
             return 1
         except PermissionDeniedError as exc:
             out.write(f"Store reachable and token accepted, but access is refused: {exc}\n")
+            return 1
+        except NotFoundError:  # BigCommerce answered: it has no store by that hash
+            out.write(
+                f"Store: UNKNOWN. BigCommerce answered 404 for store hash {settings.store_hash!r}: no store has it. "
+                "Check BIGCOMMERCE_STORE_HASH (the 'stores/<hash>' part of your API path).\n"
+            )
             return 1
         except BigCommerceError as exc:
             out.write(f"Store: NOT REACHABLE. {exc}\n")
