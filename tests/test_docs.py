@@ -122,3 +122,22 @@ async def test_prompts_use_only_the_tools_of_the_mode(make_client: MakeClient, s
                 used = {name for name in (*READ_TOOLS, *WRITE_TOOLS) if re.search(rf"\b{name}\b", text)}
                 assert used <= tools, (read_only, prompt.name, used - tools)
         assert len(prompts) == (1 if read_only else 3)
+
+
+def test_before_you_start_comes_first_and_names_plan_account_and_scopes() -> None:
+    """A new user reads the prerequisites before anything else: plan, API account, token, scopes, --check."""
+    sections = re.findall(r"^## (.+)$", README, flags=re.MULTILINE)
+    before = README.split("## Before you start", 1)[1].split("\n## ", 1)[0]
+
+    assert sections[0] == "Before you start"
+    for needed in ("Enterprise", "enterprise", "Store-level API accounts", "modify", "Orders: read-only", "--check"):
+        assert needed in before or needed.lower() in before.lower(), needed
+
+
+def test_the_demo_script_installs_only_the_package() -> None:
+    """scripts/demo needs only the package: it neither runs the full install nor pulls the development tools."""
+    demo = (ROOT / "scripts" / "demo").read_text()
+
+    assert "scripts/install" not in demo
+    assert "[dev]" not in demo
+    assert "pip install --quiet --disable-pip-version-check -e ." in demo

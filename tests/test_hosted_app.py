@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from mcp_bigcommerce_segments.__main__ import main
 from mcp_bigcommerce_segments.config import Settings
+from mcp_bigcommerce_segments.hosted import app as app_module
 from mcp_bigcommerce_segments.hosted.app import build_app
 from mcp_bigcommerce_segments.server import build_server
 
@@ -153,3 +154,14 @@ async def test_a_sandbox_has_the_same_instructions_over_http_and_stdio(tmp_path:
     assert over_stdio is not None
     assert "SANDBOX MODE" in over_stdio
     assert answer["result"]["instructions"] == over_stdio
+
+
+def test_uvicorn_logs_at_the_configured_level(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """serve-http's HTTP server logs at BIGCOMMERCE_LOG_LEVEL (WARNING by default, as the README says), not INFO."""
+    seen: list[str] = []
+    monkeypatch.setattr(app_module._Server, "run", lambda server, *a: seen.append(server.config.log_level))
+
+    assert app_module.serve(hosted(tmp_path), host="127.0.0.1", port=9) == 0
+    assert app_module.serve(hosted(tmp_path, log_level="INFO"), host="127.0.0.1", port=9) == 0
+
+    assert seen == ["warning", "info"]

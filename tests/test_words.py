@@ -150,3 +150,47 @@ async def test_sandbox_errors_are_marked_like_its_summaries(settings: Settings) 
 
     assert result.is_error
     assert text_of(result).startswith("[SANDBOX] ")
+
+
+async def test_an_all_members_preview_says_it_empties_the_segment_and_one_is_one(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """Emptying a segment is said in capitals in its preview; a one-person preview speaks of one, not 'the first 1'."""
+    only = store.add_profiles(1)
+    store.add_members(segment, only)
+    stranger = store.add_profile()
+
+    emptying = await preview_removal(mcp, segment, all_members=True)
+    one = await preview_removal(mcp, segment, profile_ids=strs([only[0], stranger]))
+
+    assert "This EMPTIES the segment." in emptying["summary"]
+    assert "the first 1" not in one["summary"]
+    assert "it is in `people`" in one["summary"]
+    assert "1 profile of the source is not a member." in one["summary"]
+
+
+async def test_nothing_to_remove_and_a_cancelled_question_are_said_as_they_are(
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """A source with no members is 'nothing_to_remove' (not 'removed'); a cancelled question is not a 'decline'."""
+    member = store.add_profiles(1)
+    store.add_members(segment, member)
+    stranger = store.add_profile()
+
+    async with make_client(elicitation_callback=answering("cancel")) as mcp:
+        nothing = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(stranger)]}
+            )
+        )
+        cancelled = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": strs(member)}
+            )
+        )
+
+    assert nothing["status"] == "nothing_to_remove"
+    assert nothing["summary"] == "Nothing to remove: none of them is a member of segment 'VIP'."
+    assert cancelled["status"] == "declined"
+    assert cancelled["summary"] == "The user cancelled the question: nothing was removed from segment 'VIP'."
+    assert store.members(segment) == member
