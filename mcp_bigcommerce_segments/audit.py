@@ -11,7 +11,6 @@ FIFO with no reader would freeze the server), and the writing happens off the ev
 
 import contextlib
 import errno
-import json
 import logging
 import os
 import secrets
@@ -19,12 +18,13 @@ import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
+from uuid import UUID
 
 import anyio
-import pydantic_core
 
 from .errors import AuditLogError
-from .redact import redact
+from .history import Reader, Scan, reversed_lines
+from .integrity import Sealer, derive_key
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,16 @@ def check_writable(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def _append(path: Path, line: bytes) -> None:
+def rotated(path: Path) -> Path:
+    """Where the previous generation of the log is kept once the log outgrows its limit."""
+    return path.with_name(path.name + ".1")
+
+
+def _append(path: Path, line: bytes, max_bytes: int | None = None) -> None:
+    if max_bytes is not None:
+        with contextlib.suppress(OSError):  # no file yet, or none possible: _open says which
+            if path.stat().st_size + len(line) > max_bytes:
+                os.replace(path, rotated(path))  # the retention rule: this generation and the one before
     fd = _open(path)
     try:
         size = os.fstat(fd).st_size
@@ -93,39 +102,29 @@ def new_change_id() -> str:
     return "c" + secrets.token_hex(5)
 
 
-def _read_records(path: Path) -> list[dict[str, Any]]:
-    """Every readable record of the log, oldest first (torn or foreign lines are skipped)."""
-    records: list[dict[str, Any]] = []
-    try:
-        with path.open("rb") as handle:
-            for line in handle:
-                try:
-                    record = json.loads(line)
-                except (ValueError, RecursionError):
-                    continue
-                if isinstance(record, dict) and isinstance(record.get("change_id"), str):
-                    records.append(record)
-    except FileNotFoundError:
-        return []
-    except OSError as exc:
-        raise AuditLogError(f"The audit log {path} cannot be read ({exc.strerror or type(exc).__name__}).") from exc
-    return records
-
-
 class ChangeStream(Protocol):
     """The record of changes shared by replicas (hosted mode), written beside the local file."""
 
     async def append(self, line: str) -> None: ...
 
-    async def records(self) -> list[dict[str, Any]]: ...
+    async def scan(self, scan: Scan, read: Reader) -> Scan: ...
 
 
 class AuditLog:
     """Appends one JSON object a line to `path` (`path=None` turns the file off), and to a shared stream if given."""
 
-    def __init__(self, path: Path | None, stream: ChangeStream | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | None,
+        stream: ChangeStream | None = None,
+        *,
+        sealer: Sealer | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
         self.path = path
         self.stream = stream
+        self.sealer = sealer or Sealer(derive_key(""))
+        self.max_bytes = max_bytes
 
     @property
     def on(self) -> bool:
@@ -141,45 +140,63 @@ class AuditLog:
         if not self.on:
             return
         record = {"time": datetime.now(UTC).isoformat(timespec="milliseconds"), "event": event, **fields}
-        line = redact(pydantic_core.to_json(record).decode())  # UUIDs as strings, models as objects
+        line = self.sealer.seal(record)  # UUIDs as strings, models as objects, secrets out, the integrity tag on
         if event == "intent":  # the shared record first: when it cannot be written, nothing may be sent
             if self.stream is not None:
                 await self.stream.append(line)
             if self.path is not None:
-                await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n")
+                await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n", self.max_bytes)
             return
         # An outcome: the change has happened. The local file first, then the shared record as far as it can.
         if self.path is not None:
-            await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n")
+            await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n", self.max_bytes)
         if self.stream is not None:
             try:
                 await self.stream.append(line)
             except AuditLogError as exc:
                 logger.error("the %s record reached only the local audit log: %s", event, exc)
 
-    async def changes(self, store: str) -> dict[str, dict[str, Any]]:
-        """Every change of `store` in the log, by change_id (oldest first): its `intent` and, once recorded, its
-        `outcome`.
+    async def recent(self, store: str, limit: int, segment_id: UUID | None = None) -> Scan:
+        """The latest `limit` changes of `store` (of one segment, if given), newest first, read from the newest end.
 
         Raises:
             AuditLogError: the log is off, or cannot be read.
         """
-        records: list[dict[str, Any]] | None = None
+        return await self._scan(Scan(store, limit=limit, segment_id=segment_id))
+
+    async def find(self, store: str, change_id: str) -> Scan:
+        """One change's records, and every newer change that undid one, read from the newest end.
+
+        Raises:
+            AuditLogError: the log is off, or cannot be read.
+        """
+        return await self._scan(Scan(store, change_id=change_id))
+
+    async def _scan(self, scan: Scan) -> Scan:
         if self.stream is not None:  # every replica's changes
             try:
-                records = [r for r in await self.stream.records() if isinstance(r.get("change_id"), str)]
+                return await self.stream.scan(scan, self.sealer.open)
             except AuditLogError:
                 if self.path is None:
                     raise
-                logger.warning("the shared change record is unreachable; listing this replica's audit file")
-        if records is None and self.path is not None:
-            records = await anyio.to_thread.run_sync(_read_records, self.path)
-        if records is None:
+                logger.warning("the shared change record is unreachable; reading this replica's audit file")
+                scan = Scan(scan.store, scan.limit, scan.change_id, scan.segment_id)
+        if self.path is None:
             raise AuditLogError(
                 "The audit log is off (BIGCOMMERCE_AUDIT_LOG=off), so changes are not recorded and cannot be listed "
                 "or undone."
             )
-        grouped: dict[str, dict[str, Any]] = {}
-        for record in (r for r in records if r.get("store") == store):  # one log may serve several stores
-            grouped.setdefault(record["change_id"], {})[str(record.get("event"))] = record
-        return grouped
+        return await anyio.to_thread.run_sync(self._scan_files, scan)
+
+    def _scan_files(self, scan: Scan) -> Scan:
+        assert self.path is not None
+        try:
+            for path in (self.path, rotated(self.path)):
+                for line in reversed_lines(path):
+                    if scan.feed(self.sealer.open(line)):
+                        return scan
+        except OSError as exc:
+            raise AuditLogError(
+                f"The audit log {self.path} cannot be read ({exc.strerror or type(exc).__name__})."
+            ) from exc
+        return scan

@@ -73,6 +73,9 @@ class Settings(BaseModel):
         "TIMEOUT_SECONDS", "must be a number from 1 to 600", 30.0
     )
     audit_log: Path | None = _env("AUDIT_LOG", "must be a file path or 'off'", None)
+    audit_max_mb: Annotated[float, Field(ge=1, le=1_000_000)] = _env(
+        "AUDIT_MAX_MB", "must be a number of megabytes from 1 to 1000000", 256.0
+    )
     confirm_without_preview: bool = _env("CONFIRM_WITHOUT_PREVIEW", "must be true or false", False)
     hide_emails: bool = _env("HIDE_EMAILS", "must be true or false", False)
     # Hosted mode (serve-http) only.
@@ -91,6 +94,15 @@ class Settings(BaseModel):
         "HTTP_PUBLIC_URL", "must be the URL clients reach the server at, like https://mcp.example.com"
     )
     redis_url: SecretStr | None = _hosted("REDIS_URL", "must be a redis:// URL")
+    http_max_connections: Annotated[int, Field(ge=10, le=100_000)] = _hosted(
+        "HTTP_MAX_CONNECTIONS", "must be a whole number from 10 to 100000", 500
+    )
+    http_idle_seconds: Annotated[float, Field(gt=0, le=3600)] = _hosted(
+        "HTTP_IDLE_SECONDS", "must be a number of seconds from 0.1 to 3600", 10.0
+    )
+    audit_retention_days: Annotated[float, Field(gt=0, le=36_500)] = _hosted(
+        "AUDIT_RETENTION_DAYS", "must be a number of days from 1 to 36500", 90.0
+    )
 
     @field_validator("http_tokens", mode="before")
     @classmethod

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .audit import AuditLog
+from .audit import AuditLog, ChangeStream
 from .bulk import Shutdown
 from .client import BigCommerceClient, Transport
 from .clock import Clock, SystemClock
 from .config import Settings
+from .integrity import Sealer, derive_key
 from .previews import Previews, PreviewStore
 from .redact import keep_secret
 from .retry import RetryPolicy
@@ -60,8 +61,19 @@ def compose(
     clock = clock or SystemClock()
     if redis_client is None:
         client = BigCommerceClient.for_settings(settings, transport=transport, clock=clock, retry=retry)
-        return AppState(client, AuditLog(settings.audit_log), settings, PreviewStore(clock))
+        return AppState(client, audit_log(settings), settings, PreviewStore(clock))
     return _shared(settings, transport, clock, retry, redis_client)
+
+
+def audit_log(settings: Settings, stream: "ChangeStream | None" = None) -> AuditLog:
+    """The audit log of the settings: its file (rotated past BIGCOMMERCE_AUDIT_MAX_MB), the shared stream if any,
+    and records sealed with the key derived from the access token."""
+    return AuditLog(
+        settings.audit_log,
+        stream,
+        sealer=Sealer(derive_key(settings.access_token.get_secret_value())),
+        max_bytes=round(settings.audit_max_mb * 1_000_000),
+    )
 
 
 def _shared(
@@ -79,5 +91,6 @@ def _shared(
     client = BigCommerceClient.for_settings(
         settings, transport=transport, clock=clock, retry=retry, governor=governor, leases=leases.hold
     )
-    audit = AuditLog(settings.audit_log, stream=SharedChangeLog(redis_client, store))
-    return AppState(client, audit, settings, SharedPreviewStore(redis_client, clock))
+    stream = SharedChangeLog(redis_client, store, retention_days=settings.audit_retention_days)
+    sealer = Sealer(derive_key(settings.access_token.get_secret_value()))
+    return AppState(client, audit_log(settings, stream), settings, SharedPreviewStore(redis_client, clock, sealer))

@@ -6,6 +6,7 @@ a JWKS on loopback.
 """
 
 import json
+import socket
 import threading
 import time
 import uuid
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx2
 import jwt
 import pytest
 import redis
@@ -369,3 +371,52 @@ def test_behind_a_proxy_the_origin_is_still_checked(api_url: str, tmp_path: Path
         replica.stop()
 
     assert (proxied.status_code, foreign.status_code, allowed.status_code) == (200, 403, 200)
+
+
+# --- connections ------------------------------------------------------------------------------------------------
+
+
+def _idle_socket(port: int) -> socket.socket | None:
+    try:
+        return socket.create_connection(("127.0.0.1", port), timeout=2)
+    except OSError:
+        return None
+
+
+def _closed_by_server(sock: socket.socket, within: float) -> bool:
+    """Whether the server closes `sock` within `within` seconds (a blocking read with a timeout, not a sleep)."""
+    sock.settimeout(within)
+    try:
+        return sock.recv(1) == b""
+    except TimeoutError:
+        return False
+    except OSError:
+        return True  # reset by the server
+
+
+def test_idle_sockets_are_closed_and_health_answers_under_a_slowloris(api_url: str, tmp_path: Path) -> None:
+    """Hundreds of sockets that send nothing (or half a request) under a small descriptor limit: /healthz still
+    answers, each idle socket is closed after the idle deadline, and stderr does not fill with accept errors."""
+    env = env_for(api_url, tmp_path, "slow", BIGCOMMERCE_HTTP_IDLE_SECONDS="1", BIGCOMMERCE_HTTP_MAX_CONNECTIONS="60")
+    replica = Replica(env, max_files=128)
+    sockets: list[socket.socket] = []
+    try:
+        for n in range(300):
+            sock = _idle_socket(replica.port)
+            if sock is None:
+                continue
+            if n % 2:
+                sock.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # headers begun, never finished
+            sockets.append(sock)
+        with httpx2.Client(timeout=10) as http:
+            health = http.get(f"http://127.0.0.1:{replica.port}/healthz")
+        survivors = sockets[-20:]  # the newest: not yet closed to make room
+        closed = [_closed_by_server(sock, within=5) for sock in survivors]
+    finally:
+        for sock in sockets:
+            sock.close()
+        replica.stop()
+
+    assert health.status_code == 200
+    assert all(closed)
+    assert len(replica.log) < 50_000

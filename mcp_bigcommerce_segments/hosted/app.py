@@ -40,6 +40,7 @@ from ..redact import keep_secret
 from ..server import build_server
 from ..state import AppState, compose
 from .auth import READ, WRITE, SegmentTokenVerifier
+from .connections import guarded, install_accept_filter
 
 logger = logging.getLogger(__name__)
 
@@ -237,10 +238,13 @@ class _Server(uvicorn.Server):
 def serve(settings: Settings, *, host: str, port: int, transport: Transport | None = None) -> int:
     """Run `serve-http` until SIGTERM or SIGINT."""
     app = build_app(settings, host=host, port=port, transport=transport)
+    install_accept_filter()
     config = uvicorn.Config(
         app,
         host=host,
         port=port,
+        http=guarded(settings.http_idle_seconds, settings.http_max_connections),
+        timeout_keep_alive=max(1, round(settings.http_idle_seconds)),
         # uvicorn logs at BIGCOMMERCE_LOG_LEVEL like the rest (INFO shows its start and stop lines); no access log.
         log_level=settings.log_level.lower(),
         access_log=False,

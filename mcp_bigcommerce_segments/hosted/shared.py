@@ -10,14 +10,13 @@ back to their local twins), and writes are refused: a change is never made witho
 """
 
 import contextlib
-import json
 import logging
 import math
 import secrets
+import time
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import asdict
-from typing import Any
 from uuid import UUID
 
 import anyio
@@ -26,6 +25,8 @@ from redis.exceptions import RedisError
 
 from ..clock import Clock
 from ..errors import AuditLogError, BigCommerceError, PreviewError, RateLimitWaitTooLong
+from ..history import Reader, Scan
+from ..integrity import Sealer
 from ..previews import TTL_SECONDS, Preview, check_owner, unusable
 from ..quota import RateHeaders
 from ..ratelimit import RateGovernor, WaitReporter, wait
@@ -33,6 +34,8 @@ from ..retry import RESET_MARGIN_SECONDS
 
 logger = logging.getLogger(__name__)
 
+# The shared change record is read newest first in pages of this many entries.
+STREAM_PAGE = 100
 # How often a request that waits for the shared quota or a shared slot looks again.
 POLL_SECONDS = 0.05
 
@@ -224,9 +227,10 @@ class SharedPreviewStore:
     """Pinned previews in Redis with their TTL, so that a preview made on one replica is approved on another; taking
     one is atomic, so two approvals of one preview cannot both remove."""
 
-    def __init__(self, client: "redis.Redis", clock: Clock) -> None:
+    def __init__(self, client: "redis.Redis", clock: Clock, sealer: Sealer) -> None:
         self._redis = client
         self._clock = clock
+        self._sealer = sealer  # a preview rewritten in Redis does not verify, and is never removed as rewritten
         self._take = client.register_script(_TAKE)
 
     def new_id(self) -> str:
@@ -243,13 +247,17 @@ class SharedPreviewStore:
         record["customer_of"] = {str(k): v for k, v in preview.customer_of.items()}
         ttl = max(1, round((preview.expires_at - self._clock.now()) * 1000))
         try:
-            await self._redis.set(self._key(preview.preview_id), json.dumps(record), px=ttl)
+            await self._redis.set(self._key(preview.preview_id), self._sealer.seal(record), px=ttl)
         except RedisError as exc:
             raise _unavailable(exc) from exc
 
-    @staticmethod
-    def _load(raw: bytes | str) -> Preview:
-        record: dict[str, Any] = json.loads(raw)
+    def _load(self, preview_id: str, raw: bytes | str) -> Preview:
+        record = self._sealer.open(raw)
+        if record is None:
+            raise PreviewError(
+                f"Preview {preview_id} does not verify (it was altered where it was kept); nothing was removed. Make "
+                "a new preview and show it to the user."
+            )
         record["segment_id"] = UUID(record["segment_id"])
         record["profile_ids"] = tuple(UUID(i) for i in record["profile_ids"])
         record["customer_of"] = {UUID(k): int(v) for k, v in record["customer_of"].items()}
@@ -266,7 +274,7 @@ class SharedPreviewStore:
             raise _unavailable(exc) from exc
         if raw is None:
             raise unusable(preview_id, used=used, expired=False)
-        return check_owner(self._load(raw), store, segment_id)
+        return check_owner(self._load(preview_id, raw), store, segment_id)
 
     async def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
         await self.get(preview_id, store=store, segment_id=segment_id)  # the owner check, before taking it
@@ -277,7 +285,7 @@ class SharedPreviewStore:
             raise _unavailable(exc) from exc
         if raw is None:  # another replica approved it between the two steps
             raise unusable(preview_id, used=True, expired=False)
-        return self._load(raw)
+        return self._load(preview_id, raw)
 
     async def discard(self, preview_id: str) -> None:
         try:
@@ -289,9 +297,10 @@ class SharedPreviewStore:
 class SharedChangeLog:
     """The record of changes as a Redis Stream per store, beside the local JSON-lines audit file."""
 
-    def __init__(self, client: "redis.Redis", store: str) -> None:
+    def __init__(self, client: "redis.Redis", store: str, retention_days: float = 90.0) -> None:
         self._redis = client
         self._key = f"bc-segments:{{{store}}}:changes"
+        self._retention_ms = round(retention_days * 86_400_000)
 
     async def append(self, line: str) -> None:
         """Add one audit record.
@@ -300,7 +309,10 @@ class SharedChangeLog:
             AuditLogError: Redis cannot be reached, so the change would go unrecorded: nothing may be sent.
         """
         try:
-            await self._redis.xadd(self._key, {"record": line})
+            # The retention rule: entries older than the retention are trimmed as new ones arrive (stream IDs are
+            # milliseconds, so MINID is an age; approximate trimming costs nothing per append).
+            oldest = f"{int(time.time() * 1000) - self._retention_ms}-0"
+            await self._redis.xadd(self._key, {"record": line}, minid=oldest, approximate=True)
         except RedisError as exc:
             raise AuditLogError(
                 f"The shared change record (Redis, BIGCOMMERCE_REDIS_URL) cannot be reached ({type(exc).__name__}), "
@@ -308,24 +320,27 @@ class SharedChangeLog:
                 "the write when Redis is back."
             ) from exc
 
-    async def records(self) -> list[dict[str, Any]]:
-        """Every record, oldest first.
+    async def scan(self, scan: Scan, read: Reader) -> Scan:
+        """Feed `scan` the records newest first (`XREVRANGE ... COUNT`, a page at a time) until it has what it wants.
 
         Raises:
             AuditLogError: Redis cannot be reached.
         """
-        try:
-            entries = await self._redis.xrange(self._key)
-        except RedisError as exc:
-            raise AuditLogError(f"The shared change record (Redis) cannot be read ({type(exc).__name__}).") from exc
-        records = []
-        for _, fields in entries or []:
-            raw = (fields or {}).get(b"record") or (fields or {}).get("record")
+        end = "+"
+        while True:
             try:
-                records.append(json.loads(raw or ""))
-            except ValueError:
-                continue
-        return records
+                entries = await self._redis.xrevrange(self._key, max=end, min="-", count=STREAM_PAGE)
+            except RedisError as exc:
+                raise AuditLogError(f"The shared change record (Redis) cannot be read ({type(exc).__name__}).") from exc
+            page = list(entries or [])
+            for _, fields in page:
+                raw = (fields or {}).get(b"record") or (fields or {}).get("record")
+                if scan.feed(read(raw.encode() if isinstance(raw, str) else raw or b"")):
+                    return scan
+            if len(page) < STREAM_PAGE:
+                return scan
+            last = page[-1][0]
+            end = "(" + (last.decode() if isinstance(last, bytes) else str(last))
 
 
 def _unavailable(exc: Exception) -> BigCommerceError:

@@ -12,13 +12,14 @@ from uuid import UUID
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from ..errors import BigCommerceError
 from ..people import SHOWN
 from ..results import Change, ChangesResult, UndoResult
 from ..state import AppState
 from ..words import call, plural
+from .arguments import MAX_IDS
 from .context import Ctx, app_state, tool_errors
 from .membership import add_selection
 from .plan import pin_removal
@@ -28,37 +29,35 @@ from .text import tool_result
 ChangeId = Annotated[str, Field(pattern=r"^c[0-9a-f]{10}$", description="A change_id from a write's result.")]
 
 
-def _undone(changes: dict[str, dict[str, Any]]) -> dict[str, str]:
-    """change_id -> the change that undid it whole (done, not cancelled, nothing failed). An undo that was cut short
-    or failed in part may be repeated: re-adding and removing exactly are safe to repeat."""
-    undone: dict[str, str] = {}
-    for other, records in changes.items():
-        outcome = records.get("outcome") or {}
-        intent = records.get("intent") or outcome
-        whole = outcome and not outcome.get("cancelled") and not outcome.get("failed")
-        if intent.get("undoes") and whole and (outcome.get("added") or outcome.get("removed")):
-            undone[str(intent["undoes"])] = other
-    return undone
-
-
-def _change(change_id: str, records: dict[str, Any], undone_by: str | None = None) -> Change:
+def _change(change_id: str, records: dict[str, Any], undone_by: str | None = None) -> Change | None:
+    """A change as listed, or None when its records do not make one (a field that does not parse)."""
     outcome = records.get("outcome")
     intent = records.get("intent") or outcome or {}
     status = "interrupted" if outcome is None else "cancelled" if outcome.get("cancelled") else "done"
     done = outcome or {}
-    return Change(
-        change_id=change_id,
-        time=str(intent.get("time", "")),
-        tool=str(intent.get("tool", "")),
-        segment_id=intent.get("segment_id"),
-        status=status,
-        added=len(done.get("added") or []),
-        removed=len(done.get("removed") or []),
-        unchanged=len(done.get("already_members") or done.get("not_members") or []),
-        failed=sum(len(group.get("ids") or []) for group in done.get("failed") or []),
-        undoes=intent.get("undoes"),
-        undone_by=undone_by,
-    )
+    try:
+        return Change(
+            change_id=change_id,
+            time=str(intent.get("time", "")),
+            tool=str(intent.get("tool", "")),
+            segment_id=intent.get("segment_id"),
+            status=status,
+            added=len(done.get("added") or []),
+            removed=len(done.get("removed") or []),
+            unchanged=len(done.get("already_members") or done.get("not_members") or []),
+            failed=sum(len(group.get("ids") or []) for group in done.get("failed") or []),
+            undoes=intent.get("undoes"),
+            undone_by=undone_by,
+        )
+    except (ValidationError, TypeError, AttributeError):
+        return None
+
+
+def _skipped(count: int) -> str:
+    """The sentence for records that were not listed or obeyed (not ours, altered, or not parseable)."""
+    if not count:
+        return ""
+    return f" {plural(count, 'record was', 'records were')} skipped (unsigned, altered or unreadable; never obeyed)."
 
 
 async def list_recent_changes(
@@ -74,14 +73,10 @@ async def list_recent_changes(
     """
     app = app_state(ctx)
     with tool_errors():
-        changes = await app.audit.changes(app.store_key)
-    undone = _undone(changes)
-    latest = [
-        _change(change_id, records, undone.get(change_id))
-        for change_id, records in reversed(changes.items())
-        if segment_id is None
-        or str((records.get("intent") or records.get("outcome") or {}).get("segment_id")) == str(segment_id)
-    ][:limit]
+        scan = await app.audit.recent(app.store_key, limit, segment_id)
+    listed = [_change(change_id, records, scan.undone_by.get(change_id)) for change_id, records in scan.changes.items()]
+    latest = [change for change in listed if change is not None]
+    skipped = scan.skipped + len(listed) - len(latest)
     with contextlib.suppress(BigCommerceError):  # names are a courtesy: the record is the answer
         names = await app.client.segment_names({c.segment_id for c in latest})
         latest = [c.model_copy(update={"segment_name": names.get(c.segment_id)}) for c in latest]
@@ -96,6 +91,7 @@ async def list_recent_changes(
     )
     if latest:
         summary += " undo_change(change_id=...) reverses one."
+    summary += _skipped(skipped)
     return tool_result(ChangesResult(summary=app.tag + summary, changes=latest, sandbox=app.settings.sandbox))
 
 
@@ -108,11 +104,14 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     """
     app = app_state(ctx)
     with tool_errors():
-        changes = await app.audit.changes(app.store_key)
-    records = changes.get(change_id)
-    if records is None:
-        raise ToolError(f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones.")
-    if (undone_by := _undone(changes).get(change_id)) is not None:
+        scan = await app.audit.find(app.store_key, change_id)
+    records = scan.changes.get(change_id)
+    if records is None or _change(change_id, records) is None:
+        raise ToolError(
+            f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones."
+            + _skipped(scan.skipped)
+        )
+    if (undone_by := scan.undone_by.get(change_id)) is not None:
         raise ToolError(
             f"Change {change_id} was already undone by {undone_by}; undoing it again would change nothing. "
             f"undo_change(change_id={undone_by!r}) reverses the undo."
@@ -136,7 +135,12 @@ async def _undo_removal(
     been carried out): adding back a profile that is still a member is harmless."""
     failed = outcome.get("failed") or []
     maybe = [i for g in failed if str(g.get("reason", "")).startswith("Unknown") for i in g["ids"]]
-    removed = [UUID(i) for i in [*(outcome.get("removed") or []), *maybe]]
+    removed = list(dict.fromkeys(UUID(i) for i in [*(outcome.get("removed") or []), *maybe]))
+    if len(removed) > MAX_IDS:
+        raise ToolError(
+            f"Change {change_id} names {len(removed):,} profiles; one call moves at most {MAX_IDS:,}, and a record "
+            "that claims more is not one this server wrote. Nothing was changed."
+        )
     if not removed:
         raise ToolError(f"Change {change_id} removed nothing, so there is nothing to put back.")
     selection = Selection(removed, f"the {len(removed):,} removed by change {change_id}", {})

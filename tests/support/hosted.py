@@ -5,6 +5,7 @@ Processes announce readiness on their own output; the helpers wait for that line
 
 import hashlib
 import queue
+import resource
 import shutil
 import socket
 import subprocess
@@ -86,8 +87,13 @@ def redis_server(tmp: Path) -> Iterator[str]:
 class Replica:
     """One `serve-http` process."""
 
-    def __init__(self, env: dict[str, str], *args: str) -> None:
+    def __init__(self, env: dict[str, str], *args: str, max_files: int | None = None) -> None:
         self.port = free_port()
+
+        def limit_files() -> None:  # in the child: a file-descriptor limit as a small host would have
+            if max_files is not None:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (max_files, max_files))
+
         self.lines: list[str] = []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mcp_bigcommerce_segments", "serve-http", "--port", str(self.port), *args],
@@ -97,6 +103,7 @@ class Replica:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
+            preexec_fn=limit_files if max_files is not None else None,
         )
         assert self.proc.stderr is not None
         try:
