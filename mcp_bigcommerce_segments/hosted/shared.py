@@ -28,7 +28,7 @@ from ..errors import AuditLogError, BigCommerceError, PreviewError, RateLimitWai
 from ..history import Reader, Scan
 from ..integrity import Sealer
 from ..previews import TTL_SECONDS, Preview, check_owner, unusable
-from ..quota import RateHeaders
+from ..quota import MAX_STATED_WAIT, RateHeaders
 from ..ratelimit import RateGovernor, WaitReporter, wait
 from ..retry import RESET_MARGIN_SECONDS
 
@@ -46,9 +46,16 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"""
 
 
+# Nothing in the shared state may hold requests back longer than a BigCommerce window can (a stated reset or a pause
+# past it is clamped on read), and every key expires by itself once nobody uses it.
+STATE_MAX_MS = round(MAX_STATED_WAIT * 1000) + 1_000  # a window, its margin, and a little more
+KEY_TTL_MS = 3_600_000
+
+
 def _timed(script: str) -> str:
-    """A script that starts by reading `now` (ms) from NOW."""
-    return NOW + script
+    """A script that starts by reading `now` (ms) from NOW, with the state's bounds as constants."""
+    bounds = f"\nlocal STATE_MAX, KEY_TTL = {STATE_MAX_MS}, {KEY_TTL_MS}"
+    return NOW + bounds + script
 
 
 # KEYS[1]: the store's rate hash; KEYS[2]: its requests in flight (a sorted set scored by when each entry expires,
@@ -57,6 +64,8 @@ def _timed(script: str) -> str:
 _ACQUIRE = _timed("""
 local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'quota', 'window')
 local left, reset, quota, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
+if reset > now + STATE_MAX then reset = now + STATE_MAX; redis.call('HSET', KEYS[1], 'reset', reset) end
+redis.call('PEXPIRE', KEYS[1], KEY_TTL)
 if left ~= nil and left < 1 then
   if now < reset then return {0, reset - now} end
   left = quota
@@ -64,7 +73,9 @@ if left ~= nil and left < 1 then
   if left == nil then redis.call('HDEL', KEYS[1], 'left') end
 end
 if left ~= nil then redis.call('HSET', KEYS[1], 'left', left - 1) end
+redis.call('ZREMRANGEBYSCORE', KEYS[2], '(' .. (now + tonumber(ARGV[2])), '+inf')
 redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[2], KEY_TTL)
 return {1, now}
 """)
 
@@ -90,20 +101,24 @@ elseif cur_left < left then
   left = cur_left
 end
 redis.call('HSET', KEYS[1], 'left', left, 'reset', reset)
+redis.call('PEXPIRE', KEYS[1], KEY_TTL)
 return 1
 """)
 
 # KEYS[1]: the rate hash. ARGV[1]: pause in ms.
 _PAUSE = _timed("""
-redis.call('HSET', KEYS[1], 'left', 0, 'reset', now + tonumber(ARGV[1]))
+redis.call('HSET', KEYS[1], 'left', 0, 'reset', now + math.min(tonumber(ARGV[1]), STATE_MAX))
+redis.call('PEXPIRE', KEYS[1], KEY_TTL)
 return 1
 """)
 
 # KEYS[1]: the leases' sorted set. ARGV: limit, lease id, lease ms. Returns 1 when the lease was taken.
 _LEASE = _timed("""
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. (now + tonumber(ARGV[3])), '+inf')
 if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+redis.call('PEXPIRE', KEYS[1], KEY_TTL)
 return 1
 """)
 
@@ -206,12 +221,17 @@ class SharedLeases:
     async def hold(self) -> AsyncIterator[None]:
         lease = secrets.token_hex(8)
         shared = True
+        give_up = self._clock.now() + self._lease_ms / 1000  # a slot frees within a lease, or the state is stuck
         while True:
             try:
                 if int(await self._take(keys=[self._key], args=[self._limit, lease, self._lease_ms])):
                     break
             except RedisError as exc:
                 logger.warning("Redis unreachable for the shared concurrency limit (%s); this replica alone", exc)
+                shared = False
+                break
+            if self._clock.now() >= give_up:
+                logger.warning("no shared concurrency slot freed within a lease; going on, paced by this replica")
                 shared = False
                 break
             await self._clock.sleep(POLL_SECONDS)
@@ -313,6 +333,7 @@ class SharedChangeLog:
             # milliseconds, so MINID is an age; approximate trimming costs nothing per append).
             oldest = f"{int(time.time() * 1000) - self._retention_ms}-0"
             await self._redis.xadd(self._key, {"record": line}, minid=oldest, approximate=True)
+            await self._redis.pexpire(self._key, self._retention_ms)  # a record nobody adds to goes as a whole
         except RedisError as exc:
             raise AuditLogError(
                 f"The shared change record (Redis, BIGCOMMERCE_REDIS_URL) cannot be reached ({type(exc).__name__}), "
