@@ -12,8 +12,8 @@ import pytest
 import redis.asyncio as redis
 
 from mcp_bigcommerce_segments.clock import VirtualClock
-from mcp_bigcommerce_segments.hosted import shared
-from mcp_bigcommerce_segments.hosted.shared import _ACQUIRE, _RELEASE
+from mcp_bigcommerce_segments.hosted import scripts, shared
+from mcp_bigcommerce_segments.hosted.scripts import ACQUIRE, RELEASE
 from mcp_bigcommerce_segments.ratelimit import RateGovernor
 from mcp_bigcommerce_segments.retry import RetryPolicy
 
@@ -231,7 +231,7 @@ async def play_lua(url: str, quota: int, steps: list[Step]) -> dict[str, float]:
     told to wait looks again as `SharedGovernor.acquire` does (after the wait, or a second at most)."""
     client = redis.Redis.from_url(url)
     await client.flushall()
-    acquire, release = (client.register_script(script.replace(shared.NOW, SIM_NOW)) for script in (_ACQUIRE, _RELEASE))
+    acquire, release = (client.register_script(script.replace(scripts.NOW, SIM_NOW)) for script in (ACQUIRE, RELEASE))
     keys = ["rate", "inflight"]
     events = [(step.at, n, step) for n, step in enumerate(steps)]
     heapq.heapify(events)

@@ -12,8 +12,8 @@ import redis.asyncio as redis
 from mcp_bigcommerce_segments.audit import AuditLog
 from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.errors import PreviewError, RateLimitWaitTooLong
+from mcp_bigcommerce_segments.hosted.scripts import STATE_MAX_MS
 from mcp_bigcommerce_segments.hosted.shared import (
-    STATE_MAX_MS,
     SharedChangeLog,
     SharedGovernor,
     SharedLeases,

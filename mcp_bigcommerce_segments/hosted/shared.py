@@ -28,9 +28,10 @@ from ..errors import AuditLogError, BigCommerceError, PreviewError, RateLimitWai
 from ..history import Reader, Scan
 from ..integrity import Sealer
 from ..previews import TTL_SECONDS, Preview, check_owner, unusable
-from ..quota import MAX_STATED_WAIT, RateHeaders
+from ..quota import RateHeaders
 from ..ratelimit import RateGovernor, WaitReporter, wait
 from ..retry import RESET_MARGIN_SECONDS
+from .scripts import ACQUIRE, LEASE, PAUSE, RELEASE, TAKE
 
 logger = logging.getLogger(__name__)
 
@@ -38,98 +39,6 @@ logger = logging.getLogger(__name__)
 STREAM_PAGE = 100
 # How often a request that waits for the shared quota or a shared slot looks again.
 POLL_SECONDS = 0.05
-
-#: Every script's time, in milliseconds, from Redis (one clock for all replicas). The governor's scenario tests
-#: replace this line to play the scripts on virtual time.
-NOW = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"""
-
-
-# Nothing in the shared state may hold requests back longer than a BigCommerce window can (a stated reset or a pause
-# past it is clamped on read), and every key expires by itself once nobody uses it.
-STATE_MAX_MS = round(MAX_STATED_WAIT * 1000) + 1_000  # a window, its margin, and a little more
-KEY_TTL_MS = 3_600_000
-
-
-def _timed(script: str) -> str:
-    """A script that starts by reading `now` (ms) from NOW, with the state's bounds as constants."""
-    bounds = f"\nlocal STATE_MAX, KEY_TTL = {STATE_MAX_MS}, {KEY_TTL_MS}"
-    return NOW + bounds + script
-
-
-# KEYS[1]: the store's rate hash; KEYS[2]: its requests in flight (a sorted set scored by when each entry expires,
-# so that one a dead replica or a lost reply leaves behind stops counting). ARGV: request id, entry ms.
-# Returns {1, now_ms} when the request may go, or {0, wait_ms}.
-_ACQUIRE = _timed("""
-local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'quota', 'window')
-local left, reset, quota, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
-if reset > now + STATE_MAX then reset = now + STATE_MAX; redis.call('HSET', KEYS[1], 'reset', reset) end
-redis.call('PEXPIRE', KEYS[1], KEY_TTL)
-if left ~= nil and left < 1 then
-  if now < reset then return {0, reset - now} end
-  left = quota
-  redis.call('HSET', KEYS[1], 'reset', now + window, 'epoch', now)
-  if left == nil then redis.call('HDEL', KEYS[1], 'left') end
-end
-if left ~= nil then redis.call('HSET', KEYS[1], 'left', left - 1) end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '(' .. (now + tonumber(ARGV[2])), '+inf')
-redis.call('ZADD', KEYS[2], now + tonumber(ARGV[2]), ARGV[1])
-redis.call('PEXPIRE', KEYS[2], KEY_TTL)
-return {1, now}
-""")
-
-# KEYS[1]: the rate hash; KEYS[2]: the requests in flight. ARGV: left, reset_ms, quota, window_ms (each '' when
-# absent), sent_at_ms, margin_ms, request id.
-_RELEASE = _timed("""
-redis.call('ZREM', KEYS[2], ARGV[7])
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-local inflight = redis.call('ZCARD', KEYS[2])
-local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch')) or 0
-if tonumber(ARGV[5]) < epoch then return 0 end
-if ARGV[3] ~= '' then redis.call('HSET', KEYS[1], 'quota', ARGV[3]) end
-if ARGV[4] ~= '' and tonumber(ARGV[4]) > 0 then redis.call('HSET', KEYS[1], 'window', ARGV[4]) end
-if ARGV[1] == '' or ARGV[2] == '' then return 0 end
-local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'window')
-local cur_left, cur_reset, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3])
-local left, reset = tonumber(ARGV[1]), now + tonumber(ARGV[2]) + tonumber(ARGV[6])
-local half = 1000
-if window ~= nil and window > 0 then half = window / 2 end
-if cur_left == nil or reset > cur_reset + half then
-  left = left - inflight
-elseif cur_left < left then
-  left = cur_left
-end
-redis.call('HSET', KEYS[1], 'left', left, 'reset', reset)
-redis.call('PEXPIRE', KEYS[1], KEY_TTL)
-return 1
-""")
-
-# KEYS[1]: the rate hash. ARGV[1]: pause in ms.
-_PAUSE = _timed("""
-redis.call('HSET', KEYS[1], 'left', 0, 'reset', now + math.min(tonumber(ARGV[1]), STATE_MAX))
-redis.call('PEXPIRE', KEYS[1], KEY_TTL)
-return 1
-""")
-
-# KEYS[1]: the leases' sorted set. ARGV: limit, lease id, lease ms. Returns 1 when the lease was taken.
-_LEASE = _timed("""
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '(' .. (now + tonumber(ARGV[3])), '+inf')
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[1]) then return 0 end
-redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
-redis.call('PEXPIRE', KEYS[1], KEY_TTL)
-return 1
-""")
-
-# KEYS[1]: the preview; KEYS[2]: its used marker. ARGV[1]: marker ms. Returns the preview, taken, or nil.
-_TAKE = """
-local value = redis.call('GET', KEYS[1])
-if not value then return false end
-redis.call('DEL', KEYS[1])
-redis.call('SET', KEYS[2], '1', 'PX', ARGV[1])
-return value
-"""
 
 
 def connect(url: str) -> "redis.Redis":
@@ -148,9 +57,9 @@ class SharedGovernor:
         self._entry_ms = round(entry_seconds * 1000)
         self._clock = clock
         self._local = RateGovernor(clock)
-        self._acquire = client.register_script(_ACQUIRE)
-        self._release = client.register_script(_RELEASE)
-        self._pause = client.register_script(_PAUSE)
+        self._acquire = client.register_script(ACQUIRE)
+        self._release = client.register_script(RELEASE)
+        self._pause = client.register_script(PAUSE)
         # Send time -> the ids of the requests the shared state counted at that millisecond (the others were counted
         # by the local twin, while Redis was away).
         self._shared: dict[float, list[str]] = {}
@@ -215,7 +124,7 @@ class SharedLeases:
         self._clock = clock
         self._limit = limit
         self._lease_ms = round(lease_seconds * 1000)
-        self._take = client.register_script(_LEASE)
+        self._take = client.register_script(LEASE)
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
@@ -251,7 +160,7 @@ class SharedPreviewStore:
         self._redis = client
         self._clock = clock
         self._sealer = sealer  # a preview rewritten in Redis does not verify, and is never removed as rewritten
-        self._take = client.register_script(_TAKE)
+        self._take = client.register_script(TAKE)
 
     def new_id(self) -> str:
         return "p" + secrets.token_hex(5)
