@@ -3,6 +3,8 @@
 import sys
 from typing import TextIO
 
+import anyio
+
 from .audit import check_writable
 from .client import BigCommerceClient, Transport
 from .config import Settings
@@ -19,15 +21,10 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: Tra
             "Removals: WITHOUT PREVIEW (BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW=true): confirm=true with a source removes "
             "at once, with no preview for a person to approve.\n"
         )
-    if settings.audit_log is None:
-        out.write("Audit log: off (BIGCOMMERCE_AUDIT_LOG=off); writes are not recorded.\n")
-    else:
-        try:
-            check_writable(settings.audit_log)
-        except AuditLogError as exc:
-            out.write(f"Audit log: NOT WRITABLE. {exc}\n")
-            return 1
-        out.write(f"Audit log: {settings.audit_log} (appendable).\n")
+    if not _check_audit(settings, out):
+        return 1
+    if settings.redis_url is not None and not await _check_redis(settings, out):
+        return 1
     client = BigCommerceClient.for_settings(
         settings,
         transport=transport,
@@ -69,3 +66,38 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: Tra
             return 1
         out.write("Customers modify scope: granted. All set.\n")
     return 0
+
+
+def _check_audit(settings: Settings, out: TextIO) -> bool:
+    """Whether records can be appended to the audit log (or it is off), said in one line."""
+    if settings.audit_log is None:
+        out.write("Audit log: off (BIGCOMMERCE_AUDIT_LOG=off); writes are not recorded.\n")
+        return True
+    try:
+        check_writable(settings.audit_log)
+    except AuditLogError as exc:
+        out.write(f"Audit log: NOT WRITABLE. {exc}\n")
+        return False
+    out.write(f"Audit log: {settings.audit_log} (appendable).\n")
+    return True
+
+
+async def _check_redis(settings: Settings, out: TextIO) -> bool:
+    """Whether the shared state (BIGCOMMERCE_REDIS_URL) answers, said in one line (never the URL's password)."""
+    assert settings.redis_url is not None
+    try:
+        from .hosted.shared import connect
+    except ImportError:
+        out.write("Redis: the 'hosted' extra is not installed (pip install -e '.[hosted]' from a clone).\n")
+        return False
+    client = connect(settings.redis_url.get_secret_value())
+    try:
+        with anyio.fail_after(3):
+            await client.ping()
+    except Exception as exc:
+        out.write(f"Redis: NOT REACHABLE ({type(exc).__name__}). Check BIGCOMMERCE_REDIS_URL and its password.\n")
+        return False
+    finally:
+        await client.aclose()
+    out.write("Redis: reachable (shared rate limit, previews and change record).\n")
+    return True

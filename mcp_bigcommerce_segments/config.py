@@ -93,7 +93,7 @@ class Settings(BaseModel):
     http_public_url: str | None = _hosted(
         "HTTP_PUBLIC_URL", "must be the URL clients reach the server at, like https://mcp.example.com"
     )
-    redis_url: SecretStr | None = _hosted("REDIS_URL", "must be a redis:// URL")
+    redis_url: SecretStr | None = _hosted("REDIS_URL", "must be a redis://, rediss:// or unix:// URL with a host")
     http_max_connections: Annotated[int, Field(ge=10, le=100_000)] = _hosted(
         "HTTP_MAX_CONNECTIONS", "must be a whole number from 10 to 100000", 500
     )
@@ -111,14 +111,28 @@ class Settings(BaseModel):
         if not isinstance(raw, str):
             return raw
         entries = []
-        for entry in (e.strip() for e in raw.split(",")):
+        for n, entry in enumerate((e.strip() for e in raw.split(",")), start=1):
             if not entry:
                 continue
             scope, _, digest = entry.partition(":")
             if scope not in ("read", "write") or not re.fullmatch(r"[0-9a-f]{64}", digest.lower()):
-                raise ValueError("not scope:sha256hex")
+                raise ValueError(f"entry {n}")  # its position only: a pasted plaintext token must not be repeated
             entries.append((scope, digest.lower()))
         return tuple(entries)
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None:
+            return url
+        try:
+            parts = urlsplit(url.get_secret_value())
+            parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+        except ValueError as exc:
+            raise ValueError("unparseable") from exc
+        if parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path):
+            raise ValueError("not a redis URL")
+        return url
 
     @field_validator("http_allowed_origins", mode="before")
     @classmethod
@@ -251,12 +265,16 @@ def _explain(exc: ValidationError, raw: dict[str, str], said: list[str]) -> list
         field = by_alias.get(str(error["loc"][0]), str(error["loc"][0]))
         if field in _FIELDS and not any(_FIELDS[field] in p for p in said + problems):
             value = raw.get(field, "")
-            secret = field == "access_token" or "@" in value  # a URL's password stays unsaid
+            secret = field in _SECRET_FIELDS or "@" in value  # a URL's password stays unsaid
             shown = "" if secret else f", not {value[:60]!r}"
+            if field == "http_tokens":
+                shown = f"; {str(error.get('msg', '')).removeprefix('Value error, ')} is not (its text is not repeated)"
             problems.append(f"{_FIELDS[field]} {_HINTS[field]}{shown}")
     return problems
 
 
+#: Fields whose values are never repeated in an error (a token, or text that may be one).
+_SECRET_FIELDS = ("access_token", "http_tokens", "redis_url")
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 

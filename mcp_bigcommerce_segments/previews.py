@@ -64,7 +64,12 @@ def check_owner(preview: Preview, store: str, segment_id: UUID) -> Preview:
     Raises:
         PreviewError: it was made for another.
     """
-    if preview.store != store or preview.segment_id != segment_id:
+    if preview.store != store:
+        raise PreviewError(
+            f"Preview {preview.preview_id} was made for another store than this server's ({store}); nothing was "
+            "removed. Make a new preview here and show it to the user."
+        )
+    if preview.segment_id != segment_id:
         raise PreviewError(
             f"Preview {preview.preview_id} was made for segment {preview.segment_id}, not {segment_id}. Pass the "
             "segment_id the preview was made for, or make a new preview for this segment."

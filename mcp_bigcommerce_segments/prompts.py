@@ -46,6 +46,10 @@ def copy_segment(
     )
 
 
+#: The prompts that change nothing: all a read-only server or a read-scoped caller is offered.
+READ_PROMPTS = ("review_segment",)
+
+
 def prompts(read_only: bool) -> list[Prompt]:
     """The prompts for the server's mode."""
     chosen: list[tuple[Callable[..., str], str]] = [(review_segment, "Review a segment")]

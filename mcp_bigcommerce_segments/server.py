@@ -1,6 +1,5 @@
 """build_server(): the MCP server, its lifespan and the registration of its tools (which live in `tools/`)."""
 
-import difflib
 import inspect
 import logging
 import os
@@ -19,6 +18,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import Prompt as MCPPrompt
 from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
 
@@ -27,12 +27,12 @@ from .bulk import GRACE_SECONDS, Shutdown
 from .client import Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
-from .prompts import prompts
+from .prompts import READ_PROMPTS, prompts
 from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
 from .state import AppState, compose
 from .tools import changes, lookup, membership, removal
-from .tools.arguments import explain
+from .tools.arguments import explain, unknown_arguments
 
 logger = logging.getLogger(__name__)
 
@@ -111,24 +111,6 @@ class SegmentTool(Tool):
         return result
 
 
-def unknown_arguments(tool: Tool, unknown: list[str]) -> str:
-    """The refusal of arguments a tool does not take: each named (with the closest real one, when there is one),
-    then the tool's arguments. Nothing was read or written: an ignored argument could change what a write does."""
-    known = list(tool.parameters.get("properties", {}))
-    parts = []
-    for name in unknown[:3]:
-        shown = name if len(name) <= 40 else name[:39] + "\u2026"
-        close = difflib.get_close_matches(
-            name, known, n=1, cutoff=0.85
-        )  # a near spelling only: a far one may mean the opposite
-        parts.append(f"{shown!r} (did you mean {close[0]!r}?)" if close else repr(shown))
-    more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
-    return (
-        f"{tool.name} does not take {', '.join(parts)}{more}; nothing was read or changed. Its arguments are: "
-        f"{', '.join(known)}. Call again with only those."
-    )
-
-
 def _may_call(tool: Tool) -> bool:
     """Whether the caller may use `tool`: always over stdio; over HTTP, write tools need the write scope."""
     token = get_access_token()
@@ -140,12 +122,23 @@ class SegmentServer(MCPServer[AppState]):
     """The SDK's server, whose `tools/list` shows a read-scoped HTTP caller only the tools it may call, and whose
     `prompts/get` answers an unknown prompt or a missing argument as invalid params (-32602), in one line."""
 
+    async def list_prompts(self) -> list[MCPPrompt]:
+        """Over HTTP a read-scoped caller sees only the prompts that change nothing (the review)."""
+        prompts = await super().list_prompts()
+        token = get_access_token()
+        if token is None or "write" in token.scopes:
+            return prompts
+        return [p for p in prompts if p.name in READ_PROMPTS]
+
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
     ) -> GetPromptResult | InputRequiredResult:
         prompt = self._prompt_manager.get_prompt(name)
+        token = get_access_token()
+        if prompt is not None and token is not None and "write" not in token.scopes and name not in READ_PROMPTS:
+            prompt = None  # a read token is not offered the prompts that write
         if prompt is None:
-            known = ", ".join(p.name for p in self._prompt_manager.list_prompts())
+            known = ", ".join(p.name for p in await self.list_prompts())
             raise MCPError(INVALID_PARAMS, f"Unknown prompt {name[:60]!r}; the prompts are: {known}.")
         missing = [a.name for a in prompt.arguments or [] if a.required and not (arguments or {}).get(a.name)]
         if missing:

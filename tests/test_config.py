@@ -188,3 +188,26 @@ def test_hosted_mode_settings_are_read() -> None:
     assert settings.redis_url is not None
     assert settings.redis_url.get_secret_value() == "redis://127.0.0.1:6379/0"
     assert "6379" not in repr(settings)  # the Redis URL may hold a password: kept like the token
+
+
+@pytest.mark.parametrize(
+    ("extra", "said", "unsaid"),
+    [
+        ({"BIGCOMMERCE_HTTP_TOKENS": "write:plaintext-token-7a7a"}, "entry 1 is not", "plaintext-token-7a7a"),
+        (
+            {"BIGCOMMERCE_HTTP_TOKENS": f"read:{'a' * 64},hunter2hunter2"},
+            "entry 2 is not (its text is not repeated)",
+            "hunter2",
+        ),
+        ({"BIGCOMMERCE_REDIS_URL": "redis://:pw@h:notaport/0"}, "BIGCOMMERCE_REDIS_URL must be a redis://", "pw@"),
+        ({"BIGCOMMERCE_REDIS_URL": "http://cache.example.com"}, "BIGCOMMERCE_REDIS_URL must be a redis://", "cache."),
+    ],
+)
+def test_hosted_secrets_are_refused_by_position_not_repeated(extra: dict[str, str], said: str, unsaid: str) -> None:
+    """A malformed token entry is named by its position and a malformed Redis URL in one line; neither is repeated."""
+    with pytest.raises(ConfigError) as raised:
+        Settings.from_env(BASE | extra)
+
+    assert said in str(raised.value)
+    assert unsaid not in str(raised.value)
+    assert "\n" not in str(raised.value)

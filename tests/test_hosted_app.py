@@ -3,6 +3,9 @@ it starts only when it can record changes, with the same instructions as stdio."
 
 import hashlib
 import importlib.util
+import io
+import logging
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +13,21 @@ import httpx2
 import pytest
 from pydantic import SecretStr
 
+from mcp_bigcommerce_segments import sandbox
 from mcp_bigcommerce_segments.__main__ import main
+from mcp_bigcommerce_segments.check import run_check
+from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.config import Settings
+from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.hosted import app as app_module
 from mcp_bigcommerce_segments.hosted.app import build_app
+from mcp_bigcommerce_segments.hosted.shared import SharedGovernor, connect
 from mcp_bigcommerce_segments.server import build_server
+from mcp_bigcommerce_segments.state import compose
+
+from .conftest import BoundedClient, text_of
+from .support.stdio import STORE
+from .support.stdio import TOKEN as STORE_TOKEN
 
 pytestmark = pytest.mark.anyio
 
@@ -165,3 +178,90 @@ def test_uvicorn_logs_at_the_configured_level(tmp_path: Path, monkeypatch: pytes
     assert app_module.serve(hosted(tmp_path, log_level="INFO"), host="127.0.0.1", port=9) == 0
 
     assert seen == ["warning", "info"]
+
+
+READER = "reader-token-1b2c3d4e5f"
+
+
+async def _post_as_reader(tmp_path: Path, *messages: dict[str, Any]) -> list[httpx2.Response]:
+    settings = hosted(tmp_path, http_tokens=(*TOKENS, ("read", hashlib.sha256(READER.encode()).hexdigest())))
+    app = build_app(settings)
+    headers = {"Authorization": f"Bearer {READER}", "Accept": "application/json, text/event-stream"}
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client,
+    ):
+        answers = [await client.post("/mcp", json=message, headers=headers) for message in messages]
+        answers.append(await client.get("/mcp", headers=headers))
+    return answers
+
+
+async def test_a_read_token_sees_only_the_review_prompt_and_holds_no_stream(tmp_path: Path) -> None:
+    """prompts/list for a read token offers only the prompt that changes nothing, a write prompt is refused as
+    unknown, and GET /mcp is 405 for it too (no stream to hold open)."""
+    initialize = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}},
+    }
+    listing = {"jsonrpc": "2.0", "id": 2, "method": "prompts/list", "params": {}}
+    writing = {"jsonrpc": "2.0", "id": 3, "method": "prompts/get", "params": {"name": "copy_segment", "arguments": {}}}
+
+    _, listed, refused, stream = await _post_as_reader(tmp_path, initialize, listing, writing)
+
+    assert [p["name"] for p in listed.json()["result"]["prompts"]] == ["review_segment"]
+    assert refused.json()["error"]["code"] == -32602
+    assert stream.status_code == 405
+
+
+async def test_a_preview_while_redis_is_away_says_so_in_a_sentence(
+    tmp_path: Path, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """With the shared preview store unreachable, a removal preview answers the Redis sentence (nothing removed),
+    not a bare 'Error executing tool'."""
+    settings = hosted(
+        tmp_path,
+        store_hash=STORE,
+        access_token=SecretStr(STORE_TOKEN),
+        api_url="http://127.0.0.1:9",
+        redis_url=SecretStr("redis://127.0.0.1:1/0"),
+    )
+    members = store.add_profiles(2)
+    store.add_members(segment, members)
+    dead = connect("redis://127.0.0.1:1/0")
+    state = compose(settings, transport=store.transport(), redis_client=dead)
+    async with BoundedClient(build_server(settings, state=state)) as mcp:
+        result = await mcp.call_tool(
+            "remove_profiles_from_segment", {"segment_id": str(segment), "profile_ids": [str(i) for i in members]}
+        )
+    await dead.aclose()
+
+    assert result.is_error
+    assert "The shared preview store (Redis, BIGCOMMERCE_REDIS_URL) cannot be reached" in text_of(result)
+    assert store.members(segment) == members
+
+
+async def test_redis_going_away_is_logged_once_not_per_request(caplog: pytest.LogCaptureFixture) -> None:
+    """Fifty requests paced while Redis is unreachable write one warning, not fifty."""
+    dead = connect("redis://127.0.0.1:1/0")
+    governor = SharedGovernor(dead, "abc123", VirtualClock(), entry_seconds=35)
+    with caplog.at_level(logging.WARNING):
+        for _ in range(50):
+            await governor.release({}, await governor.acquire())
+    await dead.aclose()
+
+    warnings = [r for r in caplog.records if "Redis" in r.getMessage()]
+    assert len(warnings) == 1
+
+
+async def test_check_reports_redis_it_cannot_reach(tmp_path: Path) -> None:
+    """--check with BIGCOMMERCE_REDIS_URL pointing nowhere says Redis is not reachable and fails (1)."""
+    settings = hosted(tmp_path, sandbox=True, redis_url=SecretStr("redis://:pw-secret@127.0.0.1:1/0"))
+    out = io.StringIO()
+
+    code = await run_check(settings, out, sandbox.transport())
+
+    assert code == 1
+    assert "Redis: NOT REACHABLE (ConnectionError)" in out.getvalue()
+    assert "pw-secret" not in out.getvalue()

@@ -41,6 +41,29 @@ STREAM_PAGE = 100
 POLL_SECONDS = 0.05
 
 
+class Outage:
+    """Says once that Redis went away for one piece of shared state (and once that it is back), not once per
+    request: a 10,000-ID call during an outage would otherwise write hundreds of lines."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+        self.is_down = False
+
+    def down(self, exc: Exception) -> None:
+        if not self.is_down:
+            self.is_down = True
+            logger.warning(
+                "Redis unreachable (%s): %s is kept by this replica alone until it is back",
+                type(exc).__name__,
+                self.what,
+            )
+
+    def up(self) -> None:
+        if self.is_down:
+            self.is_down = False
+            logger.warning("Redis is back: %s is shared again", self.what)
+
+
 def connect(url: str) -> "redis.Redis":
     """A Redis client for `url`; it connects on first use."""
     # Short timeouts: every BigCommerce request waits on Redis, and reads must go on quickly when it is away.
@@ -57,6 +80,7 @@ class SharedGovernor:
         self._entry_ms = round(entry_seconds * 1000)
         self._clock = clock
         self._local = RateGovernor(clock)
+        self._outage = Outage("the rate limit")
         self._acquire = client.register_script(ACQUIRE)
         self._release = client.register_script(RELEASE)
         self._pause = client.register_script(PAUSE)
@@ -74,8 +98,9 @@ class SharedGovernor:
             try:
                 granted, value = await self._acquire(keys=[self._key, self._flight], args=[request, self._entry_ms])
             except RedisError as exc:
-                logger.warning("Redis unreachable for the shared rate limit (%s); pacing this replica alone", exc)
+                self._outage.down(exc)
                 return await self._local.acquire(deadline, on_wait)
+            self._outage.up()
             if int(granted) == 1:
                 sent_at = int(value) / 1000.0
                 self._shared.setdefault(sent_at, []).append(request)
@@ -104,14 +129,14 @@ class SharedGovernor:
         try:
             await self._release(keys=[self._key, self._flight], args=args)
         except RedisError as exc:
-            logger.warning("Redis unreachable for the shared rate limit (%s)", exc)
+            self._outage.down(exc)
 
     async def pause(self, seconds: float) -> None:
         await self._local.pause(seconds)
         try:
             await self._pause(keys=[self._key], args=[str(round(seconds * 1000))])
         except RedisError as exc:
-            logger.warning("Redis unreachable for the shared rate limit (%s)", exc)
+            self._outage.down(exc)
 
 
 class SharedLeases:
@@ -125,6 +150,7 @@ class SharedLeases:
         self._limit = limit
         self._lease_ms = round(lease_seconds * 1000)
         self._take = client.register_script(LEASE)
+        self._outage = Outage("the concurrency limit")
 
     @asynccontextmanager
     async def hold(self) -> AsyncIterator[None]:
@@ -136,7 +162,7 @@ class SharedLeases:
                 if int(await self._take(keys=[self._key], args=[self._limit, lease, self._lease_ms])):
                     break
             except RedisError as exc:
-                logger.warning("Redis unreachable for the shared concurrency limit (%s); this replica alone", exc)
+                self._outage.down(exc)
                 shared = False
                 break
             if self._clock.now() >= give_up:

@@ -6,6 +6,7 @@ has a line per bad item and a link to its docs. A model acts better on "profile_
 4812 looks like a customer number: pass customer_ids=[4812]".
 """
 
+import difflib
 from collections import defaultdict
 from typing import Annotated, Any
 from uuid import UUID
@@ -176,3 +177,21 @@ def _looks_like_customer_number(value: Any) -> bool:
     if isinstance(value, int):
         return value > 0
     return isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+
+
+def unknown_arguments(tool: Any, unknown: list[str]) -> str:
+    """The refusal of arguments a tool does not take: each named (with the closest real one, when there is one),
+    then the tool's arguments. Nothing was read or written: an ignored argument could change what a write does."""
+    known = list(tool.parameters.get("properties", {}))
+    parts = []
+    for name in unknown[:3]:
+        shown = name if len(name) <= 40 else name[:39] + "\u2026"
+        close = difflib.get_close_matches(
+            name, known, n=1, cutoff=0.85
+        )  # a near spelling only: a far one may mean the opposite
+        parts.append(f"{shown!r} (did you mean {close[0]!r}?)" if close else repr(shown))
+    more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+    return (
+        f"{tool.name} does not take {', '.join(parts)}{more}; nothing was read or changed. Its arguments are: "
+        f"{', '.join(known)}. Call again with only those."
+    )
