@@ -41,6 +41,7 @@ from ..server import build_server
 from ..state import AppState, compose
 from .auth import READ, WRITE, SegmentTokenVerifier
 from .connections import guarded, install_accept_filter
+from .throttle import FailedAuthGuard
 
 logger = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ def build_app(
     app.state.shutdown = state.shutdown
     if not local:
         app.add_middleware(OriginCheck, allowed=frozenset(settings.http_allowed_origins))
+    app.add_middleware(FailedAuthGuard)
     return app
 
 
