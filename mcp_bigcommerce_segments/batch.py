@@ -10,6 +10,7 @@ nothing is taken for granted:
   requests; a missing segment stops the call.
 """
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -315,7 +316,12 @@ def _error_groups(payload: Any) -> list[tuple[int, dict[Any, Any]]]:
     errors = payload.get("errors")
     groups: list[tuple[Any, Any]] = []
     if isinstance(errors, list):
-        groups = [(g.get("status"), g.get("errors")) for g in errors if isinstance(g, dict)]
+        # Either batch envelopes ({status, errors: {index: msg}}) or one error object per ID ({id, status, title}).
+        groups = [
+            (g.get("status"), g.get("errors") if isinstance(g.get("errors"), dict) else {f"error {n}": json.dumps(g)})
+            for n, g in enumerate(errors)
+            if isinstance(g, dict)
+        ]
     elif isinstance(errors, dict):
         groups = [(payload.get("status"), errors)]
     return [

@@ -2,6 +2,7 @@
 
 import uuid
 
+import httpx2
 import pytest
 
 from mcp_bigcommerce_segments.batch import remove_chunk
@@ -72,3 +73,28 @@ async def test_strict_delete_404s_are_sorted_into_removed_and_not_members(
     deletes = [query for method, _, query in store.stats.requests if method == "DELETE"]
     assert any(str(stranger) in query for stranger in strangers for query in deletes)  # each 404 was earned
     assert store.stats.unfiltered_deletes == 0
+
+
+async def test_a_207_to_a_delete_is_read_per_id(clock: VirtualClock) -> None:
+    """A 207 whose body lists an error object per ID: those IDs are not counted as removed (404: not a member; other
+    statuses: failed, with the store's words); only the IDs it does not name are removed."""
+    ids = [uuid.uuid4() for _ in range(3)]
+    body = {
+        "errors": [
+            {"id": str(ids[1]), "status": 404, "title": "Shopper profile not found in segment."},
+            {"id": str(ids[2]), "status": 500, "title": "Could not remove."},
+        ]
+    }
+
+    def store(request: httpx2.Request) -> httpx2.Response:
+        assert request.method == "DELETE"
+        assert "id%3Ain=" in str(request.url) or "id:in=" in str(request.url)
+        return httpx2.Response(207, json=body)
+
+    async with make(httpx2.MockTransport(store), clock) as client:
+        outcome = await remove_chunk(client, uuid.uuid4(), ids)
+
+    assert outcome.changed == [ids[0]]
+    assert outcome.unchanged == [ids[1]]
+    assert [i for group in outcome.failed.values() for i in group] == [ids[2]]
+    assert "Could not remove." in next(iter(outcome.failed))
