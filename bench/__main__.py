@@ -15,7 +15,7 @@ from typing import Any
 
 import anyio
 
-from . import bulk, hosted, imports, latency, size, startup, tasks
+from . import bulk, history, hosted, imports, latency, size, startup, tasks
 
 SUITES: dict[str, Callable[[bool], tuple[list[str], dict[str, Any]]]] = {
     "startup": startup.run,
@@ -25,6 +25,7 @@ SUITES: dict[str, Callable[[bool], tuple[list[str], dict[str, Any]]]] = {
     "bulk": bulk.run,
     "tasks": lambda quick: anyio.run(tasks.suite),
     "hosted": hosted.run,
+    "history": history.run,
 }
 
 

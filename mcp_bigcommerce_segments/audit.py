@@ -193,7 +193,7 @@ class AuditLog:
         try:
             for path in (self.path, rotated(self.path)):
                 for line in reversed_lines(path):
-                    if scan.feed(self.sealer.open(line)):
+                    if scan.wants(line) and scan.feed(self.sealer.open(line)):
                         return scan
         except OSError as exc:
             raise AuditLogError(

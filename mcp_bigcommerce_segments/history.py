@@ -9,12 +9,14 @@ call: one block or page, the records of the N changes asked for, and the short l
 A record that does not parse, or whose integrity tag does not verify, is skipped and counted, never obeyed.
 """
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+_CHANGE_ID = re.compile(rb'"change_id":"([^"]{1,40})"')
 BLOCK_BYTES = 1 << 16
 MAX_RECORD_BYTES = 1 << 23  # 8 MB: an intent of 10,000 IDs is about 400 kB
 
@@ -64,6 +66,20 @@ class Scan:
     undone_by: dict[str, str] = field(default_factory=dict)  # change -> the change that undid it whole
     skipped: int = 0
 
+    def wants(self, raw: bytes | str | None) -> bool:
+        """Whether a raw record may matter, judged without parsing it (a bulk record is 400 kB of JSON): its change_id
+        (written near the start of every record) is one wanted, or it links an undo. When in doubt, yes."""
+        line = raw.encode() if isinstance(raw, str) else raw or b""
+        if b'"undoes":' in line:
+            return True
+        found = _CHANGE_ID.search(line, 0, 400)
+        if found is None:
+            return True
+        change_id = found.group(1).decode(errors="replace")
+        if self.change_id is not None:
+            return change_id == self.change_id
+        return change_id in self.changes or len(self.changes) < self.limit
+
     def feed(self, record: dict[str, Any] | None) -> bool:
         """Take one record (None: one that did not parse or verify); True once nothing older can matter."""
         if record is None:
@@ -106,6 +122,6 @@ def _link_undo(record: dict[str, Any], undone_by: dict[str, str]) -> None:
 def scan_file(path: Path, scan: Scan, read: Reader) -> Scan:
     """Feed `scan` the file's records, newest first, until it has what it wants (run it off the event loop)."""
     for line in reversed_lines(path):
-        if scan.feed(read(line)):
+        if scan.wants(line) and scan.feed(read(line)):
             break
     return scan

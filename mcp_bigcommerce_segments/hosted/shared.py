@@ -291,7 +291,8 @@ class SharedChangeLog:
             page = list(entries or [])
             for _, fields in page:
                 raw = (fields or {}).get(b"record") or (fields or {}).get("record")
-                if scan.feed(read(raw.encode() if isinstance(raw, str) else raw or b"")):
+                line = raw.encode() if isinstance(raw, str) else raw or b""
+                if scan.wants(line) and scan.feed(read(line)):
                     return scan
             if len(page) < STREAM_PAGE:
                 return scan
