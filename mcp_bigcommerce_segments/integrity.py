@@ -15,12 +15,14 @@ import pydantic_core
 
 from .redact import redact
 
-_CONTEXT = b"mcp-bigcommerce-segments: record integrity v1"
+_CONTEXT = "mcp-bigcommerce-segments: {purpose} v1"
 
 
-def derive_key(access_token: str) -> bytes:
-    """The tag key: an HMAC of a fixed context under the access token (the token itself is never stored)."""
-    return hmac.new(access_token.encode(), _CONTEXT, hashlib.sha256).digest()
+def derive_key(access_token: str, purpose: str = "record integrity") -> bytes:
+    """A key for one purpose: an HMAC of a fixed context under the access token (the token itself is never stored).
+    Every replica of one store derives the same keys; `request state` seals the protocol's multi-round state, so
+    that the answer to a question may reach any replica."""
+    return hmac.new(access_token.encode(), _CONTEXT.format(purpose=purpose).encode(), hashlib.sha256).digest()
 
 
 class Sealer:

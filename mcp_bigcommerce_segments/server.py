@@ -16,6 +16,7 @@ from mcp.server.auth.provider import TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
+from mcp.server.request_state import RequestStateSecurity
 from mcp.shared.exceptions import MCPError
 from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, TextContent, ToolAnnotations
 from mcp.types import Prompt as MCPPrompt
@@ -27,6 +28,7 @@ from .bulk import GRACE_SECONDS, Shutdown
 from .client import Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
+from .integrity import derive_key
 from .prompts import READ_PROMPTS, prompts
 from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
@@ -286,10 +288,17 @@ def build_server(
         tools=[_tool(fn, title, annotations, tag) for fn, title, annotations in _tools(settings)],
         token_verifier=token_verifier,
         auth=auth,
+        request_state_security=_state_sealing(settings),
     )
     for prompt in prompts(settings.read_only):
         server.add_prompt(prompt)
     return server
+
+
+def _state_sealing(settings: Settings) -> RequestStateSecurity:
+    """The protocol's multi-round state, sealed with a key every replica derives alike and bound to the caller: a
+    question asked by one replica is answered on any, never by another caller."""
+    return RequestStateSecurity(keys=[derive_key(settings.access_token.get_secret_value(), "request state")])
 
 
 def _instructions(settings: Settings, extra: str) -> str:

@@ -78,8 +78,11 @@ class SegmentWrite:
         customers_without_profile: Sequence[int] = (),
         customers_not_found: Sequence[int] = (),
         customers_not_members: Sequence[int] = (),
+        keep: bool = True,
     ) -> Preview:
-        """A new removal preview of exactly `profile_ids`, kept for approval (single use, 15 minutes).
+        """A new removal preview of exactly `profile_ids`, kept for approval (single use, 15 minutes); with
+        `keep=False` only made (a removal plan keeps it only when it answers a preview: a question to the user needs
+        none, so the rounds of a question leave no previews behind).
 
         Raises:
             PreviewError: it could not be kept (hosted mode: the shared store is unavailable).
@@ -101,7 +104,8 @@ class SegmentWrite:
             customers_not_found=tuple(customers_not_found),
             customers_not_members=tuple(customers_not_members),
         )
-        await app.previews.put(preview)
+        if keep:
+            await app.previews.put(preview)
         return preview
 
     async def take(self, preview_id: str) -> Preview:

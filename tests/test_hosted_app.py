@@ -265,3 +265,64 @@ async def test_check_reports_redis_it_cannot_reach(tmp_path: Path) -> None:
     assert code == 1
     assert "Redis: NOT REACHABLE (ConnectionError)" in out.getvalue()
     assert "pw-secret" not in out.getvalue()
+
+
+async def test_a_question_asked_by_one_replica_is_answered_on_another_and_not_by_another_caller(
+    tmp_path: Path, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """Protocol 2026-07-28: the removal question comes from replica A; the retry carrying the user's yes reaches
+    replica B and removes (its request state verifies there); the same retry from another caller is refused."""
+    other = "other-writer-5f5f5f5f"
+    settings = hosted(
+        tmp_path,
+        store_hash=STORE,
+        access_token=SecretStr(STORE_TOKEN),
+        http_tokens=(*TOKENS, ("write", hashlib.sha256(other.encode()).hexdigest())),
+    )
+    members = store.add_profiles(2)
+    store.add_members(segment, members)
+    arguments = {"segment_id": str(segment), "profile_ids": [str(i) for i in members]}
+    meta = {
+        "io.modelcontextprotocol/clientCapabilities": {"elicitation": {"form": {}}},
+        "io.modelcontextprotocol/clientInfo": {"name": "t", "version": "1"},
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+    }
+
+    def call(extra: dict[str, Any]) -> dict[str, Any]:
+        params = {"name": "remove_profiles_from_segment", "arguments": arguments, "_meta": meta, **extra}
+        return {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": params}
+
+    def headers(token: str) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {token}",
+            "Accept": "application/json, text/event-stream",
+            "MCP-Protocol-Version": "2026-07-28",
+            "Mcp-Method": "tools/call",
+            "Mcp-Name": "remove_profiles_from_segment",
+        }
+
+    replica_a, replica_b = (
+        build_app(settings, transport=store.transport()),
+        build_app(settings, transport=store.transport()),
+    )
+    async with (
+        replica_a.router.lifespan_context(replica_a),
+        replica_b.router.lifespan_context(replica_b),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=replica_a), base_url="http://127.0.0.1:8000") as a,
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=replica_b), base_url="http://127.0.0.1:8000") as b,
+    ):
+        asked = (await a.post("/mcp", json=call({}), headers=headers(TOKEN))).json()["result"]
+        key = next(iter(asked["inputRequests"]))
+        answer = {
+            "inputResponses": {key: {"action": "accept", "content": {"approve": True}}},
+            "requestState": asked["requestState"],
+        }
+        stranger = await b.post("/mcp", json=call(answer), headers=headers(other))
+        members_after_stranger = store.members(segment)
+        done = (await b.post("/mcp", json=call(answer), headers=headers(TOKEN))).json()
+
+    assert asked["resultType"] == "input_required"
+    assert "error" in stranger.json() or stranger.status_code >= 400
+    assert members_after_stranger == members
+    assert done["result"]["structuredContent"]["status"] == "removed"
+    assert store.members(segment) == []

@@ -55,7 +55,10 @@ class SegmentTokenVerifier:
             if hmac.compare_digest(digest, static_digest):
                 scope = static_scope
         if scope is not None:
-            return AccessToken(token=digest.hex()[:16], client_id=f"static-{scope}", scopes=granted(scope))
+            # Each static token is its own principal (its hash names it): state sealed for one caller's question
+            # cannot be answered with another token of the same scope.
+            principal = f"static-{scope}-{digest.hex()[:12]}"
+            return AccessToken(token=digest.hex()[:16], client_id=principal, subject=principal, scopes=granted(scope))
         if self._jwks is None or token.count(".") != 2:
             return None
         # Its own few threads: a slow key server must not hold the threads the audit log writes with.

@@ -33,7 +33,13 @@ class Plan:
 
 
 async def pin_removal(
-    app: AppState, segment_id: UUID, selection: Selection, source: str, *, undoes: str | None = None
+    app: AppState,
+    segment_id: UUID,
+    selection: Selection,
+    source: str,
+    *,
+    undoes: str | None = None,
+    keep: bool = True,
 ) -> Plan:
     """Pin a removal preview of the selection's profiles that are members now (all of them for `all_members`),
     named as people; customers given by number are accounted for each (removed, not a member, no profile, unknown).
@@ -63,6 +69,7 @@ async def pin_removal(
             customers_without_profile=selection.without_profile,
             customers_not_found=selection.not_found,
             customers_not_members=_not_members(selection, targets),
+            keep=keep,
         )
     return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
 

@@ -162,14 +162,17 @@ async def remove_profiles_from_segment(
     asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
     label = plan.preview.segment_label
     if not plan.preview.profile_ids:
-        await app.previews.discard(plan.preview.preview_id)
         nothing = f"Nothing to remove: none of them is a member of segment {label}.{customer_sentences(plan)}"
         return _answer(app, plan, "nothing_to_remove", nothing)
     if asked and not accepted:
-        await app.previews.discard(plan.preview.preview_id)
+        if plan.from_preview:
+            await app.previews.discard(plan.preview.preview_id)
         said = {"cancel": "cancelled the question", "accept": "did not approve"}.get(approval.action, "declined")
         return _answer(app, plan, "declined", f"The user {said}: nothing was removed from segment {label}.")
     if not accepted:
+        if not plan.from_preview:
+            with tool_errors():  # kept only now: a preview is what the model is handed to approve
+                await app.previews.put(plan.preview)
         return _answer(app, plan, "preview", preview_summary(plan, confirm_without_id=confirm))
     with app.shutdown.running():  # the whole removal, so that its answer goes out before a shutdown exits
         return await _remove(app, ctx, plan)
@@ -195,7 +198,7 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
             from_segment_id=sources["from_segment_id"],
             segment_id=segment_id,
         )
-    return await pin_removal(app, segment_id, selection, source)
+    return await pin_removal(app, segment_id, selection, source, keep=False)
 
 
 async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
@@ -204,7 +207,8 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
         app, tool=TOOL, segment_id=plan.preview.segment_id, action="remove", progress=progress_reporter(ctx, "Removed")
     )
     with tool_errors():
-        preview = await write.take(plan.preview.preview_id)
+        # A kept preview is taken (single use); one approved in this call by the user's answer was never kept.
+        preview = await write.take(plan.preview.preview_id) if plan.from_preview else plan.preview
         targets = await _still_members(write, plan, preview)
         outcome = await write.send(targets, source=preview.source, customer_of=preview.customer_of)
     plan.not_members += len(write.known_unchanged) + len(outcome.unchanged)
