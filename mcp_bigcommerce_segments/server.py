@@ -1,6 +1,5 @@
 """build_server(): the MCP server, its lifespan and the registration of its tools (which live in `tools/`)."""
 
-import inspect
 import logging
 import os
 import signal
@@ -32,9 +31,11 @@ from .integrity import derive_key
 from .prompts import READ_PROMPTS, prompts
 from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
+from .running import RunningCalls, principal_of
 from .state import AppState, compose
 from .tools import changes, lookup, membership, removal
 from .tools.arguments import explain, unknown_arguments
+from .tools.schema import description, drop_titles, hoist_descriptions
 
 logger = logging.getLogger(__name__)
 
@@ -64,12 +65,6 @@ _NO_PREVIEW = (
 )
 
 
-def _description(fn: Callable[..., object]) -> str:
-    """The docstring as the client shows it: paragraphs kept, the source's line wrapping undone."""
-    paragraphs = (inspect.getdoc(fn) or "").split("\n\n")
-    return "\n\n".join(" ".join(line.strip() for line in paragraph.splitlines()) for paragraph in paragraphs)
-
-
 class SegmentTool(Tool):
     """The SDK's tool, with the two things every call of ours must go through on its way out.
 
@@ -82,11 +77,26 @@ class SegmentTool(Tool):
 
     async def run(self, arguments: dict[str, Any], context: Any, convert_result: bool = False) -> Any:
         try:
-            return await self._run(arguments, context, convert_result)
+            return await self._tracked(arguments, context, convert_result)
         except ToolError as exc:
             if type(exc) is not ToolError or not self.tag:
                 raise
             raise ToolError(self.tag + str(exc)) from exc.__cause__
+
+    async def _tracked(self, arguments: dict[str, Any], context: Any, convert_result: bool) -> Any:
+        """An authenticated caller's call runs in a cancel scope that a posted cancel or a hang-up cancels (stateless
+        HTTP); a cancelled write has stopped sending and recorded what it did."""
+        token = get_access_token()
+        if token is None:  # stdio: the SDK cancels the call itself
+            return await self._run(arguments, context, convert_result)
+        running: RunningCalls = context.request_context.lifespan_context.running
+        with running.track(principal_of(token), context.request_id) as scope:
+            return await self._run(arguments, context, convert_result)
+        assert scope.cancelled_caught
+        raise ToolError(
+            f"Error executing tool {self.name}: the client cancelled the call. It stopped sending; what was on its way "
+            "finished and is recorded (list_recent_changes shows it; undo_change reverses it)."
+        )
 
     async def _run(self, arguments: dict[str, Any], context: Any, convert_result: bool) -> Any:
         unknown = [name for name in arguments if name not in self.parameters.get("properties", {})]
@@ -195,43 +205,18 @@ def _tool(
     validate the same content against the same schema again (~0.1 ms a page, ~15 ms for 10,000 IDs).
     `FuncMetadata` reads its fields live, and a schema without a model is published and not re-checked.
     """
-    tool = SegmentTool.from_function(fn, title=title, description=_description(fn), annotations=annotations)
+    tool = SegmentTool.from_function(fn, title=title, description=description(fn), annotations=annotations)
     assert isinstance(tool, SegmentTool)
     tool.tag = tag
     tool.fn_metadata.output_model = None
     # Schema titles ("Segment Id" for segment_id) repeat the names; a model pays for every character of tools/list.
-    _drop_titles(tool.parameters)
+    drop_titles(tool.parameters)
     tool.parameters["additionalProperties"] = False  # an argument a tool does not take is refused (SegmentTool.run)
-    _hoist_descriptions(tool.parameters)
+    hoist_descriptions(tool.parameters)
     if tool.output_schema is not None:
-        _drop_titles(tool.output_schema)
+        drop_titles(tool.output_schema)
         tool.output_schema.pop("description", None)  # the result model's docstring: the tool's description says it
     return tool
-
-
-def _hoist_descriptions(schema: dict[str, Any]) -> None:
-    """An optional argument's description sits in its `anyOf` branch (`list[UUID] | None`); move it to the property
-    itself, where clients that read only the property look."""
-    for prop in schema.get("properties", {}).values():
-        for branch in prop.get("anyOf") or []:
-            if isinstance(branch, dict) and "description" in branch and "description" not in prop:
-                prop["description"] = branch.pop("description")
-
-
-def _drop_titles(schema: Any) -> None:
-    """Remove the generated `title` of every schema node, in place (property names stay, even one named title)."""
-    if isinstance(schema, dict):
-        if isinstance(schema.get("title"), str):
-            del schema["title"]
-        for key, value in schema.items():
-            if key in ("properties", "$defs") and isinstance(value, dict):
-                for sub in value.values():
-                    _drop_titles(sub)
-            elif key != "default":
-                _drop_titles(value)
-    elif isinstance(schema, list):
-        for item in schema:
-            _drop_titles(item)
 
 
 def build_server(

@@ -19,6 +19,7 @@ from .integrity import Sealer, derive_key
 from .previews import Previews, PreviewStore
 from .redact import keep_secret
 from .retry import RetryPolicy
+from .running import RunningCalls
 
 if TYPE_CHECKING:
     import redis.asyncio as redis
@@ -33,6 +34,8 @@ class AppState:
     settings: Settings
     previews: Previews
     shutdown: Shutdown = field(default_factory=Shutdown)
+    #: The calls in progress, so that a cancel posted over stateless HTTP, or a hang-up, can stop one.
+    running: RunningCalls = field(default_factory=RunningCalls)
     #: The store as the audit log and the previews know it: its hash, or for a sandbox this process's own name, so
     #: that a sandbox's changes are never listed or undone after the process (and its store) has gone.
     store_key: str = ""

@@ -420,3 +420,47 @@ def test_idle_sockets_are_closed_and_health_answers_under_a_slowloris(api_url: s
     assert health.status_code == 200
     assert all(closed)
     assert len(replica.log) < 50_000
+
+
+def test_a_client_hanging_up_stops_its_bulk_call_and_the_outcome_says_cancelled(
+    api_url: str, store: CountingStore, tmp_path: Path, caller: Caller
+) -> None:
+    """A client that sends a bulk add and hangs up mid-way: the replica stops sending new chunks, finishes what was
+    on its way, and records the change as cancelled with exactly what was added."""
+    replica = Replica(env_for(api_url, tmp_path, "hangup"))
+    segment = store.add_segment("Newsletter")
+    ids = store.add_profiles(5_000)
+    store.after = 20
+    body = json.dumps(
+        {
+            "jsonrpc": "2.0",
+            "id": 9,
+            "method": "tools/call",
+            "params": {
+                "name": "add_profiles_to_segment",
+                "arguments": {"segment_id": str(segment), "profile_ids": [str(i) for i in ids]},
+            },
+        }
+    ).encode()
+    try:
+        with socket.create_connection(("127.0.0.1", replica.port), timeout=30) as sock:
+            sock.sendall(
+                f"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:{replica.port}\r\nContent-Type: application/json\r\n".encode()
+                + b"Accept: application/json, text/event-stream\r\nMCP-Protocol-Version: 2025-06-18\r\n"
+                + f"Authorization: Bearer {WRITER}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+                + body
+            )
+            assert store.posts_seen.wait(timeout=60)
+        # The socket is closed: the call must end as cancelled. Ask until its outcome is recorded (no sleeps).
+        deadline = time.monotonic() + 30
+        changes: list[dict[str, Any]] = []
+        while time.monotonic() < deadline:
+            changes = caller.tool(replica.url, "list_recent_changes", {}, token=READER)["structuredContent"]["changes"]
+            if changes and changes[0]["status"] != "interrupted":
+                break
+    finally:
+        replica.stop()
+
+    assert changes[0]["status"] == "cancelled"
+    assert 0 < changes[0]["added"] < 5_000
+    assert changes[0]["added"] == len(store.members(segment))

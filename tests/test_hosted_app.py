@@ -9,6 +9,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx2
 import pytest
 from pydantic import SecretStr
@@ -25,7 +26,7 @@ from mcp_bigcommerce_segments.hosted.shared import SharedGovernor, connect
 from mcp_bigcommerce_segments.server import build_server
 from mcp_bigcommerce_segments.state import compose
 
-from .conftest import BoundedClient, text_of
+from .conftest import BoundedClient, audit_lines, text_of
 from .support.stdio import STORE
 from .support.stdio import TOKEN as STORE_TOKEN
 
@@ -326,3 +327,63 @@ async def test_a_question_asked_by_one_replica_is_answered_on_another_and_not_by
     assert members_after_stranger == members
     assert done["result"]["structuredContent"]["status"] == "removed"
     assert store.members(segment) == []
+
+
+class SlowDeletes(FaultyStore):
+    """The fake store, each DELETE taking a while, telling the test when the first one arrived."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.first_delete = anyio.Event()
+
+    def latency_for(self, method: str) -> float:
+        if method == "DELETE":
+            self.first_delete.set()
+            return 0.2
+        return 0.0
+
+
+async def test_a_cancel_posted_over_http_stops_a_running_removal_and_it_is_recorded(tmp_path: Path) -> None:
+    """A bulk removal approved over HTTP, then `notifications/cancelled` posted for its request ID: no new chunks are
+    sent, the call answers that it was cancelled, and the outcome is recorded as cancelled with what was removed."""
+    store = SlowDeletes(store_hash=STORE, token=STORE_TOKEN, quota=None)
+    segment = store.add_segment("VIP")
+    members = store.add_profiles(2_000)
+    store.add_members(segment, members)
+    settings = hosted(tmp_path, store_hash=STORE, access_token=SecretStr(STORE_TOKEN))
+    app = build_app(settings, transport=store.transport())
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, text/event-stream"}
+
+    def message(n: int, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        return {"jsonrpc": "2.0", "id": n, "method": method, "params": params}
+
+    arguments = {"segment_id": str(segment), "all_members": True}
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client,
+    ):
+        call = {"name": "remove_profiles_from_segment", "arguments": arguments}
+        preview = (await client.post("/mcp", json=message(1, "tools/call", call), headers=headers)).json()
+        preview_id = preview["result"]["structuredContent"]["preview_id"]
+        approved = {"segment_id": str(segment), "preview_id": preview_id, "confirm": True}
+        approval = {"name": "remove_profiles_from_segment", "arguments": approved}
+        answers: list[dict[str, Any]] = []
+
+        async def approve() -> None:
+            answers.append((await client.post("/mcp", json=message(7, "tools/call", approval), headers=headers)).json())
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(approve)
+            await store.first_delete.wait()
+            cancel = {"jsonrpc": "2.0", "method": "notifications/cancelled", "params": {"requestId": 7}}
+            relayed = await client.post("/mcp", json=cancel, headers=headers)
+
+    text = answers[0]["result"]["content"][0]["text"]
+    outcome = [line for line in audit_lines(tmp_path / "audit.jsonl") if line["event"] == "outcome"][-1]
+    assert relayed.status_code == 202
+    assert answers[0]["result"]["isError"] is True
+    assert "the client cancelled the call" in text
+    assert outcome["cancelled"] is True
+    assert 0 < len(outcome["removed"]) < 2_000
+    assert len(store.members(segment)) == 2_000 - len(outcome["removed"])
+    assert store.stats.count("DELETE") < 40

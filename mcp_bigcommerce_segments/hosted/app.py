@@ -40,6 +40,7 @@ from ..redact import keep_secret
 from ..server import build_server
 from ..state import AppState, compose
 from .auth import READ, WRITE, SegmentTokenVerifier
+from .cancels import CancelRelay
 from .connections import guarded, install_accept_filter
 from .throttle import FailedAuthGuard
 
@@ -109,10 +110,11 @@ def build_app(
         required_scopes=[READ],
         validate_token_resource=False,  # static tokens name no resource; JWTs are checked for their audience
     )
+    verifier = SegmentTokenVerifier(settings)
     server = build_server(
         settings,
         state=state,
-        token_verifier=SegmentTokenVerifier(settings),
+        token_verifier=verifier,
         auth=auth,
         transport=transport,
     )
@@ -134,6 +136,7 @@ def build_app(
     app.state.shutdown = state.shutdown
     if not local:
         app.add_middleware(OriginCheck, allowed=frozenset(settings.http_allowed_origins))
+    app.add_middleware(CancelRelay, verifier=verifier, running=state.running, path=MCP_PATH)
     app.add_middleware(FailedAuthGuard)
     return app
 
