@@ -204,7 +204,7 @@ def test_a_call_never_outlives_its_budget_by_more_than_one_request(scenario: Sce
 @SIM
 @given(
     scenario=scenarios,
-    calls=st.lists(st.tuples(st.floats(0.0, 150.0), st.integers(1, 40)), min_size=1, max_size=8),
+    calls=st.lists(st.tuples(st.floats(0.0, 150.0), st.integers(1, 25)), min_size=1, max_size=5),
 )
 def test_calls_spread_over_time_wait_no_longer_than_the_store_makes_them(
     scenario: Scenario, calls: list[tuple[float, int]]
