@@ -15,6 +15,7 @@ import logging
 import os
 import secrets
 import stat
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -23,6 +24,11 @@ from uuid import UUID
 import anyio
 
 from .errors import AuditLogError
+
+try:
+    import fcntl
+except ImportError:  # Windows: one process per log is what the host runs there
+    fcntl = None  # type: ignore[assignment]
 from .history import Reader, Scan, reversed_lines
 from .integrity import Sealer, derive_key
 
@@ -63,10 +69,13 @@ def check_writable(path: Path) -> None:
     Raises:
         AuditLogError: they cannot.
     """
-    existed = path.exists()
-    os.close(_open(path))
-    if not existed:
-        path.unlink(missing_ok=True)
+    if path.exists() or path.is_symlink():
+        os.close(_open(path))  # opened for appending (created if a dangling link), nothing written
+        return
+    # Never created here and deleted again: a writer may append to a new file between the two.
+    parent = next((p for p in (path.parent, *path.parent.parents) if p.exists()), Path("/"))
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise _refusal(path, f"{parent} is not a writable folder")
 
 
 def rotated(path: Path) -> Path:
@@ -74,27 +83,34 @@ def rotated(path: Path) -> Path:
     return path.with_name(path.name + ".1")
 
 
+#: One writer at a time in this process: rotating and appending (and cutting back a torn record) must not interleave.
+_WRITING = threading.Lock()
+
+
 def _append(path: Path, line: bytes, max_bytes: int | None = None) -> None:
-    if max_bytes is not None:
-        with contextlib.suppress(OSError):  # no file yet, or none possible: _open says which
-            if path.stat().st_size + len(line) > max_bytes:
-                os.replace(path, rotated(path))  # the retention rule: this generation and the one before
-    fd = _open(path)
-    try:
-        size = os.fstat(fd).st_size
-        if size and os.pread(fd, 1, size - 1) != b"\n":
-            line = b"\n" + line  # an earlier record was torn: start on a fresh line
+    with _WRITING:
+        if max_bytes is not None:
+            with contextlib.suppress(OSError):  # no file yet, or none possible: _open says which
+                if path.stat().st_size + len(line) > max_bytes:
+                    os.replace(path, rotated(path))  # the retention rule: this generation and the one before
+        fd = _open(path)
         try:
-            written = os.write(fd, line)
-            if written != len(line):
-                raise OSError(errno.ENOSPC, "only part of the record was written")
-            os.fsync(fd)
-        except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.ftruncate(fd, size)  # whole or not at all
-            raise _refusal(path, exc.strerror or str(exc)) from exc
-    finally:
-        os.close(fd)
+            if fcntl is not None:
+                fcntl.flock(fd, fcntl.LOCK_EX)  # and one at a time across processes sharing the file
+            size = os.fstat(fd).st_size
+            if size and os.pread(fd, 1, size - 1) != b"\n":
+                line = b"\n" + line  # an earlier record was torn: start on a fresh line
+            try:
+                written = os.write(fd, line)
+                if written != len(line):
+                    raise OSError(errno.ENOSPC, "only part of the record was written")
+                os.fsync(fd)
+            except OSError as exc:
+                with contextlib.suppress(OSError):
+                    os.ftruncate(fd, size)  # whole or not at all (nobody else wrote meanwhile: the lock)
+                raise _refusal(path, exc.strerror or str(exc)) from exc
+        finally:
+            os.close(fd)
 
 
 def new_change_id() -> str:
@@ -148,13 +164,15 @@ class AuditLog:
                 await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n", self.max_bytes)
             return
         # An outcome: the change has happened. The local file first, then the shared record as far as it can.
-        if self.path is not None:
-            await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n", self.max_bytes)
-        if self.stream is not None:
-            try:
-                await self.stream.append(line)
-            except AuditLogError as exc:
-                logger.error("the %s record reached only the local audit log: %s", event, exc)
+        try:
+            if self.path is not None:
+                await anyio.to_thread.run_sync(_append, self.path, line.encode() + b"\n", self.max_bytes)
+        finally:  # whatever the file did, the shared record gets the outcome as far as it can
+            if self.stream is not None:
+                try:
+                    await self.stream.append(line)
+                except AuditLogError as exc:
+                    logger.error("the %s record reached only the local audit log: %s", event, exc)
 
     async def recent(self, store: str, limit: int, segment_id: UUID | None = None) -> Scan:
         """The latest `limit` changes of `store` (of one segment, if given), newest first, read from the newest end.

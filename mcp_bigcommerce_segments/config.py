@@ -100,7 +100,7 @@ class Settings(BaseModel):
     http_idle_seconds: Annotated[float, Field(gt=0, le=3600)] = _hosted(
         "HTTP_IDLE_SECONDS", "must be a number of seconds from 0.1 to 3600", 10.0
     )
-    audit_retention_days: Annotated[float, Field(gt=0, le=36_500)] = _hosted(
+    audit_retention_days: Annotated[float, Field(ge=1, le=36_500)] = _hosted(
         "AUDIT_RETENTION_DAYS", "must be a number of days from 1 to 36500", 90.0
     )
 

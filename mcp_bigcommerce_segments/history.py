@@ -17,6 +17,7 @@ from typing import Any
 from uuid import UUID
 
 _CHANGE_ID = re.compile(rb'"change_id":"([^"]{1,40})"')
+_SEGMENT_ID = re.compile(rb'"segment_id":"([^"]{1,60})"')
 BLOCK_BYTES = 1 << 16
 MAX_RECORD_BYTES = 1 << 23  # 8 MB: an intent of 10,000 IDs is about 400 kB
 
@@ -78,7 +79,12 @@ class Scan:
         change_id = found.group(1).decode(errors="replace")
         if self.change_id is not None:
             return change_id == self.change_id
-        return change_id in self.changes or len(self.changes) < self.limit
+        if change_id in self.changes:
+            return True
+        segment = _SEGMENT_ID.search(line, 0, 600) if self.segment_id is not None else None
+        if segment is not None and segment.group(1).decode(errors="replace") != str(self.segment_id):
+            return False  # another segment's change: not read at all
+        return len(self.changes) < self.limit
 
     def feed(self, record: dict[str, Any] | None) -> bool:
         """Take one record (None: one that did not parse or verify); True once nothing older can matter."""

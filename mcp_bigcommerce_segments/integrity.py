@@ -13,7 +13,7 @@ from typing import Any
 
 import pydantic_core
 
-from .redact import redact
+from .redact import redact_json
 
 _CONTEXT = "mcp-bigcommerce-segments: {purpose} v1"
 
@@ -36,8 +36,8 @@ class Sealer:
         return hmac.new(self._key, canonical.encode(), hashlib.sha256).hexdigest()
 
     def seal(self, record: dict[str, Any]) -> str:
-        """One JSON line: the record as JSON (secrets redacted first), with its tag."""
-        plain: dict[str, Any] = json.loads(redact(pydantic_core.to_json(record).decode()))
+        """One JSON line: the record as JSON (secrets redacted from its values, never from its keys), with its tag."""
+        plain: dict[str, Any] = redact_json(json.loads(pydantic_core.to_json(record).decode()))
         plain.pop("tag", None)
         return pydantic_core.to_json({**plain, "tag": self._tag(plain)}).decode()
 
@@ -50,6 +50,8 @@ class Sealer:
         if not isinstance(record, dict):
             return None
         tag = record.pop("tag", None)
-        if not isinstance(tag, str) or not hmac.compare_digest(tag, self._tag(record)):
+        try:
+            verified = isinstance(tag, str) and hmac.compare_digest(tag, self._tag(record))
+        except (ValueError, TypeError):  # a lone surrogate, or a tag that is not ASCII: not ours
             return None
-        return record
+        return record if verified else None

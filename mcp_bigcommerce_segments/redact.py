@@ -39,7 +39,7 @@ def redact_json(value: Any) -> Any:
     if isinstance(value, list):
         return [redact_json(item) for item in value]
     if isinstance(value, dict):
-        return {redact(str(k)): redact_json(v) for k, v in value.items()}
+        return {k: redact_json(v) for k, v in value.items()}  # keys are ours (field names), never a secret
     return value
 
 

@@ -31,7 +31,7 @@ from .integrity import derive_key
 from .prompts import READ_PROMPTS, prompts
 from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
-from .running import RunningCalls, principal_of
+from .running import CALL_KEY, RunningCalls, principal_of
 from .state import AppState, compose
 from .tools import changes, lookup, membership, removal
 from .tools.arguments import explain, unknown_arguments
@@ -90,7 +90,9 @@ class SegmentTool(Tool):
         if token is None:  # stdio: the SDK cancels the call itself
             return await self._run(arguments, context, convert_result)
         running: RunningCalls = context.request_context.lifespan_context.running
-        with running.track(principal_of(token), context.request_id) as scope:
+        request = context.request_context.request
+        call = (getattr(request, "scope", None) or {}).get("state", {}).get(CALL_KEY)
+        with running.track(principal_of(token), context.request_id, call) as scope:
             return await self._run(arguments, context, convert_result)
         assert scope.cancelled_caught
         raise ToolError(

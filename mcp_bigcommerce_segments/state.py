@@ -95,5 +95,5 @@ def _shared(
         settings, transport=transport, clock=clock, retry=retry, governor=governor, leases=leases.hold
     )
     stream = SharedChangeLog(redis_client, store, retention_days=settings.audit_retention_days)
-    sealer = Sealer(derive_key(settings.access_token.get_secret_value()))
+    sealer = Sealer(derive_key(settings.access_token.get_secret_value(), "pinned previews"))
     return AppState(client, audit_log(settings, stream), settings, SharedPreviewStore(redis_client, clock, sealer))

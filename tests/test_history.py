@@ -10,12 +10,12 @@ from typing import Any
 import pytest
 from mcp import Client
 
-from mcp_bigcommerce_segments.audit import AuditLog, rotated
+from mcp_bigcommerce_segments.audit import AuditLog, check_writable, rotated
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.history import reversed_lines
 from mcp_bigcommerce_segments.integrity import Sealer, derive_key
 
-from .conftest import strs, structured, text_of
+from .conftest import approve, preview_removal, strs, structured, text_of
 from .support.stdio import STORE, TOKEN
 
 pytestmark = pytest.mark.anyio
@@ -149,3 +149,49 @@ async def test_the_log_is_rotated_past_its_size_and_both_generations_are_read(tm
     assert path.stat().st_size <= 2_000
     assert list(scan.changes) == [f"c{n:010x}" for n in range(29, 29 - len(scan.changes), -1)]
     assert 10 <= len(scan.changes) < 30  # the oldest generations are gone: the retention rule
+
+
+async def test_a_record_with_a_lone_surrogate_is_skipped_not_a_crash(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
+) -> None:
+    """A forged line whose text cannot be encoded (a lone surrogate) is skipped and counted; listing still works."""
+    ids = store.add_profiles(1)
+    added = structured(
+        await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+    )
+    append(audit_path, '{"tag": "x", "undoes": "x", "store": "abc123", "change_id": "c0000000009", "a": "\\udc00"}')
+
+    listed = structured(await mcp.call_tool("list_recent_changes", {}))
+
+    assert [c["change_id"] for c in listed["changes"]] == [added["change_id"]]
+    assert "1 record was skipped" in listed["summary"]
+
+
+async def test_a_removal_undone_then_redone_can_be_undone_again(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """A removal (A), its undo (B), then the undo of B (D, a removal): A's profiles are out again, and undoing A is
+    allowed again (its undo was itself undone), not refused as 'already undone'."""
+    ids = store.add_profiles(2)
+    store.add_members(segment, ids)
+    preview = await preview_removal(mcp, segment, profile_ids=strs(ids))
+    removal = structured(await approve(mcp, segment, preview["preview_id"]))
+    undo = structured(await mcp.call_tool("undo_change", {"change_id": removal["change_id"]}))
+    redo_preview = structured(await mcp.call_tool("undo_change", {"change_id": undo["change_id"]}))
+    structured(await approve(mcp, segment, redo_preview["preview_id"]))
+    assert store.members(segment) == []
+
+    again = structured(await mcp.call_tool("undo_change", {"change_id": removal["change_id"]}))
+
+    assert again["status"] == "re-added"
+    assert sorted(store.members(segment)) == sorted(ids)
+
+
+def test_checking_a_new_log_creates_nothing(tmp_path: Path) -> None:
+    """Checking that a log can be written never creates and deletes the file (a writer could append in between)."""
+    path = tmp_path / "state" / "audit.jsonl"
+    tmp_path.joinpath("state").mkdir()
+
+    check_writable(path)
+
+    assert not path.exists()

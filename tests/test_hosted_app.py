@@ -387,3 +387,27 @@ async def test_a_cancel_posted_over_http_stops_a_running_removal_and_it_is_recor
     assert 0 < len(outcome["removed"]) < 2_000
     assert len(store.members(segment)) == 2_000 - len(outcome["removed"])
     assert store.stats.count("DELETE") < 40
+
+
+async def test_a_body_is_read_only_for_a_verified_caller_and_only_up_to_4_mb(tmp_path: Path) -> None:
+    """Without a verified token the body is not read (401 from the SDK); with one, a body over 4 MB is refused 413
+    before the SDK sees it."""
+    app = build_app(hosted(tmp_path))
+    big = b'{"jsonrpc":"2.0","id":1,"method":"tools/list","pad":"' + b"x" * (5 * 1024 * 1024) + b'"}'
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client,
+    ):
+        stranger = await client.post("/mcp", content=big, headers={"Authorization": "Bearer nope"})
+        caller = await client.post(
+            "/mcp",
+            content=big,
+            headers={
+                "Authorization": f"Bearer {TOKEN}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+            },
+        )
+
+    assert stranger.status_code == 401
+    assert caller.status_code == 413

@@ -98,3 +98,16 @@ async def test_the_shared_record_is_read_newest_first_across_pages_and_trimmed_b
     assert "intent" in oldest.changes["c0000000000"]
     assert await client.xlen("bc-segments:{other}:changes") < 300
     assert await client.pttl(f"bc-segments:{{{STORE}}}:changes") > 0
+
+
+async def test_a_genuine_preview_replayed_under_another_id_is_refused(client: "redis.Redis") -> None:
+    """A sealed preview copied to another preview ID (or back after use) does not pass as that ID: nothing taken."""
+    store = SharedPreviewStore(client, VirtualClock(), SEALER)
+    segment = uuid.uuid4()
+    genuine = Preview("p0123456789", STORE, segment, (uuid.uuid4(),), {}, (), True, 900.0, "every member")
+    await store.put(genuine)
+    sealed = await client.get("bc-segments:preview:{p0123456789}")
+    await client.set("bc-segments:preview:{pabcdefabcd}", sealed or b"", px=60_000)
+
+    with pytest.raises(PreviewError, match="does not verify"):
+        await store.take("pabcdefabcd", store=STORE, segment_id=segment)

@@ -137,7 +137,7 @@ def build_app(
     if not local:
         app.add_middleware(OriginCheck, allowed=frozenset(settings.http_allowed_origins))
     app.add_middleware(CancelRelay, verifier=verifier, running=state.running, path=MCP_PATH)
-    app.add_middleware(FailedAuthGuard)
+    app.add_middleware(FailedAuthGuard, verifier=verifier, path=MCP_PATH)
     return app
 
 

@@ -1,19 +1,25 @@
 """Cancelling a running call over stateless HTTP: a posted `notifications/cancelled`, or the client hanging up,
 cancels the call it names (see `running.RunningCalls`).
 
-`CancelRelay` reads each `POST /mcp` body itself (the SDK reads it next, from the copy): a cancel notification is
-matched to the caller's running call by its token's principal and the request ID, and a request's own connection is
-watched for `http.disconnect` until its answer is sent. Only calls on this replica are reached.
+`CancelRelay` looks at a `POST /mcp` only when its bearer token verifies (anything else goes on unread, and the SDK
+answers 401 without reading the body). It then reads the body itself, at most `MAX_BODY_BYTES` within
+`BODY_SECONDS` (413 or 408 otherwise), and hands the SDK the copy: a cancel notification is matched to the caller's
+running call by principal and request ID; a `tools/call` is marked with an ID of its own in the ASGI scope, and its
+connection is watched for `http.disconnect` until the answer is sent. Only calls on this replica are reached.
 """
 
 import json
+import secrets
 from typing import Any
 
 import anyio
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from ..running import RunningCalls, principal_of
+from ..running import CALL_KEY, RunningCalls, principal_of
 from .auth import SegmentTokenVerifier
+
+MAX_BODY_BYTES = 4 * 1024 * 1024  # the SDK's own cap on a request body
+BODY_SECONDS = 30.0
 
 
 class CancelRelay:
@@ -28,7 +34,7 @@ class CancelRelay:
     async def _principal(self, scope: Scope) -> str | None:
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
         kind, _, token = headers.get("authorization", "").partition(" ")
-        if kind.lower() != "bearer" or not token:
+        if kind.lower() != "bearer" or not token.strip():
             return None
         verified = await self.verifier.verify_token(token.strip())
         return principal_of(verified) if verified is not None else None
@@ -37,27 +43,26 @@ class CancelRelay:
         if scope["type"] != "http" or scope.get("method") != "POST" or scope.get("path") != self.path:
             await self.app(scope, receive, send)
             return
-        chunks, more = [], True
-        while more:  # the body, whole (the SDK caps its size; so does the server in front)
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return
-            chunks.append(message.get("body", b""))
-            more = bool(message.get("more_body"))
-        body = b"".join(chunks)
+        principal = await self._principal(scope)
+        if principal is None:  # not a caller of ours: the SDK refuses it, without the body being read
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive, send)
+        if body is None:
+            return
         message = _json(body)
         method = message.get("method")
-        principal = await self._principal(scope) if method in ("notifications/cancelled", "tools/call") else None
-        if principal is not None and method == "notifications/cancelled":
+        if method == "notifications/cancelled":
             request_id = (message.get("params") or {}).get("requestId")
             if request_id is not None:
                 self.running.cancel(principal, str(request_id))
-        watched = message.get("id") if principal is not None and method == "tools/call" else None
-        await self._serve(scope, receive, send, body, principal, watched)
+        call = None
+        if method == "tools/call":
+            call = secrets.token_hex(8)
+            scope.setdefault("state", {})[CALL_KEY] = call
+        await self._serve(scope, receive, send, body, call)
 
-    async def _serve(
-        self, scope: Scope, receive: Receive, send: Send, body: bytes, principal: str | None, request_id: Any
-    ) -> None:
+    async def _serve(self, scope: Scope, receive: Receive, send: Send, body: bytes, call: str | None) -> None:
         answered = anyio.Event()
         replayed = False
 
@@ -74,18 +79,48 @@ class CancelRelay:
                 answered.set()
             await send(message)
 
-        async def watch() -> None:
+        async def watch(call: str) -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
-            if not answered.is_set() and principal is not None and request_id is not None:
-                self.running.cancel(principal, str(request_id))  # the client hung up: stop its call
+            if not answered.is_set():
+                self.running.hang_up(call)  # the client went away: stop the call it was waiting for
 
         async with anyio.create_task_group() as group:
-            if request_id is not None:
-                group.start_soon(watch)
+            if call is not None:
+                group.start_soon(watch, call)
             await self.app(scope, replay, sending)
             answered.set()
             group.cancel_scope.cancel()
+
+
+async def _read_body(receive: Receive, send: Send) -> bytes | None:
+    """The whole body, or None after answering 413 (too large) or 408 (too slow), or when the client left."""
+    chunks: list[bytes] = []
+    size = 0
+    with anyio.move_on_after(BODY_SECONDS) as deadline:
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > MAX_BODY_BYTES:
+                await _refuse(send, 413, "The request body is larger than 4 MB.")
+                return None
+            chunks.append(chunk)
+            more = bool(message.get("more_body"))
+    if deadline.cancelled_caught:
+        await _refuse(send, 408, f"The request body did not arrive within {BODY_SECONDS:.0f} s.")
+        return None
+    return b"".join(chunks)
+
+
+async def _refuse(send: Send, status: int, text: str) -> None:
+    body = json.dumps({"error": text}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _json(body: bytes) -> dict[str, Any]:

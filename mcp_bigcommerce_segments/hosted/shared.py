@@ -208,6 +208,8 @@ class SharedPreviewStore:
 
     def _load(self, preview_id: str, raw: bytes | str) -> Preview:
         record = self._sealer.open(raw)
+        if record is not None and record.get("preview_id") != preview_id:
+            record = None  # a genuine preview replayed under another ID: not this one (its time is Redis's TTL)
         if record is None:
             raise PreviewError(
                 f"Preview {preview_id} does not verify (it was altered where it was kept); nothing was removed. Make "
@@ -240,7 +242,7 @@ class SharedPreviewStore:
             raise _unavailable(exc) from exc
         if raw is None:  # another replica approved it between the two steps
             raise unusable(preview_id, used=True, expired=False)
-        return self._load(preview_id, raw)
+        return check_owner(self._load(preview_id, raw), store, segment_id)  # what was taken, not what was read
 
     async def discard(self, preview_id: str) -> None:
         try:

@@ -1,6 +1,8 @@
-"""Guessing bearer tokens is slowed and said: after `FREE` failed tokens in a minute from one address, each further
-request from it waits longer (0.1 s more per failure, at most 5 s) before it is looked at, and one warning a minute
-per address names the count (never a token). Successful requests are never slowed."""
+"""Guessing bearer tokens is refused early and said: after `FREE` failed tokens in a minute from one address, a
+request from it whose token does not verify is answered 429 at once (with `Retry-After`), before anything else is
+done, and one warning a minute per address names the count (never a token). A request whose token verifies is never
+refused or slowed, so honest callers behind the same proxy address go on; nothing sleeps while holding a connection.
+"""
 
 import logging
 from collections import OrderedDict
@@ -9,25 +11,28 @@ from typing import Any
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..clock import Clock, SystemClock
+from .auth import SegmentTokenVerifier
 
 logger = logging.getLogger(__name__)
 
 FREE = 10
-STEP_SECONDS = 0.1
-MAX_DELAY_SECONDS = 5.0
 WINDOW_SECONDS = 60.0
 MAX_ADDRESSES = 10_000
 
 
 class FailedAuthGuard:
-    """ASGI middleware: counts 401 answers per client address in a sliding minute and delays that address's requests
-    once it has failed more than `FREE` times."""
+    """ASGI middleware on `path`: counts 401 answers per client address in a sliding minute; once an address has
+    `FREE` of them, its requests with a token that does not verify are refused with 429 until the minute has passed."""
 
-    def __init__(self, app: ASGIApp, clock: Clock | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, verifier: SegmentTokenVerifier, path: str = "/mcp", clock: Clock | None = None
+    ) -> None:
         self.app = app
+        self.verifier = verifier
+        self.path = path
         self.clock: Clock = clock or SystemClock()
         self.failures: OrderedDict[str, list[float]] = OrderedDict()
-        self._warned: dict[str, float] = {}
+        self._warned: OrderedDict[str, float] = OrderedDict()
 
     def _recent(self, address: str) -> list[float]:
         now = self.clock.now()
@@ -38,11 +43,6 @@ class FailedAuthGuard:
             self.failures.pop(address, None)
         return kept
 
-    def delay_for(self, address: str) -> float:
-        """How long a request from `address` waits before it is looked at."""
-        extra = len(self._recent(address)) - FREE
-        return 0.0 if extra < 0 else min(MAX_DELAY_SECONDS, STEP_SECONDS * (extra + 1))
-
     def _failed(self, address: str) -> None:
         now = self.clock.now()
         self.failures.setdefault(address, []).append(now)
@@ -50,20 +50,37 @@ class FailedAuthGuard:
         while len(self.failures) > MAX_ADDRESSES:  # memory stays bounded whatever the number of addresses
             self.failures.popitem(last=False)
         count = len(self._recent(address))
-        if count > FREE and now - self._warned.get(address, -WINDOW_SECONDS) >= WINDOW_SECONDS:
+        if count >= FREE and now - self._warned.get(address, -WINDOW_SECONDS) >= WINDOW_SECONDS:
             self._warned[address] = now
+            self._warned.move_to_end(address)
+            while len(self._warned) > MAX_ADDRESSES:
+                self._warned.popitem(last=False)
             logger.warning(
-                "%d failed bearer tokens from %s in the last minute; its requests are slowed", count, address
+                "%d failed bearer tokens from %s in the last minute; its bad tokens are refused", count, address
             )
 
+    async def _verifies(self, scope: Scope) -> bool:
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
+        kind, _, token = headers.get("authorization", "").partition(" ")
+        return (
+            kind.lower() == "bearer"
+            and bool(token.strip())
+            and await self.verifier.verify_token(token.strip()) is not None
+        )
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") != self.path:
             await self.app(scope, receive, send)
             return
         client: Any = scope.get("client")
         address = str(client[0]) if client else "unknown"
-        if delay := self.delay_for(address):
-            await self.clock.sleep(delay)
+        recent = self._recent(address)
+        if len(recent) >= FREE and not await self._verifies(scope):
+            wait = max(1, round(WINDOW_SECONDS - (self.clock.now() - recent[0])))
+            headers = [(b"retry-after", str(wait).encode()), (b"content-length", b"0")]
+            await send({"type": "http.response.start", "status": 429, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
 
         async def watch(message: Message) -> None:
             if message["type"] == "http.response.start" and message.get("status") == 401:

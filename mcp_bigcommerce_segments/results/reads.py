@@ -119,7 +119,7 @@ class Change(_Model):
     segment_id: UUID
     segment_name: str | None = None
     status: Literal["done", "cancelled", "interrupted"] = Field(
-        description="interrupted: the process stopped before the outcome was recorded (see the intent)."
+        description="interrupted: no outcome recorded yet (in progress, or its process stopped mid-call)."
     )
     added: int = 0
     removed: int = 0

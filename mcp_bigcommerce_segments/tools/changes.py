@@ -111,7 +111,8 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
             f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones."
             + _skipped(scan.skipped)
         )
-    if (undone_by := scan.undone_by.get(change_id)) is not None:
+    undone_by = scan.undone_by.get(change_id)
+    if undone_by is not None and undone_by not in scan.undone_by:  # an undo that was itself undone undoes nothing
         raise ToolError(
             f"Change {change_id} was already undone by {undone_by}; undoing it again would change nothing. "
             f"undo_change(change_id={undone_by!r}) reverses the undo."
@@ -119,8 +120,8 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     outcome = records.get("outcome")
     if outcome is None:
         raise ToolError(
-            f"Change {change_id} has no recorded outcome (the process stopped mid-call), so what it did is not known "
-            "per profile; check the segment with list_segment_profiles."
+            f"Change {change_id} has no recorded outcome: it is still in progress, or its process stopped mid-call, so "
+            "what it did is not known per profile. Check the segment with list_segment_profiles, or ask again later."
         )
     segment_id = UUID(str(outcome["segment_id"]))
     if outcome.get("tool") == "remove_profiles_from_segment":

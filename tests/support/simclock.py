@@ -72,7 +72,7 @@ async def _until_idle(loop: asyncio.AbstractEventLoop) -> None:
 
 
 class ClockView:
-    """The shared time, as the client or the store sees it; a recording view keeps (start, seconds) of each sleep."""
+    """The shared time, as the client or the store sees it; a recording view keeps (start, seconds slept) of each."""
 
     def __init__(self, clock: SimClock, *, record: bool) -> None:
         self._clock = clock
@@ -82,6 +82,11 @@ class ClockView:
         return self._clock.now()
 
     async def sleep(self, seconds: float) -> None:
-        if self.sleeps is not None and seconds > 0:
-            self.sleeps.append((self._clock.now(), seconds))
-        await self._clock.sleep(seconds)
+        """Sleep on the shared time; a recording view keeps (start, seconds actually slept): a wait that something
+        ends early (a reset moved earlier, a cancel) counts as long as it lasted, not as long as it was asked."""
+        start = self._clock.now()
+        try:
+            await self._clock.sleep(seconds)
+        finally:
+            if self.sleeps is not None and seconds > 0:
+                self.sleeps.append((start, self._clock.now() - start))
