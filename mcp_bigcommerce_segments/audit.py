@@ -198,7 +198,7 @@ class AuditLog:
                 if self.path is None:
                     raise
                 logger.warning("the shared change record is unreachable; reading this replica's audit file")
-                scan = Scan(scan.store, scan.limit, scan.change_id, scan.segment_id)
+                scan = Scan(scan.store, scan.limit, scan.change_id, scan.segment_id, partial=True)
         if self.path is None:
             raise AuditLogError(
                 "The audit log is off (BIGCOMMERCE_AUDIT_LOG=off), so changes are not recorded and cannot be listed "

@@ -3,8 +3,8 @@
 The audit log only grows (a bulk change of 10,000 IDs is two lines of about 400 kB), so no call reads it whole:
 `list_recent_changes` reads backwards until it has the latest N changes, and `undo_change` reads backwards until it
 finds the one change (and, on the way, every newer change that undid it). The file is read in blocks of 64 kB from
-its end, the shared stream (Redis) in pages of 100 entries; a record over `MAX_RECORD_BYTES` is skipped. Memory per
-call: one block or page, the records of the N changes asked for, and the short links of the undos seen.
+its end, the shared stream (Redis) in pages of 100 entries; a line over `MAX_RECORD_BYTES` in the file is skipped.
+Memory per call: one block or page, the records of the N changes asked for, and the short links of the undos seen.
 
 A record that does not parse, or whose integrity tag does not verify, is skipped and counted, never obeyed.
 """
@@ -66,6 +66,7 @@ class Scan:
     changes: dict[str, dict[str, Any]] = field(default_factory=dict)  # newest first, each {event: record}
     undone_by: dict[str, str] = field(default_factory=dict)  # change -> the change that undid it whole
     skipped: int = 0
+    partial: bool = False  # only this replica's file was read (the shared record was unreachable)
 
     def wants(self, raw: bytes | str | None) -> bool:
         """Whether a raw record may matter, judged without parsing it (a bulk record is 400 kB of JSON): its change_id

@@ -156,7 +156,9 @@ class SharedLeases:
     async def hold(self) -> AsyncIterator[None]:
         lease = secrets.token_hex(8)
         shared = True
-        give_up = self._clock.now() + self._lease_ms / 1000  # a slot frees within a lease, or the state is stuck
+        # Every lease ends within one lease (scores further out are dropped on read), so a wait of two leases means the
+        # shared state is broken, not busy: then this replica goes on alone rather than hang.
+        give_up = self._clock.now() + 2 * self._lease_ms / 1000
         while True:
             try:
                 if int(await self._take(keys=[self._key], args=[self._limit, lease, self._lease_ms])):
@@ -166,7 +168,7 @@ class SharedLeases:
                 shared = False
                 break
             if self._clock.now() >= give_up:
-                logger.warning("no shared concurrency slot freed within a lease; going on, paced by this replica")
+                logger.warning("no shared concurrency slot freed within two leases; going on, paced by this replica")
                 shared = False
                 break
             await self._clock.sleep(POLL_SECONDS)

@@ -53,11 +53,15 @@ def _change(change_id: str, records: dict[str, Any], undone_by: str | None = Non
         return None
 
 
-def _skipped(count: int) -> str:
-    """The sentence for records that were not listed or obeyed (not ours, altered, or not parseable)."""
+def _skipped(count: int, partial: bool = False) -> str:
+    """The sentences for records that were not listed or obeyed (not ours, altered, or not parseable), and for a
+    record read only in part (the shared record unreachable)."""
+    said = " The shared change record (Redis) is unreachable: only this replica's changes were read." if partial else ""
     if not count:
-        return ""
-    return f" {plural(count, 'record was', 'records were')} skipped (unsigned, altered or unreadable; never obeyed)."
+        return said
+    return (
+        f" {plural(count, 'record was', 'records were')} skipped (unsigned, altered or unreadable; never obeyed).{said}"
+    )
 
 
 async def list_recent_changes(
@@ -91,7 +95,7 @@ async def list_recent_changes(
     )
     if latest:
         summary += " undo_change(change_id=...) reverses one."
-    summary += _skipped(skipped)
+    summary += _skipped(skipped, scan.partial)
     return tool_result(ChangesResult(summary=app.tag + summary, changes=latest, sandbox=app.settings.sandbox))
 
 
@@ -109,7 +113,7 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     if records is None or _change(change_id, records) is None:
         raise ToolError(
             f"No change {change_id} in the audit log; list_recent_changes shows the recorded ones."
-            + _skipped(scan.skipped)
+            + _skipped(scan.skipped, scan.partial)
         )
     undone_by = scan.undone_by.get(change_id)
     if undone_by is not None and undone_by not in scan.undone_by:  # an undo that was itself undone undoes nothing

@@ -21,8 +21,9 @@ TOOL = "remove_profiles_from_segment"
 class Plan:
     """A removal, resolved and pinned: what would be removed, and what is known of it.
 
-    Made once per call by the `plan_removal` resolver; the SDK hands the same object to `ask_removal` (which asks
-    the human about exactly this preview) and to the tool body (which removes exactly this preview).
+    Made once per call (and once per round of a question) by the `plan_removal` resolver; the SDK hands the same
+    object to `ask_removal` (which asks the human about exactly this preview) and to the tool body (which removes
+    exactly this preview).
     """
 
     preview: Preview
