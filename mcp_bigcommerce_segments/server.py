@@ -147,6 +147,11 @@ class SegmentServer(MCPServer[AppState]):
     async def get_prompt(
         self, name: str, arguments: dict[str, Any] | None = None, context: Any = None
     ) -> GetPromptResult | InputRequiredResult:
+        await self._check_prompt(name, arguments or {})
+        return await super().get_prompt(name, arguments, context)
+
+    async def _check_prompt(self, name: str, arguments: dict[str, Any]) -> None:
+        """Raise invalid params (-32602, one line) for a prompt this caller is not offered, or wrong arguments."""
         prompt = self._prompt_manager.get_prompt(name)
         token = get_access_token()
         if prompt is not None and token is not None and "write" not in token.scopes and name not in READ_PROMPTS:
@@ -154,10 +159,13 @@ class SegmentServer(MCPServer[AppState]):
         if prompt is None:
             known = ", ".join(p.name for p in await self.list_prompts())
             raise MCPError(INVALID_PARAMS, f"Unknown prompt {name[:60]!r}; the prompts are: {known}.")
-        missing = [a.name for a in prompt.arguments or [] if a.required and not (arguments or {}).get(a.name)]
+        taken = [a.name for a in prompt.arguments or []]
+        if extra := sorted(set(arguments) - set(taken)):
+            said = ", ".join(extra)[:80]
+            raise MCPError(INVALID_PARAMS, f"Prompt {name!r} does not take {said}; it takes: {', '.join(taken)}.")
+        missing = [a.name for a in prompt.arguments or [] if a.required and not arguments.get(a.name)]
         if missing:
             raise MCPError(INVALID_PARAMS, f"Prompt {name!r} needs the argument(s): {', '.join(missing)}.")
-        return await super().get_prompt(name, arguments, context)
 
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()

@@ -59,6 +59,9 @@ class SegmentWrite:
         self.action = action
         self.progress = progress
         self.undoes = undoes
+        # Of a removal's targets, those never known to be members (a segment too large to check): BigCommerce's 204
+        # says nothing of non-members, so an undo must not re-add them as if they had been removed.
+        self.unverified: list[UUID] = []
         self.change_id: str | None = None
         self.outcome = BulkOutcome()
         self.customer_of: dict[UUID, int] = {}
@@ -176,6 +179,8 @@ class SegmentWrite:
         }
         if outcome.reread:
             fields["reread"] = outcome.reread
+        if self.unverified:
+            fields["unverified"] = self.unverified
         if self.action == "add":
             known = {**self.customer_of, **outcome.customer_of}
             fields["customer_of"] = {str(k): v for k, v in known.items() if v > 0}

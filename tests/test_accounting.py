@@ -17,6 +17,7 @@ from mcp_bigcommerce_segments.sandbox import SEGMENTS
 from mcp_bigcommerce_segments.server import build_server
 
 from .conftest import BoundedClient, MakeClient, approve, audit_lines, preview_removal, strs, structured, text_of
+from .test_safety import answering
 
 pytestmark = pytest.mark.anyio
 
@@ -164,3 +165,55 @@ def test_a_sandbox_keeps_its_own_audit_log() -> None:
     assert "sandbox" in sandboxed.audit_log.name
     assert sandboxed.audit_log != real.audit_log
     assert explicit.audit_log == Path("/tmp/x.jsonl")  # noqa: S108
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_undoing_a_removal_never_adds_profiles_that_were_not_known_members(
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, mode: str
+) -> None:
+    """In a segment too large to check, a yes removes the IDs asked; the undo re-adds only those known to have been
+    members, never the outsiders a 204 cannot tell apart."""
+    members = store.add_profiles(1_200)
+    store.add_members(segment, members)
+    outsiders = store.add_profiles(5)
+
+    async with make_client(mode=mode, elicitation_callback=answering("accept", {"approve": True})) as mcp:
+        removal = structured(
+            await mcp.call_tool(
+                "remove_profiles_from_segment",
+                {"segment_id": str(segment), "profile_ids": strs(members[:5] + outsiders)},
+            )
+        )
+        undo = await mcp.call_tool("undo_change", {"change_id": removal["change_id"]})
+
+    assert removal["status"] == "removed"
+    assert not set(outsiders) & set(store.members(segment))
+    assert undo.is_error  # nothing known to have been removed: nothing re-added
+    assert "removed nothing" in text_of(undo)
+
+
+async def test_approving_when_nobody_is_still_a_member_records_nothing(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID, audit_path: Path
+) -> None:
+    """A preview whose people all left before approval: 'nothing_to_remove', no DELETE, no empty change recorded."""
+    ids = store.add_profiles(2)
+    store.add_members(segment, ids)
+    preview = await preview_removal(mcp, segment, profile_ids=strs(ids))
+    store.segments[segment].members.clear()
+
+    data = structured(await approve(mcp, segment, preview["preview_id"]))
+
+    assert data["status"] == "nothing_to_remove"
+    assert store.stats.count("DELETE") == 0
+    assert [line for line in audit_lines(audit_path) if line["event"] == "intent"] == []
+
+
+async def test_removing_a_segment_from_itself_says_it_empties_it(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """from_segment_id equal to segment_id takes out everyone: the preview says EMPTIES, as all_members does."""
+    store.add_members(segment, store.add_profiles(3))
+
+    preview = await preview_removal(mcp, segment, from_segment_id=str(segment))
+
+    assert "This EMPTIES the segment." in preview["summary"]

@@ -268,3 +268,19 @@ async def test_a_bad_prompt_request_is_invalid_params_in_one_line(
     assert raised.value.code == INVALID_PARAMS
     assert raised.value.message.startswith(said)
     assert "\n" not in raised.value.message
+
+
+async def test_an_extra_prompt_argument_or_a_giant_number_is_a_clear_error(mcp: Client, segment: uuid.UUID) -> None:
+    """An argument a prompt does not take is -32602 in one line; a 5,000-digit 'profile ID' gets an argument
+    sentence, not a traceback."""
+    with pytest.raises(MCPError) as raised:
+        await mcp.get_prompt("review_segment", {"segment": "VIP", "extra": "x"})
+    giant = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": ["9" * 5000]})
+    huge = await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "customer_ids": [10**30]})
+
+    assert raised.value.code == INVALID_PARAMS
+    assert "does not take extra; it takes: segment" in raised.value.message
+    assert giant.is_error
+    assert "profile_ids takes shopper profile UUIDs" in text_of(giant)
+    assert huge.is_error
+    assert "at most 2,147,483,647" in text_of(huge)

@@ -175,8 +175,9 @@ def _looks_like_customer_number(value: Any) -> bool:
     if isinstance(value, bool):
         return False
     if isinstance(value, int):
-        return value > 0
-    return isinstance(value, str) and value.strip().isascii() and value.strip().isdigit()
+        return 0 < value < 2**31
+    text = value.strip() if isinstance(value, str) else ""
+    return text.isascii() and text.isdigit() and len(text) <= 10 and int(text) > 0
 
 
 def unknown_arguments(tool: Any, unknown: list[str]) -> str:

@@ -140,7 +140,9 @@ async def _undo_removal(
     been carried out): adding back a profile that is still a member is harmless."""
     failed = outcome.get("failed") or []
     maybe = [i for g in failed if str(g.get("reason", "")).startswith("Unknown") for i in g["ids"]]
-    removed = list(dict.fromkeys(UUID(i) for i in [*(outcome.get("removed") or []), *maybe]))
+    unverified = set(outcome.get("unverified") or [])  # never known to be members: not re-added
+    named = [i for i in [*(outcome.get("removed") or []), *maybe] if i not in unverified]
+    removed = list(dict.fromkeys(UUID(i) for i in named))
     if len(removed) > MAX_IDS:
         raise ToolError(
             f"Change {change_id} names {len(removed):,} profiles; one call moves at most {MAX_IDS:,}, and a record "
@@ -172,7 +174,7 @@ async def _undo_removal(
 async def _undo_add(app: AppState, change_id: str, segment_id: UUID, outcome: dict[str, Any]) -> CallToolResult:
     """Taking out what an add added is a removal like any other: a pinned preview of those still members, named,
     to approve (a client that can ask the user asks then)."""
-    added_ids = [UUID(i) for i in outcome.get("added") or []]
+    added_ids = [UUID(i) for i in outcome.get("added") or []]  # those read back after a lost answer included
     if not added_ids:
         raise ToolError(f"Change {change_id} added nothing, so there is nothing to take out.")
     recorded = outcome.get("customer_of") or {}

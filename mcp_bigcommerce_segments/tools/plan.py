@@ -70,7 +70,7 @@ async def pin_removal(
             customers_without_profile=selection.without_profile,
             customers_not_found=selection.not_found,
             customers_not_members=_not_members(selection, targets),
-            keep=keep,
+            keep=keep and bool(targets),
         )
     return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
 
@@ -89,8 +89,8 @@ def _not_members(selection: Selection, targets: list[UUID]) -> list[int]:
     """Customers given by number whose profiles are not members (nothing to remove for them)."""
     if not selection.customers:
         return []
-    kept = set(targets)
-    return sorted({c for p, c in selection.customer_of.items() if p in selection.ids and p not in kept})
+    kept, chosen = set(targets), set(selection.ids)
+    return sorted({c for p, c in selection.customer_of.items() if p in chosen and p not in kept})
 
 
 def customer_sentences(plan: Plan) -> str:
@@ -120,7 +120,9 @@ def preview_summary(plan: Plan, *, confirm_without_id: bool) -> str:
         if confirm_without_id
         else ""
     )
-    empties = " This EMPTIES the segment." if plan.selection and plan.selection.retry_args.get("all_members") else ""
+    retry = plan.selection.retry_args if plan.selection else {}
+    whole = retry.get("all_members") or retry.get("from_segment_id") == str(preview.segment_id)
+    empties = " This EMPTIES the segment." if whole else ""
     shown = "it is in `people`" if total == 1 else f"the first {min(total, SHOWN)} are in `people`"
     return (
         f"{leading}PREVIEW, nothing removed: {plural(total, 'profile')} would be removed from segment "

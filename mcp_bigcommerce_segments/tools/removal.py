@@ -25,7 +25,7 @@ from ..previews import TTL_SECONDS, Preview
 from ..redact import redact
 from ..results import RemoveResult, failure_groups
 from ..state import AppState
-from ..words import call, plural
+from ..words import call, first_few, plural
 from ..writes import SegmentWrite
 from .arguments import CustomerIds, FromSegmentId, ProfileIds, SegmentId
 from .context import Ctx, app_state, progress_reporter, tool_errors
@@ -125,7 +125,8 @@ async def ask_removal(
     total = len(plan.preview.profile_ids)
     # The digest of the whole set makes the question differ whenever the set does, so that a yes given to one set
     # (the protocol may ask again in a later round) never approves another.
-    digest = hashlib.sha256(",".join(sorted(map(str, plan.preview.profile_ids))).encode()).hexdigest()[:8]
+    chosen = [str(plan.preview.segment_id), *sorted(map(str, plan.preview.profile_ids))]
+    digest = hashlib.sha256(",".join(chosen).encode()).hexdigest()[:8]
     return Elicit(
         redact(
             f"Remove {plural(total, 'shopper profile')} from segment {plan.preview.segment_label} "
@@ -210,6 +211,10 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
         # A kept preview is taken (single use); one approved in this call by the user's answer was never kept.
         preview = await write.take(plan.preview.preview_id) if plan.from_preview else plan.preview
         targets = await _still_members(write, plan, preview)
+        if not targets:
+            plan.not_members += len(write.known_unchanged)
+            gone = f"Nothing to remove: none of them is still a member of segment {preview.segment_label}."
+            return _answer(app, plan, "nothing_to_remove", gone + customer_sentences(plan))
         outcome = await write.send(targets, source=preview.source, customer_of=preview.customer_of)
     plan.not_members += len(write.known_unchanged) + len(outcome.unchanged)
     retry = await _retry_handle(write, preview, outcome) if outcome.failed else None
@@ -221,23 +226,12 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
             "already)."
         )
     count = await write.member_count()
-    summary = (
-        f"Removed {plural(len(outcome.changed), 'profile')} from segment {preview.segment_label} ({preview.source})"
-    )
-    if plan.not_members:
-        summary += f"; {plural(plan.not_members, 'was no longer a member', 'were no longer members')}"
-    if outcome.failed_count:
-        summary += f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` retries exactly them"
-    if count is not None:
-        summary += f". The segment now has {plural(count, 'member')}"
-    if write.change_id:
-        summary += f". undo_change(change_id={write.change_id!r}) puts them back"
-    summary += "." + customer_sentences(plan)
+    summary = _removed_sentence(write, plan, preview, outcome, count)
     return _answer(
         app,
         plan,
         "removed",
-        summary.rstrip("."),
+        summary,
         removed=len(outcome.changed),
         people=await write.people(outcome.changed),
         failed=failure_groups(outcome.failed),
@@ -247,14 +241,41 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
     )
 
 
+def _removed_sentence(
+    write: SegmentWrite, plan: Plan, preview: Preview, outcome: BulkOutcome, count: int | None
+) -> str:
+    """What a removal did: the customers (or source) removed, those no longer members, failures, the count now,
+    the undo, and the customers given that took no part."""
+    source = preview.source
+    if preview.source.startswith("customer"):  # name the customers whose profiles were removed, no others
+        removed = sorted({preview.customer_of[i] for i in outcome.changed if i in preview.customer_of})
+        source = _customers(removed) if removed else "none of the customers given"
+    summary = f"Removed {plural(len(outcome.changed), 'profile')} from segment {preview.segment_label} ({source})"
+    if plan.not_members:
+        summary += f"; {plural(plan.not_members, 'was no longer a member', 'were no longer members')}"
+    if outcome.failed_count:
+        summary += f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` retries exactly them"
+    if count is not None:
+        summary += f". The segment now has {plural(count, 'member')}"
+    if write.change_id:
+        summary += f". undo_change(change_id={write.change_id!r}) puts them back"
+    return (summary + "." + customer_sentences(plan)).rstrip(".")
+
+
+def _customers(numbers: list[int]) -> str:
+    return f"customer {numbers[0]}" if len(numbers) == 1 else f"customers {first_few(numbers)}"
+
+
 async def _still_members(write: SegmentWrite, plan: Plan, preview: Preview) -> list[UUID]:
     """The preview's profiles that are still members: time has passed since a preview made in an earlier call.
     Those that left meanwhile are counted as no longer members, and no request names them."""
     targets = list(preview.profile_ids)
-    if not plan.from_preview:
+    if not plan.from_preview:  # planned in this very call
+        write.unverified = [] if preview.membership_checked else targets
         return targets
     members, _ = await membership(write.app.client, preview.segment_id, targets, "from_segment_id")
     if members is None:
+        write.unverified = targets
         return targets
     write.known_unchanged = [i for i in targets if i not in members]
     return [i for i in targets if i in members]

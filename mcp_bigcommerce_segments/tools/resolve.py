@@ -14,6 +14,9 @@ from ..models import Customer, ShopperProfile
 from ..words import first_few, plural
 from .arguments import MAX_IDS
 
+# BigCommerce's customer IDs are 32-bit integers.
+MAX_CUSTOMER_ID = 2**31 - 1
+
 _BETA_MISSING = (
     "BigCommerce answered without shopper_profile_id, an include its API marks as beta, so customer IDs cannot be "
     "turned into shopper profiles on this store. Use list_segment_profiles or ask for the shopper profile UUIDs."
@@ -48,6 +51,11 @@ async def resolve_customers(client: BigCommerceClient, customer_ids: Sequence[in
         ResponseShapeError: the store does not return the beta `shopper_profile_id` include.
     """
     wanted = list(dict.fromkeys(customer_ids))
+    if too_large := [n for n in wanted if n > MAX_CUSTOMER_ID]:
+        raise ToolError(
+            f"customer_ids are BigCommerce customer numbers, at most {MAX_CUSTOMER_ID:,}; {len(too_large):,} given "
+            "are larger. Nothing was read or changed."
+        )
     return sort_customers(await client.customers(wanted), wanted)
 
 
