@@ -110,7 +110,10 @@ scenarios = st.fixed_dictionaries(
     }
 )
 SIM = settings(
-    max_examples=int(os.environ.get("SIM_EXAMPLES", "40")), deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    # 20 examples in the edit-test loop; scripts/check (CI) runs 40 (SIM_EXAMPLES).
+    max_examples=int(os.environ.get("SIM_EXAMPLES", "20")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 

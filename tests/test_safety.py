@@ -1,6 +1,7 @@
 """Safety: confirmation and elicitation, read-only mode, the audit log, input hardening, and the token kept secret."""
 
 import logging
+import os
 import re
 import uuid
 from pathlib import Path
@@ -329,7 +330,11 @@ id_strings = st.one_of(
 )
 
 
-@hsettings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=int(os.environ.get("SIM_EXAMPLES", "20")) * 3 // 2,  # 30 in the edit-test loop, 60 in scripts/check
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
 @given(ids=st.lists(id_strings, min_size=0, max_size=8), confirm=st.booleans(), tool=st.sampled_from(["add", "remove"]))
 async def test_only_valid_uuids_ever_reach_http_and_no_delete_lacks_its_filter(
     ids: list[str], confirm: bool, tool: str, settings: Settings
