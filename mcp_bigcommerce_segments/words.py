@@ -21,6 +21,11 @@ def first_few(ids: Sequence[object]) -> str:
     return head + (f" and {len(ids) - _SHOWN} more" if len(ids) > _SHOWN else "")
 
 
+def customers(numbers: Sequence[int]) -> str:
+    """'customer 7', or 'customers 7, 9, 12 and 2 more'."""
+    return f"customer {numbers[0]}" if len(numbers) == 1 else f"customers {first_few(numbers)}"
+
+
 def plural(n: int, word: str, many: str | None = None) -> str:
     """'1 profile', '2 profiles' (or `many` for an irregular plural)."""
     return f"{n:,} {word}" if n == 1 else f"{n:,} {many or word + 's'}"

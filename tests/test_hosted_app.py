@@ -6,6 +6,8 @@ import importlib.util
 import io
 import logging
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import anyio
 import httpx2
 import pytest
 from pydantic import SecretStr
+from starlette.applications import Starlette
 
 from mcp_bigcommerce_segments import sandbox
 from mcp_bigcommerce_segments.__main__ import main
@@ -33,6 +36,7 @@ from .support.stdio import TOKEN as STORE_TOKEN
 pytestmark = pytest.mark.anyio
 
 TOKEN = "writer-token-9a8b7c6d5e"
+BASE = "http://127.0.0.1:8000"
 TOKENS = (("write", hashlib.sha256(TOKEN.encode()).hexdigest()),)
 
 
@@ -48,8 +52,18 @@ def hosted(tmp_path: Path, **extra: Any) -> Settings:
 
 
 def http(settings: Settings) -> httpx2.AsyncClient:
-    app = build_app(settings)
-    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000")
+    """A client of the app for `settings`, its lifespan not run (routes that need no MCP session)."""
+    return httpx2.AsyncClient(transport=httpx2.ASGITransport(app=build_app(settings)), base_url=BASE)
+
+
+@asynccontextmanager
+async def served(app: Starlette) -> AsyncIterator[httpx2.AsyncClient]:
+    """A client of `app` with its lifespan running, as uvicorn would run it (MCP calls need it)."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url=BASE) as client,
+    ):
+        yield client
 
 
 async def test_get_mcp_is_405_with_allow_post(tmp_path: Path) -> None:
@@ -158,10 +172,7 @@ async def test_a_sandbox_has_the_same_instructions_over_http_and_stdio(tmp_path:
     }
     headers = {"Authorization": f"Bearer {TOKEN}", "Accept": "application/json, text/event-stream"}
 
-    async with (
-        app.router.lifespan_context(app),
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client,
-    ):
+    async with served(app) as client:
         answer = (await client.post("/mcp", json=initialize, headers=headers)).json()
 
     over_stdio = build_server(sandboxed).instructions
@@ -188,10 +199,7 @@ async def _post_as_reader(tmp_path: Path, *messages: dict[str, Any]) -> list[htt
     settings = hosted(tmp_path, http_tokens=(*TOKENS, ("read", hashlib.sha256(READER.encode()).hexdigest())))
     app = build_app(settings)
     headers = {"Authorization": f"Bearer {READER}", "Accept": "application/json, text/event-stream"}
-    async with (
-        app.router.lifespan_context(app),
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client,
-    ):
+    async with served(app) as client:
         answers = [await client.post("/mcp", json=message, headers=headers) for message in messages]
         answers.append(await client.get("/mcp", headers=headers))
     return answers
@@ -306,12 +314,7 @@ async def test_a_question_asked_by_one_replica_is_answered_on_another_and_not_by
         build_app(settings, transport=store.transport()),
         build_app(settings, transport=store.transport()),
     )
-    async with (
-        replica_a.router.lifespan_context(replica_a),
-        replica_b.router.lifespan_context(replica_b),
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=replica_a), base_url="http://127.0.0.1:8000") as a,
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=replica_b), base_url="http://127.0.0.1:8000") as b,
-    ):
+    async with served(replica_a) as a, served(replica_b) as b:
         asked = (await a.post("/mcp", json=call({}), headers=headers(TOKEN))).json()["result"]
         key = next(iter(asked["inputRequests"]))
         answer = {
@@ -358,10 +361,7 @@ async def test_a_cancel_posted_over_http_stops_a_running_removal_and_it_is_recor
         return {"jsonrpc": "2.0", "id": n, "method": method, "params": params}
 
     arguments = {"segment_id": str(segment), "all_members": True}
-    async with (
-        app.router.lifespan_context(app),
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client,
-    ):
+    async with served(app) as client:
         call = {"name": "remove_profiles_from_segment", "arguments": arguments}
         preview = (await client.post("/mcp", json=message(1, "tools/call", call), headers=headers)).json()
         preview_id = preview["result"]["structuredContent"]["preview_id"]
@@ -394,10 +394,7 @@ async def test_a_body_is_read_only_for_a_verified_caller_and_only_up_to_4_mb(tmp
     before the SDK sees it."""
     app = build_app(hosted(tmp_path))
     big = b'{"jsonrpc":"2.0","id":1,"method":"tools/list","pad":"' + b"x" * (5 * 1024 * 1024) + b'"}'
-    async with (
-        app.router.lifespan_context(app),
-        httpx2.AsyncClient(transport=httpx2.ASGITransport(app=app), base_url="http://127.0.0.1:8000") as client,
-    ):
+    async with served(app) as client:
         stranger = await client.post("/mcp", content=big, headers={"Authorization": "Bearer nope"})
         caller = await client.post(
             "/mcp",

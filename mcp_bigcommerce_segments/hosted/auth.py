@@ -15,6 +15,7 @@ from typing import Any
 import anyio
 import jwt
 from mcp.server.auth.provider import AccessToken
+from starlette.types import Scope
 
 from ..config import Settings
 
@@ -47,6 +48,15 @@ class SegmentTokenVerifier:
         )
         self._refreshed: list[float] = []
         self._threads = anyio.CapacityLimiter(4)
+
+    async def verify_scope(self, scope: Scope) -> AccessToken | None:
+        """The verified token of an ASGI request's `Authorization: Bearer` header, as the SDK would verify it; None
+        without one (for middleware that must know the caller before the SDK's own check runs)."""
+        for name, value in scope.get("headers") or []:
+            if name.lower() == b"authorization":
+                kind, _, token = value.decode("latin-1").partition(" ")
+                return await self.verify_token(token.strip()) if kind.lower() == "bearer" and token.strip() else None
+        return None
 
     async def verify_token(self, token: str) -> AccessToken | None:
         digest = hashlib.sha256(token.encode()).digest()

@@ -32,11 +32,7 @@ class CancelRelay:
         self.path = path
 
     async def _principal(self, scope: Scope) -> str | None:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
-        kind, _, token = headers.get("authorization", "").partition(" ")
-        if kind.lower() != "bearer" or not token.strip():
-            return None
-        verified = await self.verifier.verify_token(token.strip())
+        verified = await self.verifier.verify_scope(scope)
         return principal_of(verified) if verified is not None else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

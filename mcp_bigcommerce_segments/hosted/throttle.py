@@ -59,15 +59,6 @@ class FailedAuthGuard:
                 "%d failed bearer tokens from %s in the last minute; its bad tokens are refused", count, address
             )
 
-    async def _verifies(self, scope: Scope) -> bool:
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers") or []}
-        kind, _, token = headers.get("authorization", "").partition(" ")
-        return (
-            kind.lower() == "bearer"
-            and bool(token.strip())
-            and await self.verifier.verify_token(token.strip()) is not None
-        )
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") != self.path:
             await self.app(scope, receive, send)
@@ -75,7 +66,7 @@ class FailedAuthGuard:
         client: Any = scope.get("client")
         address = str(client[0]) if client else "unknown"
         recent = self._recent(address)
-        if len(recent) >= FREE and not await self._verifies(scope):
+        if len(recent) >= FREE and await self.verifier.verify_scope(scope) is None:
             wait = max(1, round(WINDOW_SECONDS - (self.clock.now() - recent[0])))
             headers = [(b"retry-after", str(wait).encode()), (b"content-length", b"0")]
             await send({"type": "http.response.start", "status": 429, "headers": headers})

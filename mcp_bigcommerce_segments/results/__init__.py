@@ -11,6 +11,7 @@ from .common import (
     FailedIds,
     PagedResult,
     customer_notes,
+    customers_of,
     failure_groups,
     page_sentence,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "UndoResult",
     "WriteResult",
     "customer_notes",
+    "customers_of",
     "failure_groups",
     "page_sentence",
 ]

@@ -7,7 +7,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..models import Pagination
-from ..words import first_few, plural
+from ..words import customers, first_few, plural
 
 
 class _Model(BaseModel):
@@ -73,12 +73,10 @@ def page_sentence(p: Pagination, *, noun: str, where: str, asked: int) -> str:
     return sentence + (" This is the last page." if last else f" Call again with page={p.current_page + 1} for more.")
 
 
-def _customers_text(customer_of: Mapping[UUID, int], profiles: Sequence[UUID]) -> str:
+def customers_of(customer_of: Mapping[UUID, int], profiles: Sequence[UUID]) -> str:
     """'customer 7' or 'customers 7, 9 and 2 more' for the customers of `profiles`; '' for none."""
-    customers = sorted({customer_of[p] for p in profiles if p in customer_of})
-    if not customers:
-        return ""
-    return f"customer {customers[0]}" if len(customers) == 1 else f"customers {first_few(customers)}"
+    numbers = sorted({customer_of[p] for p in profiles if p in customer_of})
+    return customers(numbers) if numbers else ""
 
 
 def customer_notes(without_profile: Sequence[int], not_found: Sequence[int]) -> list[str]:

@@ -6,7 +6,7 @@ from uuid import UUID
 from pydantic import Field
 
 from ..words import plural, were
-from .common import FailedIds, _customers_text, _Model, customer_notes, failure_groups
+from .common import FailedIds, _Model, customer_notes, customers_of, failure_groups
 
 if TYPE_CHECKING:
     from ..bulk import BulkOutcome
@@ -64,9 +64,9 @@ class AddResult(WriteResult):
             ("1 was already a member" if already == 1 else f"{already:,} were already members"),
         )
         if selection.customers:  # name the customers by what happened to each
-            source = _customers_text(selection.customer_of, outcome.changed) or "none of the customers given"
+            source = customers_of(selection.customer_of, outcome.changed) or "none of the customers given"
             if already:
-                members = _customers_text(selection.customer_of, outcome.unchanged) + (
+                members = customers_of(selection.customer_of, outcome.unchanged) + (
                     " was already a member" if already == 1 else " were already members"
                 )
         parts = [f"Added {plural(len(outcome.changed), 'profile')} ({source}) to segment {label}; {members}"]

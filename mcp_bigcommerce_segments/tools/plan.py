@@ -7,7 +7,7 @@ from uuid import UUID
 
 from ..people import SHOWN, name_profiles
 from ..previews import Preview
-from ..results import customer_notes
+from ..results import customer_notes, customers_of
 from ..state import AppState
 from ..words import call, first_few, plural
 from ..writes import SegmentWrite
@@ -79,10 +79,7 @@ def _source_of(selection: Selection, targets: list[UUID]) -> str:
     """The source in the merchant's words; for customer numbers, only the customers whose profiles are removed."""
     if not selection.customers:
         return selection.source
-    removed = sorted({selection.customer_of[i] for i in targets if i in selection.customer_of})
-    if not removed:
-        return "none of the customers given"
-    return f"customer {removed[0]}" if len(removed) == 1 else f"customers {first_few(removed)}"
+    return customers_of(selection.customer_of, targets) or "none of the customers given"
 
 
 def _not_members(selection: Selection, targets: list[UUID]) -> list[int]:

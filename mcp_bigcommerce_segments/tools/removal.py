@@ -23,9 +23,9 @@ from ..errors import PreviewError
 from ..people import and_more
 from ..previews import TTL_SECONDS, Preview
 from ..redact import redact
-from ..results import RemoveResult, failure_groups
+from ..results import RemoveResult, customers_of, failure_groups
 from ..state import AppState
-from ..words import call, first_few, plural
+from ..words import call, plural
 from ..writes import SegmentWrite
 from .arguments import CustomerIds, FromSegmentId, ProfileIds, SegmentId
 from .context import Ctx, app_state, progress_reporter, tool_errors
@@ -248,8 +248,7 @@ def _removed_sentence(
     the undo, and the customers given that took no part."""
     source = preview.source
     if preview.source.startswith("customer"):  # name the customers whose profiles were removed, no others
-        removed = sorted({preview.customer_of[i] for i in outcome.changed if i in preview.customer_of})
-        source = _customers(removed) if removed else "none of the customers given"
+        source = customers_of(preview.customer_of, outcome.changed) or "none of the customers given"
     summary = f"Removed {plural(len(outcome.changed), 'profile')} from segment {preview.segment_label} ({source})"
     if plan.not_members:
         summary += f"; {plural(plan.not_members, 'was no longer a member', 'were no longer members')}"
@@ -260,10 +259,6 @@ def _removed_sentence(
     if write.change_id:
         summary += f". undo_change(change_id={write.change_id!r}) puts them back"
     return (summary + "." + customer_sentences(plan)).rstrip(".")
-
-
-def _customers(numbers: list[int]) -> str:
-    return f"customer {numbers[0]}" if len(numbers) == 1 else f"customers {first_few(numbers)}"
 
 
 async def _still_members(write: SegmentWrite, plan: Plan, preview: Preview) -> list[UUID]:

@@ -11,7 +11,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from ..client import BigCommerceClient, Collected
 from ..errors import ResponseShapeError
 from ..models import Customer, ShopperProfile
-from ..words import first_few, plural
+from ..words import customers, first_few, plural
 from .arguments import MAX_IDS
 
 # BigCommerce's customer IDs are 32-bit integers.
@@ -175,7 +175,7 @@ def by_customers(resolution: Resolution) -> Selection:
     found = [c.id for c in resolution.found]
     return Selection(
         ids=list(dict.fromkeys(resolution.profiles)),
-        source=f"customer {found[0]}" if len(found) == 1 else f"customers {first_few(found)}",
+        source=customers(found),
         retry_args={"customer_ids": "<the same numbers>"},
         customer_of={c.shopper_profile_id: c.id for c in resolution.found if c.shopper_profile_id},
         customers={c.id: c for c in resolution.found},
