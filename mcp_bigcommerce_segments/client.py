@@ -20,7 +20,7 @@ from . import __version__
 from .answer import Answer
 from .clock import Clock, SystemClock
 from .config import APP_NAME, Settings
-from .endpoints import CHUNK_SIZE, MAX_PAGE_SIZE, SMALL_PAGE, Collected, Endpoints
+from .endpoints import CHUNK_SIZE, MAX_PAGE_SIZE, SMALL_PAGE, Collected
 from .errors import (
     APIConnectionError,
     APITimeoutError,
@@ -33,6 +33,7 @@ from .errors import (
 from .ratelimit import Governor, RateGovernor, WaitReporter, wait
 from .redact import keep_secret
 from .retry import RetryPolicy
+from .shoppers import ShopperReads
 
 logger = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ async def _read_body(response: httpx2.Response, what: str) -> bytes:
     return b"".join(parts)
 
 
-class BigCommerceClient(Endpoints):
+class BigCommerceClient(ShopperReads):
     """An async client for the segment endpoints of one store.
 
     Use as an async context manager. `transport` is the seam for the sandbox store and the tests.
@@ -139,6 +140,8 @@ class BigCommerceClient(Endpoints):
             "transport": transport,
             "follow_redirects": False,
         }
+        # `/stores/{hash}/`: the V2 endpoints (customer groups, orders) hang below it, beside v3.
+        self._store_root = base_url.rstrip("/").rsplit("/", 1)[0] + "/"
         # Made on first use: building its TLS context costs ~50 ms that a server start need not pay.
         self._client: httpx2.AsyncClient | None = None
 
@@ -216,7 +219,8 @@ class BigCommerceClient(Endpoints):
 
         Args:
             method: HTTP method.
-            path: Path below `/stores/{hash}/v3/`; every variable part is a UUID the caller has parsed.
+            path: Path below `/stores/{hash}/v3/`, or below `/stores/{hash}/` when it starts with `/` (`/v2/orders`);
+                every variable part is a UUID or number the caller has parsed.
             what: Names the resource in error messages.
             params: Query parameters, encoded by httpx2.
             body: A JSON body (sent with `Content-Type: application/json`).
@@ -290,7 +294,8 @@ class BigCommerceClient(Endpoints):
         headers = {"Content-Type": "application/json"} if body is not None else None
         try:
             with anyio.fail_after(self._timeout):
-                async with self._http.stream(method, path, params=params, content=body, headers=headers) as response:
+                url = self._store_root + path[1:] if path.startswith("/") else path  # "/v2/...": below the store
+                async with self._http.stream(method, url, params=params, content=body, headers=headers) as response:
                     content = await _read_body(response, what)
         except TimeoutError as exc:
             raise APITimeoutError(

@@ -1,5 +1,6 @@
 """Data as BigCommerce sends it: profiles, segments, customers, and the page envelope around each list."""
 
+from decimal import Decimal
 from typing import Annotated, Generic, TypeVar
 from uuid import UUID
 
@@ -64,9 +65,29 @@ class Customer(_Model):
     last_name: StoreText = ""
     email: StoreText = ""
     company: StoreText = ""
+    customer_group_id: int | None = None
+    date_created: Timestamp = None
     # Both are "(Beta)" includes: absent when the store does not return them, None when there is no profile.
     shopper_profile_id: UUID | None = None
     segment_ids: list[UUID] | None = None
+
+
+class CustomerGroup(_Model):
+    """A customer group as `GET /v2/customer_groups` returns it (the fields used here)."""
+
+    id: int
+    name: StoreText = ""
+
+
+class Order(_Model):
+    """An order as `GET /v2/orders` returns it (the fields the criteria use); V2 writes dates in RFC-2822 and money
+    as decimal strings."""
+
+    id: int
+    customer_id: int = 0
+    date_created: str = ""
+    status_id: int = -1
+    total_inc_tax: Decimal = Decimal(0)
 
 
 T = TypeVar("T", ShopperProfile, Segment, Customer)

@@ -3,7 +3,10 @@
 Imported only by the composition root (`__main__`) when `--sandbox` is on, so a real server never loads the fake.
 """
 
+import random
 import uuid
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from .client import Transport
 from .emulator.store import Customer, FakeBigCommerce
@@ -25,6 +28,49 @@ _FIRST = ("Ada", "Ben", "Chloe", "Dev", "Erin", "Farid", "Grace", "Hugo", "Iris"
 _LAST = ("Smith", "Garcia", "Chen", "Okafor", "Novak", "Patel", "Jensen", "Rossi", "Kim", "Dubois")
 
 
+#: Customer groups: (ID, name). Every customer is in one; Retail is the default.
+GROUPS = ((1, "Retail"), (2, "Wholesale"), (3, "Trade"))
+_COMPANIES = ("Acme Supply", "Northwind Traders", "Globex")
+#: Sign-ups run from this day, one customer every 2 days and a bit: customer 300 signed up in November 2026.
+FIRST_SIGN_UP = datetime(2025, 1, 3, 10, 0, tzinfo=UTC)
+ORDER_COUNT = 600
+# Every status, the counted ones most often (Completed, Shipped, Awaiting Fulfillment lead).
+_STATUSES = (10,) * 10 + (2,) * 6 + (11,) * 4 + (3, 8, 9, 14, 0, 1, 4, 5, 6, 7, 12, 13)
+
+
+def group_of(customer_id: int) -> int:
+    """Customer `n`'s group: Wholesale every 7th, Trade every 11th (that is not a 7th), else Retail."""
+    return 2 if customer_id % 7 == 0 else 3 if customer_id % 11 == 0 else 1
+
+
+def _customer(n: int) -> Customer:
+    first, last = _FIRST[n % len(_FIRST)], _LAST[n % len(_LAST)]
+    group = group_of(n)
+    company = _COMPANIES[n % len(_COMPANIES)] if group != 1 else ""
+    domain = company.split()[0].lower() + ".com" if company else "example.com"
+    created = FIRST_SIGN_UP + timedelta(days=n * 2.3)
+    return Customer(
+        n,
+        first,
+        last,
+        f"{first.lower()}.{last.lower()}{n}@{domain}",
+        company,
+        customer_group_id=group,
+        date_created=created,
+    )
+
+
+def _seed_orders(store: FakeBigCommerce) -> None:
+    """600 orders across 2026 in every status, from registered customers (most) and guests (customer 0)."""
+    pick = random.Random(2026)  # noqa: S311 - a fixed, repeatable practice store
+    start = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    for _ in range(ORDER_COUNT):
+        customer = 0 if pick.random() < 0.05 else pick.randint(1, PROFILE_COUNT)
+        created = start + timedelta(minutes=pick.randint(0, 334 * 24 * 60))  # up to 2026-12-01
+        total = Decimal(pick.randint(1_500, 90_000)) / 100
+        store.add_order(customer, created, total, pick.choice(_STATUSES))
+
+
 def profile_id(customer_id: int) -> uuid.UUID:
     """The sandbox's fixed shopper profile ID for customer `customer_id`."""
     return uuid.uuid5(_NAMESPACE, f"profile-{customer_id}")
@@ -33,14 +79,16 @@ def profile_id(customer_id: int) -> uuid.UUID:
 def build_store(store_hash: str = "sandbox") -> FakeBigCommerce:
     """A fresh sandbox store, the same every time; it accepts any token."""
     store = FakeBigCommerce(store_hash=store_hash, token=None, quota=450, window_seconds=30.0)
+    for group_id, name in GROUPS:
+        store.add_group(group_id, name, is_default=group_id == 1)
     for n in range(1, PROFILE_COUNT + 1):
-        first, last = _FIRST[n % len(_FIRST)], _LAST[n % len(_LAST)]
-        store.customers[n] = Customer(n, first, last, f"{first.lower()}.{last.lower()}{n}@example.com")
+        store.customers[n] = _customer(n)
         if n not in CUSTOMERS_WITHOUT_PROFILE:
             store.add_profile(customer_id=n, profile_id=profile_id(n))
     for segment_id, name, description, members in SEGMENTS:
         store.add_segment(name, description, segment_id)
         store.add_members(segment_id, [profile_id(n) for n in range(1, members + 1)])
+    _seed_orders(store)
     return store
 
 
@@ -56,5 +104,6 @@ def describe() -> str:
         "SANDBOX MODE: this is a built-in practice store held in memory, not a real BigCommerce store; changes "
         "vanish when the server stops. Its segments:\n" + "\n".join(lines) + "\n"
         "Customers 201 to 290 have shopper profiles in no segment (e.g. customer_ids=[201, 202]); customers 291 to 300 "
-        "have no shopper profile yet."
+        "have no shopper profile yet. Customer groups: Retail, Wholesale, Trade; sign-ups from January 2025 to "
+        "November 2026; 600 orders across 2026 in every status (try customers_where)."
     )

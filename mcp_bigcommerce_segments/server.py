@@ -35,7 +35,7 @@ from .running import CALL_KEY, RunningCalls, principal_of
 from .state import AppState, compose
 from .tools import changes, lookup, membership, removal
 from .tools.arguments import explain, unknown_arguments
-from .tools.schema import description, drop_titles, hoist_descriptions
+from .tools.schema import compact, description, drop_titles, hoist_descriptions
 
 logger = logging.getLogger(__name__)
 
@@ -223,8 +223,10 @@ def _tool(
     drop_titles(tool.parameters)
     tool.parameters["additionalProperties"] = False  # an argument a tool does not take is refused (SegmentTool.run)
     hoist_descriptions(tool.parameters)
+    compact(tool.parameters)
     if tool.output_schema is not None:
         drop_titles(tool.output_schema)
+        compact(tool.output_schema, output=True)
         tool.output_schema.pop("description", None)  # the result model's docstring: the tool's description says it
     return tool
 

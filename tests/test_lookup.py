@@ -172,7 +172,7 @@ async def test_add_needs_exactly_one_kind_of_id(mcp: Client, store: FaultyStore,
 
     assert result.is_error
     assert "one source of profiles" in text_of(result)
-    assert "profile_ids, customer_ids or from_segment_id" in text_of(result)
+    assert "profile_ids, customer_ids, from_segment_id or customers_where" in text_of(result)
     assert store.stats.requests == []
 
 
@@ -300,5 +300,5 @@ async def test_find_needs_exactly_one_way_to_look(mcp: Client, store: FaultyStor
     result = await mcp.call_tool("find_shopper_profiles", args)
 
     assert result.is_error
-    assert "exactly one of customer_ids, name_contains or email" in text_of(result)
+    assert "exactly one of customer_ids, name_contains, email or customers_where" in text_of(result)
     assert store.stats.requests == []

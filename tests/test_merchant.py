@@ -341,7 +341,7 @@ async def test_changes_and_undo_need_the_audit_log(
         ({"profile_ids": [4812]}, "profile_ids takes shopper profile UUIDs; 4812 looks like a customer number"),
         ({"profile_ids": ["4812"]}, "pass customer_ids=[4812] instead"),
         ({"segment_id": "VIP customers"}, "to find a segment by name call list_segments(name_contains=...)"),
-        ({}, "needs one source of profiles: profile_ids, customer_ids or from_segment_id"),
+        ({}, "needs one source of profiles: profile_ids, customer_ids, from_segment_id or customers_where"),
         (
             {"profile_ids": [str(uuid.uuid4())], "from_segment_id": str(uuid.uuid4())},
             "not profile_ids and from_segment_id",

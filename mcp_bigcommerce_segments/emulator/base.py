@@ -20,6 +20,10 @@ from starlette.responses import Response
 from ..clock import Clock
 from .records import Customer, Profile, Segment
 
+#: What an endpoint needs of the token: Customers read or modify, or an optional scope.
+Needs = Literal["read", "modify", "orders", "marketing"]
+_SCOPE_NAMES = {"orders": "store_v2_orders_read_only", "marketing": "store_v2_marketing_read_only"}
+
 STATUS_DOC = "https://developer.bigcommerce.com/api-docs/getting-started/api-status-codes"
 MAX_LIMIT = 250
 
@@ -59,6 +63,7 @@ class StoreBase:
     segments: dict[uuid.UUID, Segment]
     profiles: dict[uuid.UUID, Profile]
     customers: dict[int, Customer]
+    missing_scopes: set[str]  # "orders", "marketing": answered 403
     stats: Stats
     app: Starlette
     _window_start: float | None
@@ -123,7 +128,7 @@ class StoreBase:
     def _error(self, status: int, title: str, errors: dict[str, str] | None = None) -> Response:
         return self._json(status, {"status": status, "title": title, "type": STATUS_DOC, "errors": errors or {}})
 
-    async def _handle(self, request: Request, needs: Literal["read", "modify"], body: Callable[[], Any]) -> Response:
+    async def _handle(self, request: Request, needs: Needs, body: Callable[[], Any]) -> Response:
         """Everything that comes before and after an endpoint's own work."""
         stats = self.stats
         stats.requests.append((request.method, request.url.path, request.url.query))
@@ -155,8 +160,12 @@ class StoreBase:
                     {"status": 429, "title": "Too many requests", "type": STATUS_DOC},
                     {"X-Retry-After": str(max(1, -(-int(reset) // 1000)))},
                 )
-            if needs == "modify" and self.scope != "modify":
-                return self._error(403, "You don't have a required scope to access the endpoint")
+            if (needs == "modify" and self.scope != "modify") or needs in self.missing_scopes:
+                return self._error(
+                    403,
+                    "You don't have a required scope to access the endpoint",
+                    {"scope": _SCOPE_NAMES.get(needs, "store_v2_customers")},
+                )
             if fault == "malformed-json":
                 return Response(
                     b'{"data": [', status_code=200, media_type="application/json", headers=self._rate_headers()

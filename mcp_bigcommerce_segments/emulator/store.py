@@ -18,7 +18,8 @@ only) live in `faults.py`, which overrides `fault_for()`, and serving over real 
 
 import uuid
 from collections.abc import Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Literal
 
 from starlette.applications import Starlette
@@ -27,14 +28,15 @@ from starlette.routing import Route
 from ..clock import Clock, SystemClock
 from .base import MAX_LIMIT, HttpFault, Stats
 from .customers import CustomersAPI
-from .records import Customer, Profile, Segment
+from .orders import OrdersAPI
+from .records import EPOCH, Customer, CustomerGroup, Order, Profile, Segment
 from .segments import MAX_ADD, SegmentsAPI
 
-__all__ = ["MAX_ADD", "MAX_LIMIT", "Customer", "FakeBigCommerce", "HttpFault", "Stats"]
+__all__ = ["MAX_ADD", "MAX_LIMIT", "Customer", "CustomerGroup", "FakeBigCommerce", "HttpFault", "Order", "Stats"]
 
 
-class FakeBigCommerce(SegmentsAPI, CustomersAPI):
-    """A stateful BigCommerce store: segments, shopper profiles, customers, quota and faults."""
+class FakeBigCommerce(SegmentsAPI, CustomersAPI, OrdersAPI):
+    """A stateful BigCommerce store: segments, shopper profiles, customers, groups, orders, quota and faults."""
 
     def __init__(
         self,
@@ -51,6 +53,7 @@ class FakeBigCommerce(SegmentsAPI, CustomersAPI):
         include_shopper_profile: bool = True,
         unknown_profile_status: Literal[404, 422] = 422,
         strict_delete: bool = False,
+        missing_scopes: Iterable[str] = (),
     ) -> None:
         self.store_hash = store_hash
         self.token = token
@@ -69,11 +72,15 @@ class FakeBigCommerce(SegmentsAPI, CustomersAPI):
         self.segments: dict[uuid.UUID, Segment] = {}
         self.profiles: dict[uuid.UUID, Profile] = {}
         self.customers: dict[int, Customer] = {}
+        self.customer_groups: dict[int, CustomerGroup] = {}
+        self.orders: dict[int, Order] = {}
+        self.missing_scopes = set(missing_scopes)  # optional scopes the token lacks ("orders", "marketing")
         self.stats = Stats()
         self._window_start: float | None = None
         self._used = 0
-        self._epoch = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
+        self._epoch = EPOCH
         base = f"/stores/{store_hash}/v3"
+        v2 = f"/stores/{store_hash}/v2"
         self.app = Starlette(
             routes=[
                 Route(f"{base}/segments", self._segments, methods=["GET"]),
@@ -84,6 +91,9 @@ class FakeBigCommerce(SegmentsAPI, CustomersAPI):
                 ),
                 Route(f"{base}/shopper-profiles/{{profile_id}}/segments", self._profile_segments, methods=["GET"]),
                 Route(f"{base}/customers", self._customers, methods=["GET"]),
+                Route(f"{v2}/customer_groups", self._customer_groups, methods=["GET"]),
+                Route(f"{v2}/orders", self._orders, methods=["GET"]),
+                Route(f"{v2}/orders/count", self._orders_count, methods=["GET"]),
             ]
         )
 
@@ -110,3 +120,12 @@ class FakeBigCommerce(SegmentsAPI, CustomersAPI):
 
     def members(self, segment_id: uuid.UUID) -> list[uuid.UUID]:
         return list(self.segments[segment_id].members)
+
+    def add_group(self, group_id: int, name: str, *, is_default: bool = False) -> int:
+        self.customer_groups[group_id] = CustomerGroup(group_id, name, is_default)
+        return group_id
+
+    def add_order(self, customer_id: int, created: datetime, total: str | Decimal, status_id: int = 10) -> int:
+        oid = max(self.orders, default=99) + 1
+        self.orders[oid] = Order(oid, customer_id, created, status_id, Decimal(total))
+        return oid

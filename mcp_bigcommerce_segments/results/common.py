@@ -14,9 +14,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
 
+# Profiles that could not be processed, with the reason they share. (No docstring: it would be the schema's
+# description, repeated in three tools' output schemas; the `failed` fields describe it.)
 class FailedIds(_Model):
-    """Profiles that could not be processed, with the reason they share."""
-
     reason: str = Field(description="Why these failed, and what to do.")
     count: int
     ids: list[UUID] = Field(description="The first 5 of them (the audit log has every one).")

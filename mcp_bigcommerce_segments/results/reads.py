@@ -55,9 +55,7 @@ class SegmentsResult(PagedResult):
     """Result of `list_segments`; with `name_contains`, the totals count the matching segments."""
 
     name_contains: str | None = None
-    searched_all: bool = Field(
-        default=True, description="False when the name search stopped before reading every segment."
-    )
+    searched_all: bool = Field(default=True, description="False: the name search stopped before the last segment.")
     segments: list[Segment]
 
 
@@ -107,6 +105,7 @@ class FindProfilesResult(_Model):
     found: list[CustomerProfile]
     without_profile: list[int] = Field(description="Customers that exist but have no shopper profile yet.")
     not_found: list[int] = Field(description="Customer IDs the store does not have.")
+    matched: int | None = Field(default=None, description="customers_where: how many match (`found` has 50).")
     sandbox: bool = False
 
 

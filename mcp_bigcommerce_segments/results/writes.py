@@ -37,7 +37,7 @@ class AddResult(WriteResult):
     already_members: int
     added_people: list[str] = Field(default=[], description="The first 20 added, as 'Name <email> (customer N)'.")
     customers_without_profile: list[int] = Field(
-        default=[], description="customer_ids given that have no shopper profile yet (the first 20)."
+        default=[], description="Customers without a shopper profile yet (first 20)."
     )
     customers_not_found: list[int] = Field(default=[], description="customer_ids the store does not have (first 20).")
 
@@ -63,7 +63,7 @@ class AddResult(WriteResult):
             selection.source,
             ("1 was already a member" if already == 1 else f"{already:,} were already members"),
         )
-        if selection.customers:  # name the customers by what happened to each
+        if selection.by_number:  # name the customers by what happened to each
             source = customers_of(selection.customer_of, outcome.changed) or "none of the customers given"
             if already:
                 members = customers_of(selection.customer_of, outcome.unchanged) + (
@@ -122,7 +122,7 @@ class RemoveResult(WriteResult):
     )
     people: list[str] = Field(default=[], description="The first 20 to remove (or removed), named.")
     customers_without_profile: list[int] = Field(
-        default=[], description="customer_ids given that have no shopper profile yet (the first 20)."
+        default=[], description="Customers without a shopper profile yet (first 20)."
     )
     customers_not_found: list[int] = Field(default=[], description="customer_ids the store does not have (first 20).")
 
@@ -133,8 +133,8 @@ class UndoResult(WriteResult):
     undoes: str = Field(description="The change_id this call undoes.")
     undone: str | None = Field(default=None, description="Set once the change is undone.")
     status: Literal["re-added", "preview", "nothing_to_undo"] = Field(
-        description="re-added: a removal undone at once. preview: undoing an add is a removal preview; approve it with "
-        "remove_profiles_from_segment. nothing_to_undo: none of what the add added is still a member."
+        description="re-added: a removal undone at once. preview: an add's undo is a removal preview (approve it "
+        "with remove_profiles_from_segment). nothing_to_undo: none it added is still a member."
     )
     preview_id: str | None = None
     count: int = Field(description="Profiles re-added, or in the removal preview.")

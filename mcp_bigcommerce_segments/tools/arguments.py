@@ -13,6 +13,7 @@ from uuid import UUID
 
 from pydantic import Field, ValidationError
 
+from ..criteria import CustomersWhere
 from ..endpoints import MAX_PAGE_SIZE
 
 #: The most profiles (or customers) one write call moves.
@@ -42,6 +43,16 @@ CustomerIds = Annotated[
 FromSegmentId = Annotated[
     UUID | None,
     Field(description="Another segment's UUID: its current members are the profiles (the server reads them)."),
+]
+Where = Annotated[
+    CustomersWhere | None,
+    Field(
+        description="Customers by what they are and did (all fields must hold). customer_group: name or number. "
+        "company, name_contains, email_domain (x.com). signed_up_after/_before, ordered_after/_before (order "
+        "window), no_order_since: YYYY-MM-DD UTC, after = on or after. min_orders (default 1), min_spent: counted "
+        "(paid, not refunded) orders in the window. no_order_since: none since (never ordered matches). "
+        "in_segments, not_in_segments: segment UUIDs."
+    ),
 ]
 PageNumber = Annotated[int, Field(ge=1, description="Page number, from 1. Use `next_page` from the last result.")]
 Limit = Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE, description="Items per page, 1 to 250.")]
@@ -168,7 +179,47 @@ def _handle(name: str, problems: Problems, value: Any) -> str | None:
     return f"{name} takes " + _HANDLES[name].format(_shown(problems[0].get("input")))
 
 
-_RULES = (_missing, _confirm, _not_a_uuid, _handle, _list_length, _profile_items, _customer_items)
+def _where_problem(problem: dict[str, Any]) -> str:
+    """One problem of `customers_where`, named by its field."""
+    path = [str(part) for part in (problem.get("loc") or ())[1:] if not isinstance(part, int)]
+    field, kind = ".".join(path), str(problem.get("type", ""))
+    message = str(problem.get("msg", "is not valid")).removeprefix("Value error, ")
+    got = f" (got {_shown(problem.get('input'))})"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return 'customers_where takes an object of fields, e.g. {"customer_group": "Wholesale"}' + got + "."
+    if not field:
+        return f"customers_where: {message}; nothing was read or changed."
+    if kind.startswith("uuid"):
+        return f"customers_where.{field} takes segment UUIDs{got}; list_segments(name_contains=...) finds them."
+    if kind in ("greater_than_equal", "greater_than"):
+        return f"customers_where.{field} must be {problem.get('ctx', {}).get('ge', 0):g} or more{got}."
+    return (
+        f"customers_where.{field} {message}{got}."
+        if kind == "value_error"
+        else f"customers_where.{field}: {message}{got}."
+    )
+
+
+def _where(name: str, problems: Problems, value: Any) -> str | None:
+    if name != "customers_where":
+        return None
+    known = list(CustomersWhere.model_fields)
+    extra = [str(p["loc"][1]) for p in problems if p.get("type") == "extra_forbidden" and len(p.get("loc") or ()) > 1]
+    lines = []
+    if extra:
+        named = []
+        for field in extra[:3]:
+            close = difflib.get_close_matches(field, known, n=1, cutoff=0.8)
+            named.append(f"{field!r} (did you mean {close[0]!r}?)" if close else repr(field))
+        lines.append(
+            f"customers_where does not take {', '.join(named)}; nothing was read or changed. Its fields are: "
+            f"{', '.join(known)}."
+        )
+    lines += [_where_problem(p) for p in problems if p.get("type") != "extra_forbidden"]
+    return "\n".join(lines[:_MAX_LINES])
+
+
+_RULES = (_missing, _confirm, _not_a_uuid, _handle, _where, _list_length, _profile_items, _customer_items)
 
 
 def _looks_like_customer_number(value: Any) -> bool:

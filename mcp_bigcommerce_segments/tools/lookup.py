@@ -13,13 +13,16 @@ from mcp.types import CallToolResult
 from pydantic import Field
 
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
+from ..criteria import CustomersWhere
 from ..models import Customer, Pagination, Segment
 from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentsResult
+from ..state import AppState
 from ..words import plural
-from .arguments import Limit, PageNumber
+from .arguments import Limit, PageNumber, Where
 from .context import Ctx, app_state, tool_errors
 from .resolve import Resolution, resolve_customers, sort_customers
 from .text import next_page, page_fields, tool_result
+from .where import select_where
 
 # A store holds at most 1,000 segments.
 MAX_SEGMENTS = 1_000
@@ -140,19 +143,26 @@ async def find_shopper_profiles(
     ] = None,
     email: Annotated[str | None, Field(min_length=3, max_length=254, description="A customer's exact email.")] = None,
     in_segment_id: Annotated[UUID | None, Field(description="Only customers in this segment.")] = None,
+    customers_where: Where = None,
 ) -> Annotated[CallToolResult, FindProfilesResult]:
-    """Find customers and their shopper profiles by customer numbers, part of a name, or an email.
+    """Find customers and their shopper profiles by customer numbers, part of a name, an email, or criteria.
 
     Give exactly one of `customer_ids` (1 to 250), `name_contains` (part of the first and last name, e.g. "smith";
-    the first 50 matches) or `email`; `in_segment_id` keeps only customers in that segment. Each customer found has
-    its `shopper_profile_id`, name, email, company and segments (with names); customers without a shopper profile
-    yet (they cannot be in a segment) and unknown customer numbers are listed apart. When several match, show them
-    to the user and ask which one is meant. The write tools also take `customer_ids` directly.
+    the first 50 matches), `email`, or `customers_where` (group, company, sign-up, orders, spend, segments: the
+    first 50, with `matched`, the total); `in_segment_id` keeps only customers in that segment. Each customer found
+    has its `shopper_profile_id`, name, email, company and segments (with names); customers without a shopper
+    profile yet (they cannot be in a segment) and unknown customer numbers are listed apart. When several match a
+    name or email, show them to the user and ask which one is meant. The write tools take `customer_ids` and
+    `customers_where` directly.
     """
     app = app_state(ctx)
-    given = [value for value in (customer_ids, name_contains, email) if value is not None]
+    given = [value for value in (customer_ids, name_contains, email, customers_where) if value is not None]
     if len(given) != 1:
-        raise ToolError("find_shopper_profiles takes exactly one of customer_ids, name_contains or email.")
+        raise ToolError(
+            "find_shopper_profiles takes exactly one of customer_ids, name_contains, email or customers_where."
+        )
+    if customers_where is not None:
+        return await _find_where(app, customers_where, in_segment_id)
     matches = None
     with tool_errors():
         if customer_ids is not None:
@@ -165,9 +175,7 @@ async def find_shopper_profiles(
         wanted = {s for c in customers for s in c.segment_ids or []} | ({in_segment_id} if in_segment_id else set())
         names = await app.client.segment_names(wanted)
     found = [CustomerProfile.of(c, names, hide_email=app.settings.hide_emails) for c in customers]
-    searched = None
-    if matches is not None:
-        searched = f"named like {name_contains!r}" if name_contains is not None else f"with email {email!r}"
+    searched = _searched(name_contains, email) if matches is not None else None
     in_segment = None if in_segment_id is None else names.get(in_segment_id) or in_segment_id
     summary = _found_sentence(resolved, found, searched, matches, in_segment)
     return tool_result(
@@ -176,6 +184,53 @@ async def find_shopper_profiles(
             found=found,
             without_profile=resolved.without_profile,
             not_found=resolved.not_found,
+            sandbox=app.settings.sandbox,
+        )
+    )
+
+
+def _searched(name_contains: str | None, email: str | None) -> str:
+    return f"named like {name_contains!r}" if name_contains is not None else f"with email {email!r}"
+
+
+#: Customers a search by criteria lists (the rest are counted in `matched`).
+LISTED = 50
+
+
+async def _find_where(app: AppState, where: CustomersWhere, in_segment_id: UUID | None) -> CallToolResult:
+    """The first 50 customers a `customers_where` selects (`in_segment_id` joins its `in_segments`), with their
+    profiles, and how many match."""
+    if in_segment_id is not None:
+        merged = [*(where.in_segments or []), in_segment_id]
+        where = where.model_copy(update={"in_segments": list(dict.fromkeys(merged))})
+    with tool_errors():
+        matched = await select_where(app.client, where)
+        first = list(matched.profiles)[:LISTED]
+        missing = [c for c in first if c not in matched.customers]
+        read = dict(matched.customers)
+        if missing:
+            read.update({c.id: c for c in await app.client.customers(missing)})
+        # Without each one's segments: the criteria say what they share, and 50 lists of segments are long to read.
+        customers = [read[c].model_copy(update={"segment_ids": None}) for c in first if c in read]
+    found = [CustomerProfile.of(c, {}, hide_email=app.settings.hide_emails) for c in customers]
+    summary = matched.sentence
+    if matched.without_profile:
+        summary += f" ({plural(len(matched.without_profile), 'has', 'have')} no shopper profile yet)"
+    if len(matched.profiles) > len(found):
+        summary += f"; the first {len(found)} with a shopper profile are listed"
+    summary += (
+        ". To act on all of them, pass the same customers_where to add_profiles_to_segment or "
+        "remove_profiles_from_segment."
+        if found
+        else "."
+    )
+    return tool_result(
+        FindProfilesResult(
+            summary=app.tag + summary,
+            found=found,
+            without_profile=matched.without_profile[:20],
+            not_found=[],
+            matched=matched.count,
             sandbox=app.settings.sandbox,
         )
     )

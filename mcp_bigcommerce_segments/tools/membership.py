@@ -11,7 +11,7 @@ from ..results import AddResult, ListResult, ProfileEntry, page_sentence
 from ..state import AppState
 from ..words import call
 from ..writes import SegmentWrite
-from .arguments import CustomerIds, FromSegmentId, PageNumber, ProfileIds, ProfileLimit, SegmentId
+from .arguments import CustomerIds, FromSegmentId, PageNumber, ProfileIds, ProfileLimit, SegmentId, Where
 from .context import Ctx, app_state, progress_reporter, tool_errors
 from .resolve import Selection, one_source, select
 from .text import page_fields, tool_result
@@ -64,12 +64,15 @@ async def add_profiles_to_segment(
     profile_ids: ProfileIds | None = None,
     customer_ids: CustomerIds | None = None,
     from_segment_id: FromSegmentId = None,
+    customers_where: Where = None,
 ) -> Annotated[CallToolResult, AddResult]:
     """Add shopper profiles to a BigCommerce customer segment; give exactly one source of profiles.
 
-    Sources: `profile_ids` (shopper profile UUIDs), `customer_ids` (customer numbers, looked up by the server), or
-    `from_segment_id` (copy every current member of another segment; the server reads it). Up to 10,000 profiles per
-    call, 50 per request, as fast as the store's rate limit allows (a Standard plan: 10,000 in about 30 s).
+    Sources: `profile_ids` (shopper profile UUIDs), `customer_ids` (customer numbers, looked up by the server),
+    `from_segment_id` (copy every current member of another segment; the server reads it), or `customers_where`
+    (customers by group, company, sign-up, orders, spend or other segments; the server finds them). Up to 10,000
+    profiles per call, 50 per request, as fast as the store's rate limit allows (a Standard plan: 10,000 in about
+    30 s).
     Profiles already in the segment are counted in `already_members`, not errors. The result gives counts, the
     first 20 added by name, the segment's member count now, and a `change_id` (undo_change reverses it). Safe to
     repeat.
@@ -77,12 +80,22 @@ async def add_profiles_to_segment(
     app = app_state(ctx)
     source = one_source(
         "add_profiles_to_segment",
-        {"profile_ids": profile_ids, "customer_ids": customer_ids, "from_segment_id": from_segment_id},
-        ("profile_ids", "customer_ids", "from_segment_id"),
+        {
+            "profile_ids": profile_ids,
+            "customer_ids": customer_ids,
+            "from_segment_id": from_segment_id,
+            "customers_where": customers_where,
+        },
+        ("profile_ids", "customer_ids", "from_segment_id", "customers_where"),
     )
     with tool_errors():
         selection = await select(
-            app.client, source, profile_ids=profile_ids, customer_ids=customer_ids, from_segment_id=from_segment_id
+            app.client,
+            source,
+            profile_ids=profile_ids,
+            customer_ids=customer_ids,
+            from_segment_id=from_segment_id,
+            customers_where=customers_where,
         )
     return await add_selection(app, ctx, segment_id, selection, tool="add_profiles_to_segment")
 

@@ -49,7 +49,7 @@ async def pin_removal(
         ToolError: BigCommerce failed, or the preview could not be kept.
     """
     with tool_errors():
-        if source == "all_members":
+        if source == "all_members" or selection.members_of == segment_id:
             targets, checked = selection.ids, True
         else:
             members, customer_of = await membership(app.client, segment_id, selection.ids, source)
@@ -77,14 +77,14 @@ async def pin_removal(
 
 def _source_of(selection: Selection, targets: list[UUID]) -> str:
     """The source in the merchant's words; for customer numbers, only the customers whose profiles are removed."""
-    if not selection.customers:
+    if not selection.by_number:
         return selection.source
     return customers_of(selection.customer_of, targets) or "none of the customers given"
 
 
 def _not_members(selection: Selection, targets: list[UUID]) -> list[int]:
     """Customers given by number whose profiles are not members (nothing to remove for them)."""
-    if not selection.customers:
+    if not selection.by_number:
         return []
     kept, chosen = set(targets), set(selection.ids)
     return sorted({c for p, c in selection.customer_of.items() if p in chosen and p not in kept})
@@ -104,7 +104,7 @@ def customer_sentences(plan: Plan) -> str:
 def preview_summary(plan: Plan, *, confirm_without_id: bool) -> str:
     preview = plan.preview
     total = len(preview.profile_ids)
-    by_customer = plan.selection is not None and bool(plan.selection.customers)
+    by_customer = plan.selection is not None and plan.selection.by_number
     outside = plural(
         plan.not_members, "profile of the source is not a member", "profiles of the source are not members"
     )

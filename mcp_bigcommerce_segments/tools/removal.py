@@ -19,6 +19,7 @@ from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
 from ..bulk import BulkOutcome
+from ..criteria import CustomersWhere
 from ..errors import PreviewError
 from ..people import and_more
 from ..previews import TTL_SECONDS, Preview
@@ -27,7 +28,7 @@ from ..results import RemoveResult, customers_of, failure_groups
 from ..state import AppState
 from ..words import call, plural
 from ..writes import SegmentWrite
-from .arguments import CustomerIds, FromSegmentId, ProfileIds, SegmentId
+from .arguments import CustomerIds, FromSegmentId, ProfileIds, SegmentId, Where
 from .context import Ctx, app_state, progress_reporter, tool_errors
 from .plan import TOOL, Plan, customer_sentences, pin_removal, preview_summary
 from .resolve import SOURCES, membership, one_source, select
@@ -70,13 +71,18 @@ def _can_ask(ctx: Ctx) -> bool:
 
 
 def _sources(
-    profile_ids: list[UUID] | None, customer_ids: list[int] | None, from_segment_id: UUID | None, all_members: bool
+    profile_ids: list[UUID] | None,
+    customer_ids: list[int] | None,
+    from_segment_id: UUID | None,
+    customers_where: CustomersWhere | None,
+    all_members: bool,
 ) -> dict[str, Any]:
     """A call's source arguments by name (the resolver and the tool take the same ones)."""
     return {
         "profile_ids": profile_ids,
         "customer_ids": customer_ids,
         "from_segment_id": from_segment_id,
+        "customers_where": customers_where,
         "all_members": all_members,
     }
 
@@ -87,21 +93,23 @@ async def plan_removal(
     profile_ids: ProfileIds | None = None,
     customer_ids: CustomerIds | None = None,
     from_segment_id: FromSegmentId = None,
+    customers_where: Where = None,
     all_members: AllMembers = False,
     preview_id: PreviewId = None,
     confirm: Confirm = False,
 ) -> Plan:
     """Resolver: the pinned preview the call names, or a new one for its source."""
-    sources = _sources(profile_ids, customer_ids, from_segment_id, all_members)
+    sources = _sources(profile_ids, customer_ids, from_segment_id, customers_where, all_members)
     if preview_id and any(value not in (None, False) for value in sources.values()):
         raise ToolError(
             "preview_id already pins the profiles: pass segment_id, preview_id and confirm=true, and no "
-            "profile_ids, customer_ids, from_segment_id or all_members."
+            "profile_ids, customer_ids, from_segment_id, customers_where or all_members."
         )
     if confirm and not preview_id and not any(v not in (None, False) for v in sources.values()):
         raise ToolError(
             "confirm=true approves a preview: pass its preview_id too (segment_id, preview_id, confirm=true). Without "
-            "one, call with a source (profile_ids, customer_ids, from_segment_id or all_members) to get a preview."
+            "one, call with a source (profile_ids, customer_ids, from_segment_id, customers_where or all_members) to "
+            "get a preview."
         )
     return await _make_plan(app_state(ctx), segment_id, preview_id, sources)
 
@@ -145,6 +153,7 @@ async def remove_profiles_from_segment(
     profile_ids: ProfileIds | None = None,
     customer_ids: CustomerIds | None = None,
     from_segment_id: FromSegmentId = None,
+    customers_where: Where = None,
     all_members: AllMembers = False,
     preview_id: PreviewId = None,
     confirm: Confirm = False,
@@ -152,7 +161,8 @@ async def remove_profiles_from_segment(
     """Remove shopper profiles from a BigCommerce customer segment (the profiles themselves are kept). DESTRUCTIVE.
 
     Two steps. 1) Call with one source: `profile_ids`, `customer_ids`, `from_segment_id` (take out of this segment
-    everyone who is in that one) or `all_members=true` (empty the segment); up to 10,000 profiles. Nothing is
+    everyone who is in that one), `customers_where` (the members who match it, e.g. `{"not_in_segments": [VIP's
+    ID]}` for everyone not in VIP) or `all_members=true` (empty the segment); up to 10,000 profiles. Nothing is
     removed: the result is a preview with a `preview_id`, the count and the first 20 people by name. Show them to
     the user. 2) Only after the user approved, call with `segment_id`, that `preview_id` and `confirm=true`: exactly
     the previewed profiles that are still members are removed. A preview is single use and lasts 15 minutes. Clients
@@ -197,7 +207,9 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
             profile_ids=sources["profile_ids"],
             customer_ids=sources["customer_ids"],
             from_segment_id=sources["from_segment_id"],
+            customers_where=sources["customers_where"],
             segment_id=segment_id,
+            within=segment_id,
         )
     return await pin_removal(app, segment_id, selection, source, keep=False)
 

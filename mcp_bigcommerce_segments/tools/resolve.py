@@ -1,5 +1,6 @@
 """Turning what a merchant names into shopper profile IDs: a write's one source (profile IDs, customer numbers,
-another segment's members, or all of this segment's), resolved by the server, paging as needed."""
+another segment's members, customers by criteria, or all of this segment's), resolved by the server, paging as
+needed."""
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -9,10 +10,12 @@ from uuid import UUID
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..client import BigCommerceClient, Collected
+from ..criteria import CustomersWhere
 from ..errors import ResponseShapeError
 from ..models import Customer, ShopperProfile
 from ..words import customers, first_few, plural
 from .arguments import MAX_IDS
+from .where import Matched, select_where
 
 # BigCommerce's customer IDs are 32-bit integers.
 MAX_CUSTOMER_ID = 2**31 - 1
@@ -91,9 +94,16 @@ class Selection:
     customers: dict[int, Customer] = field(default_factory=dict)
     without_profile: list[int] = field(default_factory=list)
     not_found: list[int] = field(default_factory=list)
+    criteria: str | None = None  # customers_where in words ("38 customers in group 'Wholesale' ...")
+    members_of: UUID | None = None  # every profile is a member of this segment, as read just now
+
+    @property
+    def by_number(self) -> bool:
+        """Whether the customers were given by number (the results then say what became of each)."""
+        return bool(self.customers) and self.criteria is None
 
 
-SOURCES = ("profile_ids", "customer_ids", "from_segment_id", "all_members")
+SOURCES = ("profile_ids", "customer_ids", "from_segment_id", "customers_where", "all_members")
 
 
 def one_source(tool: str, given: dict[str, Any], allowed: Sequence[str]) -> str:
@@ -139,7 +149,9 @@ async def select(
     profile_ids: Sequence[UUID] | None = None,
     customer_ids: Sequence[int] | None = None,
     from_segment_id: UUID | None = None,
+    customers_where: CustomersWhere | None = None,
     segment_id: UUID | None = None,
+    within: UUID | None = None,
 ) -> Selection:
     """Resolve the source the call names into shopper profiles (paging as needed, up to 10,000).
 
@@ -152,6 +164,9 @@ async def select(
         return Selection(ids, "the profile IDs given", {"profile_ids": "<the same IDs>"})
     if source == "customer_ids":
         return by_customers(await resolve_customers(client, customer_ids or []))
+    if source == "customers_where":
+        assert customers_where is not None
+        return by_criteria(await select_where(client, customers_where, within), customers_where, within)
     segment = from_segment_id if source == "from_segment_id" else segment_id
     assert segment is not None
     collected = await members(client, segment)
@@ -181,6 +196,20 @@ def by_customers(resolution: Resolution) -> Selection:
         customers={c.id: c for c in resolution.found},
         without_profile=resolution.without_profile,
         not_found=resolution.not_found,
+    )
+
+
+def by_criteria(matched: Matched, where: CustomersWhere, within: UUID | None) -> Selection:
+    """The shopper profiles of the customers a `customers_where` selected (all members of `within`, when given)."""
+    return Selection(
+        ids=list(dict.fromkeys(matched.profiles.values())),
+        source=matched.sentence,
+        retry_args={"customers_where": where.given()},
+        customer_of={p: c for c, p in matched.profiles.items()},
+        customers={c: matched.customers[c] for c in matched.profiles if c in matched.customers},
+        without_profile=matched.without_profile,
+        criteria=matched.sentence,
+        members_of=within,
     )
 
 

@@ -35,3 +35,40 @@ def drop_titles(schema: Any) -> None:
     elif isinstance(schema, list):
         for item in schema:
             drop_titles(item)
+
+
+def _merge_nullable(schema: dict[str, Any], *, output: bool) -> None:
+    """`anyOf: [X, {type: null}]` as X: nullable (`type: [X's type, "null"]`), or, for an input whose default is
+    null, just X (omitting it is the same as null). A result's nulls are kept: they are sent."""
+    branches = schema.get("anyOf")
+    if not (isinstance(branches, list) and len(branches) == 2 and {"type": "null"} in branches):
+        return
+    other = next(b for b in branches if b != {"type": "null"})
+    optional = not output and schema.get("default", ...) is None
+    if not isinstance(other, dict) or not (optional or (isinstance(other.get("type"), str) and "$ref" not in other)):
+        return
+    del schema["anyOf"]
+    schema.update({k: v for k, v in other.items() if k not in schema})
+    if not optional:
+        schema["type"] = [other["type"], "null"]
+
+
+def compact(schema: Any, *, output: bool = False) -> None:
+    """Shorter JSON Schema for the same calls and results, in place: nullable values as `type` lists, optional
+    arguments without their null (`_merge_nullable`), no `default: null`, and no defaults at all in an output schema
+    (a result always carries its fields)."""
+    if isinstance(schema, list):
+        for item in schema:
+            compact(item, output=output)
+        return
+    if not isinstance(schema, dict):
+        return
+    _merge_nullable(schema, output=output)
+    if "default" in schema and (output or schema["default"] is None):
+        del schema["default"]
+    for key, value in schema.items():
+        if key in ("properties", "$defs") and isinstance(value, dict):
+            for sub in value.values():
+                compact(sub, output=output)
+        elif key not in ("default", "enum", "const", "required"):
+            compact(value, output=output)
