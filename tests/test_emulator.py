@@ -3,6 +3,7 @@
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import httpx2
 import pytest
@@ -154,3 +155,74 @@ async def test_customers_include_shopper_profile(http: httpx2.AsyncClient, store
 
     assert body["data"][0]["shopper_profile_id"] == str(pid)
     assert body["data"][0]["segment_ids"] == []
+
+
+@pytest.fixture
+async def store_root(store: FaultyStore) -> AsyncIterator[httpx2.AsyncClient]:
+    async with httpx2.AsyncClient(
+        transport=store.transport(),
+        base_url=f"http://store.test/stores/{STORE}/",
+        headers={"X-Auth-Token": TOKEN, "Accept": "application/json"},
+    ) as client:
+        yield client
+
+
+async def test_v2_orders_are_bare_arrays_filtered_by_date_with_204_past_the_end(
+    store_root: httpx2.AsyncClient, store: FaultyStore
+) -> None:
+    """V2 orders: a bare JSON array filtered by min/max_date_created (ISO-8601 or RFC-2822), RFC-2822 dates and
+    decimal-string totals, 204 with no body past the end, and the count by status."""
+    store.add_order(5, datetime(2026, 9, 1, 10, tzinfo=UTC), "12.50", status_id=10)
+    store.add_order(6, datetime(2026, 10, 1, 10, tzinfo=UTC), "99.00", status_id=5)
+
+    page = await store_root.get("v2/orders", params={"min_date_created": "2026-09-01T00:00:00+00:00", "limit": 1})
+    count = await store_root.get("v2/orders/count", params={"max_date_created": "Wed, 30 Sep 2026 23:59:59 +0000"})
+    past = await store_root.get("v2/orders", params={"page": 3, "limit": 1})
+
+    assert page.status_code == 200
+    assert page.json() == [
+        {
+            "id": 100,
+            "customer_id": 5,
+            "date_created": "Tue, 01 Sep 2026 10:00:00 +0000",
+            "date_modified": "Tue, 01 Sep 2026 10:00:00 +0000",
+            "status_id": 10,
+            "status": "Completed",
+            "total_inc_tax": "12.5000",
+            "total_ex_tax": "12.5000",
+            "currency_code": "USD",
+        }
+    ]
+    assert count.json()["count"] == 1
+    assert {s["id"]: s["count"] for s in count.json()["statuses"]}[10] == 1
+    assert (past.status_code, past.content) == (204, b"")
+
+
+async def test_orders_need_the_orders_scope(store_root: httpx2.AsyncClient, store: FaultyStore) -> None:
+    """A token without the Orders read scope gets 403 naming it; customer groups still answer."""
+    store.missing_scopes.add("orders")
+    store.add_group(1, "Retail", is_default=True)
+
+    orders = await store_root.get("v2/orders")
+    groups = await store_root.get("v2/customer_groups")
+
+    assert orders.status_code == 403
+    assert orders.json()["errors"] == {"scope": "store_v2_orders_read_only"}
+    assert groups.json() == [{"id": 1, "name": "Retail", "is_default": True}]
+
+
+async def test_v3_customer_filters(http: httpx2.AsyncClient, store: FaultyStore) -> None:
+    """The V3 customer filters: customer_group_id:in, company:in (any case), date_created:min/max; a bad date is 422."""
+    store.customers[1] = Customer(1, "Ada", "Smith", "a@x.com", "Acme", 2, datetime(2026, 3, 1, tzinfo=UTC))
+    store.customers[2] = Customer(2, "Ben", "Jones", "b@x.com", "Globex", 1, datetime(2026, 5, 1, tzinfo=UTC))
+
+    def ids(response: httpx2.Response) -> list[int]:
+        return [c["id"] for c in response.json()["data"]]
+
+    assert ids(await http.get("customers", params={"customer_group_id:in": "2,3"})) == [1]
+    assert ids(await http.get("customers", params={"company:in": "globex"})) == [2]
+    assert ids(await http.get("customers", params={"date_created:min": "2026-04-01"})) == [2]
+    assert ids(await http.get("customers", params={"date_created:max": "2026-04-01"})) == [1]
+    row = (await http.get("customers", params={"id:in": "1"})).json()["data"][0]
+    assert (row["customer_group_id"], row["date_created"]) == (2, "2026-03-01T00:00:00Z")
+    assert (await http.get("customers", params={"date_created:min": "March"})).status_code == 422
