@@ -55,6 +55,7 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: Tra
                 "Customers modify scope: NOT VERIFIED, the store has no segment to test it on. The tools need the "
                 "Customers scope set to 'modify'.\n"
             )
+            await _optional_scopes(client, out)
             return 0
         try:
             await client.list_segment_profiles(segments.data[0].id, limit=1)
@@ -65,7 +66,42 @@ async def run_check(settings: Settings, out: TextIO = sys.stdout, transport: Tra
             out.write(f"Customers modify scope: could not be checked. {exc}\n")
             return 1
         out.write("Customers modify scope: granted. All set.\n")
+        await _optional_scopes(client, out)
     return 0
+
+
+#: The optional scopes: (name, its parameter, a cheap read that needs it, what it unlocks).
+OPTIONAL_SCOPES = (
+    (
+        "Orders read",
+        "store_v2_orders_read_only",
+        "/v2/orders/count",
+        "customers_where's order fields (ordered_after, ordered_before, min_orders, min_spent, no_order_since)",
+    ),
+    (
+        "Marketing read",
+        "store_v2_marketing_read_only",
+        "promotions",
+        "the promotions each segment gates, in list_segments and in removal previews",
+    ),
+)
+
+
+async def _optional_scopes(client: BigCommerceClient, out: TextIO) -> None:
+    """One line per optional scope: granted or missing, and what it unlocks (a missing one is not a failure)."""
+    for name, parameter, path, unlocks in OPTIONAL_SCOPES:
+        try:
+            await client.probe(path)
+        except PermissionDeniedError:
+            out.write(
+                f"{name} scope (optional): MISSING ({parameter}); it unlocks {unlocks}. Grant it in the control panel "
+                "(Settings > API > Store-level API accounts) to use them; everything else works without it.\n"
+            )
+            continue
+        except BigCommerceError as exc:
+            out.write(f"{name} scope (optional): could not be checked. {exc}\n")
+            continue
+        out.write(f"{name} scope (optional): granted; it unlocks {unlocks}.\n")
 
 
 def _check_audit(settings: Settings, out: TextIO) -> bool:

@@ -44,6 +44,14 @@ class ShopperReads(Endpoints):
         query = {**params, "page": page, "limit": MAX_PAGE_SIZE}
         return parse_list(await self._request("GET", path, what=what, params=query), model, what)
 
+    async def probe(self, path: str) -> None:
+        """One small read of `path` (a page of one), for `--check` to learn whether the token may read it.
+
+        Raises:
+            PermissionDeniedError: the token lacks the scope.
+        """
+        await self._request("GET", path, what=path.strip("/"), params={"limit": 1})
+
     async def customer_groups(self) -> list[CustomerGroup]:
         """Every customer group of the store, by ID."""
         groups: dict[int, CustomerGroup] = {}
@@ -61,8 +69,8 @@ class ShopperReads(Endpoints):
         Raises:
             ResponseShapeError: the answer has no count.
         """
-        answer = await self._request("GET", "/v2/orders/count", what="orders", params=window)
-        count = answer.lenient_json().get("count") if isinstance(answer.lenient_json(), dict) else None
+        body = (await self._request("GET", "/v2/orders/count", what="orders", params=window)).lenient_json()
+        count = body.get("count") if isinstance(body, dict) else None
         if isinstance(count, bool) or not isinstance(count, int | float):
             raise ResponseShapeError("BigCommerce's count of orders has no count; nothing was changed. Retry later.")
         return int(count)

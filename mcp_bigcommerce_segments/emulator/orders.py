@@ -52,10 +52,20 @@ def _order_json(order: Order) -> dict[str, Any]:
 
 
 class OrdersAPI(StoreBase):
-    """`/v2/customer_groups`, `/v2/orders` and `/v2/orders/count`."""
+    """`/v2/customer_groups`, `/v2/orders` and `/v2/orders/count`; and `/v3/promotions` (Marketing read)."""
 
     customer_groups: dict[int, CustomerGroup]
     orders: dict[int, Order]
+    promotions: list[dict[str, Any]]  # as `promotions.v3.yml` writes them
+
+    async def _promotions(self, request: Request) -> Response:
+        def body() -> Response:
+            args = self._page_args(request)
+            if isinstance(args, Response):
+                return args
+            return self._json(200, self._paged(self.promotions, *args, lambda p: p))
+
+        return await self._handle(request, "marketing", run_sync(body))
 
     def _v2_page(self, request: Request, items: list[Any], render: Callable[[Any], dict[str, Any]]) -> Response:
         try:

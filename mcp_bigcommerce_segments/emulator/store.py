@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
 from starlette.applications import Starlette
 from starlette.routing import Route
@@ -74,6 +74,7 @@ class FakeBigCommerce(SegmentsAPI, CustomersAPI, OrdersAPI):
         self.customers: dict[int, Customer] = {}
         self.customer_groups: dict[int, CustomerGroup] = {}
         self.orders: dict[int, Order] = {}
+        self.promotions: list[dict[str, Any]] = []
         self.missing_scopes = set(missing_scopes)  # optional scopes the token lacks ("orders", "marketing")
         self.stats = Stats()
         self._window_start: float | None = None
@@ -91,6 +92,7 @@ class FakeBigCommerce(SegmentsAPI, CustomersAPI, OrdersAPI):
                 ),
                 Route(f"{base}/shopper-profiles/{{profile_id}}/segments", self._profile_segments, methods=["GET"]),
                 Route(f"{base}/customers", self._customers, methods=["GET"]),
+                Route(f"{base}/promotions", self._promotions, methods=["GET"]),
                 Route(f"{v2}/customer_groups", self._customer_groups, methods=["GET"]),
                 Route(f"{v2}/orders", self._orders, methods=["GET"]),
                 Route(f"{v2}/orders/count", self._orders_count, methods=["GET"]),
