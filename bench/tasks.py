@@ -43,6 +43,7 @@ class Agent:
         self.largest = 0
         self.written = 0
         self.uuid_lists = 0
+        self.store = 0  # requests the store received
 
     async def __call__(self, tool: str, **arguments: Any) -> dict[str, Any]:
         self.calls += 1
@@ -102,17 +103,68 @@ REQUESTS: dict[str, Callable[[Agent], Awaitable[None]]] = {
 }
 
 
+async def wholesale_group_into_friday(agent: Agent) -> None:
+    added = await agent("add_profiles_to_segment", segment_id=FRIDAY, customers_where={"customer_group": "Wholesale"})
+    assert added["added"] == 41
+
+
+async def big_spenders_into_vip(agent: Agent) -> None:
+    where = {"min_spent": 500, "ordered_after": "2026-09-01"}
+    added = await agent("add_profiles_to_segment", segment_id=VIP, customers_where=where)
+    assert added["added"] + added["already_members"] == added["requested"] > 0
+
+
+async def newsletter_not_vip_out(agent: Agent) -> None:
+    where = {"not_in_segments": [VIP]}
+    preview = await agent("remove_profiles_from_segment", segment_id=NEWSLETTER, customers_where=where)
+    if preview["status"] == "preview":
+        assert preview["would_remove"] == 108
+        await approve(agent, NEWSLETTER, preview)
+
+
+async def in_vip_and_wholesale(agent: Agent) -> None:
+    found = await agent("find_shopper_profiles", customers_where={"in_segments": [VIP, WHOLESALE]})
+    assert found["matched"] == 12
+
+
+async def lapsed_out_of_vip(agent: Agent) -> None:
+    preview = await agent(
+        "remove_profiles_from_segment", segment_id=VIP, customers_where={"no_order_since": "2026-06-01"}
+    )
+    if preview["status"] == "preview":
+        await approve(agent, VIP, preview)
+
+
+#: "Selecting shoppers": the five merchant sentences of the README, and the fewest store requests the documented API
+#: needs for each (the selection's reads, the names shown, the writes; a removal re-reads membership at approval).
+SELECTING: dict[str, tuple[Callable[[Agent], Awaitable[None]], int]] = {
+    # groups, customers of the group (one page), one POST of 41
+    "Add the Wholesale customer group to Black Friday": (wholesale_group_into_friday, 3),
+    # the orders since September (one page), their customers' profiles (one look-up), one POST
+    "Add who spent over $500 since September to VIP": (big_spenders_into_vip, 3),
+    # Newsletter's and VIP's members, the first 20 names; at approval: membership again, three DELETEs of <= 50
+    "Remove from Newsletter everyone not in VIP": (newsletter_not_vip_out, 7),
+    # both segments' members, the names of the 12
+    "Who is in both VIP and Wholesale?": (in_vip_and_wholesale, 3),
+    # VIP's members, the orders since June (two pages), the names; at approval: membership again, one DELETE
+    "Take VIP members with no order since June out of VIP": (lapsed_out_of_vip, 6),
+}
+
+
 async def yes(context: ClientRequestContext, request: ElicitRequestParams) -> ElicitResult:
     return ElicitResult(action="accept", content={"approve": True})
 
 
 async def measure(request: Callable[[Agent], Awaitable[None]], *, asks_the_user: bool) -> Agent:
+    """One merchant request on a fresh sandbox; the agent's counts, and the store requests it cost (`agent.store`)."""
     settings = Settings(store_hash="sandbox", access_token=SecretStr("sandbox-token"), sandbox=True, audit_log=None)
-    server = build_server(settings, transport=sandbox.transport())
+    store = sandbox.build_store()
+    server = build_server(settings, transport=store.transport())
     callback: Any = yes if asks_the_user else None
     async with Client(server, elicitation_callback=callback) as client:
         agent = Agent(client)
         await request(agent)
+    agent.store = len(store.stats.requests)
     return agent
 
 
@@ -140,4 +192,33 @@ async def suite() -> tuple[list[str], dict[str, Any]]:
             "before": {"calls": calls, "largest_result_chars": largest, "argument_chars": written},
         }
     lines.append("(n): calls with a client that asks the user itself (elicitation); the approval is inside the call.")
+    lines += ["", "Selecting shoppers (customers_where):", await selecting(report)]
     return lines, report
+
+
+async def selecting(report: dict[str, Any]) -> str:
+    """The five sentences of "Selecting shoppers": calls, largest result, arguments, and store requests against the
+    fewest the documented API needs."""
+    lines = [
+        f"{'request':<54} {'calls':>5} {'largest':>8} {'args':>5} {'store requests / fewest':>24}",
+    ]
+    spent = fewest_total = 0
+    for name, (request, fewest) in SELECTING.items():
+        agent = await measure(request, asks_the_user=False)
+        spent, fewest_total = spent + agent.store, fewest_total + fewest
+        lines.append(
+            f"{name:<54} {agent.calls:>5} {agent.largest:>8,} {agent.written:>5} "
+            f"{f'{agent.store} / {fewest} ({agent.store / fewest:.2f}x)':>24}"
+        )
+        report[name] = {
+            "calls": agent.calls,
+            "largest_result_chars": agent.largest,
+            "argument_chars": agent.written,
+            "uuid_lists_written": agent.uuid_lists,
+            "store_requests": agent.store,
+            "fewest_store_requests": fewest,
+        }
+    lines.append(
+        f"{'all five':<54} {'':>5} {'':>8} {'':>5} {f'{spent} / {fewest_total} ({spent / fewest_total:.2f}x)':>24}"
+    )
+    return "\n".join(lines)

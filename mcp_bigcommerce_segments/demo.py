@@ -103,6 +103,11 @@ async def _agent_session(client: Client, out: TextIO) -> None:
         "add_profiles_to_segment",
         {"segment_id": friday, "from_segment_id": newsletter},
     )
+    await step(
+        "'Add anyone who spent over $500 since September to VIP': the server finds them from the orders",
+        "add_profiles_to_segment",
+        {"segment_id": vip, "customers_where": {"min_spent": 500, "ordered_after": "2026-09-01"}},
+    )
     preview = await step(
         "'Take everyone in Wholesale out of Newsletter': step 1, a preview the user can read",
         "remove_profiles_from_segment",

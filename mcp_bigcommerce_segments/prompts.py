@@ -26,10 +26,13 @@ def clean_up_segment(segment: Segment, remove_who: Annotated[str, Field(descript
     """Take people out of a segment, with a preview the merchant approves by name."""
     return (
         f"Clean up the BigCommerce customer segment named like '{segment}': remove {remove_who}. Find the segment "
-        f"with list_segments(name_contains='{segment}'). Work out who should go using find_shopper_profiles "
-        "(in_segment_id narrows a name search to this segment) or another segment (from_segment_id). Then call "
-        "remove_profiles_from_segment with that source to get a preview, show me the names in it, and only after I "
-        "say yes approve it with its preview_id and confirm=true. Tell me the change_id so it can be undone."
+        f"with list_segments(name_contains='{segment}'). Describe who should go as one source: customers_where for "
+        "who they are or did (e.g. {'not_in_segments': [<VIP's ID>]} for everyone not in VIP, {'customer_group': "
+        "'Wholesale'}, {'no_order_since': '2026-03-01'}: only the segment's members who match are taken out), "
+        "from_segment_id to take out everyone who IS in another segment, or customer_ids for named people "
+        "(find_shopper_profiles finds them). Then call remove_profiles_from_segment with that source to get a "
+        "preview, show me the names in it, and only after I say yes approve it with its preview_id and "
+        "confirm=true. Tell me the change_id so it can be undone."
     )
 
 

@@ -75,17 +75,25 @@ class ShopperReads(Endpoints):
             raise ResponseShapeError("BigCommerce's count of orders has no count; nothing was changed. Retry later.")
         return int(count)
 
-    async def orders_in(self, window: Mapping[str, str], *, expected: int) -> list[Order]:
-        """Every order created in the window, each once: the `expected` pages at once, then page by page while
-        pages come back full (orders placed meanwhile shift the pages)."""
-        found: dict[int, Order] = {}
+    async def orders_page(self, window: Mapping[str, str], page: int) -> list[Order]:
+        """One page of 250 orders created in the window."""
+        return await self._v2_page("/v2/orders", Order, "orders", window, page)
+
+    async def orders_in(
+        self, window: Mapping[str, str], *, expected: int, first: list[Order] | None = None
+    ) -> list[Order]:
+        """Every order created in the window, each once: the `expected` pages at once (after `first`, page 1 when
+        already read), then page by page while pages come back full (orders placed meanwhile shift the pages)."""
+        found: dict[int, Order] = {o.id: o for o in first or []}
         pages = max(1, -(-expected // MAX_PAGE_SIZE))
-        last: list[Order] = []
+        last: list[Order] = first or []
+        if first is not None and len(first) < MAX_PAGE_SIZE:
+            return list(found.values())
 
         async def read(page: int, into: dict[int, list[Order]]) -> None:
-            into[page] = await self._v2_page("/v2/orders", Order, "orders", window, page)
+            into[page] = await self.orders_page(window, page)
 
-        for start in range(1, pages + 1, ORDER_PAGES_AT_ONCE):
+        for start in range(1 if first is None else 2, pages + 1, ORDER_PAGES_AT_ONCE):
             wave: dict[int, list[Order]] = {}
             async with anyio.create_task_group() as group:
                 for page in range(start, min(pages, start + ORDER_PAGES_AT_ONCE - 1) + 1):
@@ -96,7 +104,7 @@ class ShopperReads(Endpoints):
         page = pages
         while len(last) == MAX_PAGE_SIZE:
             page += 1
-            last = await self._v2_page("/v2/orders", Order, "orders", window, page)
+            last = await self.orders_page(window, page)
             before = len(found)
             found.update({o.id: o for o in last})
             if len(found) == before:

@@ -141,3 +141,14 @@ def test_the_demo_script_installs_only_the_package() -> None:
     assert "scripts/install" not in demo
     assert "[dev]" not in demo
     assert "pip install --quiet --disable-pip-version-check -e ." in demo
+
+
+async def test_clean_up_prompt_selects_the_people_to_go_not_the_opposite(mcp: Client) -> None:
+    """The clean-up prompt offers customers_where for "everyone not in VIP" (not_in_segments) and keeps
+    from_segment_id for "everyone who is in" another segment, so an agent does not select the opposite set."""
+    prompt = await mcp.get_prompt("clean_up_segment", {"segment": "Newsletter", "remove_who": "everyone not in VIP"})
+    text = str(prompt.messages[0].content)
+
+    assert "customers_where" in text
+    assert "'not_in_segments': [<VIP's ID>]} for everyone not in VIP" in text
+    assert "from_segment_id to take out everyone who IS in another segment" in text

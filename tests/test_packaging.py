@@ -269,7 +269,8 @@ def test_help_and_version() -> None:
 
 @pytest.mark.subprocess
 def test_demo_prints_a_transcript_of_a_real_session() -> None:
-    """The demo command prints a transcript of adds, a preview, a removal, an undo and an elicitation."""
+    """The demo command prints a transcript of adds (one by criteria), a preview, a removal, an undo and an
+    elicitation."""
     result = run_cli("demo")
 
     assert result.returncode == 0, result.stderr
@@ -281,6 +282,7 @@ def test_demo_prints_a_transcript_of_a_real_session() -> None:
     assert "Added 3 profiles" in text
     assert "1 customer has no shopper profile yet (cannot be in a segment): 295" in text
     assert "Added 120 profiles (every member of segment 'Newsletter subscribers')" in text
+    assert "Added 42 profiles (49 customers who spent at least 500.00 since 2026-09-01) to segment 'VIP" in text
     assert "PREVIEW, nothing removed: 30 profiles would be removed from segment 'Newsletter subscribers'" in text
     assert "Removed 30 profiles" in text
     assert "Added 30 profiles (the 30 removed by change" in text  # the undo
@@ -295,6 +297,7 @@ def test_check_passes_on_the_sandbox() -> None:
 
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Customers modify scope: granted" in result.stdout
+    assert "Orders read scope (optional): granted" in result.stdout
 
 
 @pytest.fixture

@@ -139,12 +139,14 @@ async def test_spend_counts_only_paid_orders_in_the_window(
 
     assert customers_found(data) == [2]
     assert data["summary"].startswith("1 customer who spent at least 500.00 between 2026-09-01 and 2026-09-30")
-    window = queries(store, "/orders/count")[0]
-    assert window == {
-        "min_date_created": "2026-09-01T00:00:00+00:00",
-        "max_date_created": "2026-09-30T23:59:59+00:00",
-    }
-    assert queries(store, "/orders")[0]["min_date_created"] == window["min_date_created"]
+    assert queries(store, "/orders") == [
+        {
+            "min_date_created": "2026-09-01T00:00:00+00:00",
+            "max_date_created": "2026-09-30T23:59:59+00:00",
+            "page": "1",
+            "limit": "250",
+        }
+    ]
 
 
 async def test_min_orders_counts_orders(mcp1: Client, shop: dict[str, Any]) -> None:
@@ -230,14 +232,28 @@ async def test_customer_bound_is_checked_on_the_first_page(
 async def test_order_bound_is_checked_on_the_count(
     mcp1: Client, store: FaultyStore, shop: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A window with more orders than the bound is refused after the count, before any page of orders."""
-    monkeypatch.setattr(tally, "MAX_READ", 3)
+    """A window whose first page is full is counted; more orders than the bound is refused before the other
+    pages are read."""
+    monkeypatch.setattr(tally, "MAX_READ", 300)
+    for _ in range(300):
+        store.add_order(7, day("2026-02-02"), "1.00", status_id=10)
 
     result = await mcp1.call_tool("find_shopper_profiles", {"customers_where": {"ordered_after": "2026-01-01"}})
 
     assert result.is_error
-    assert "7 orders were created since 2026-01-01: a selection reads at most 3 orders" in text_of(result)
-    assert queries(store, "/orders") == []
+    assert "307 orders were created since 2026-01-01: a selection reads at most 300 orders" in text_of(result)
+    assert [q["page"] for q in queries(store, "/orders")] == ["1"]
+    assert len(queries(store, "/orders/count")) == 1
+
+
+async def test_a_short_first_page_of_orders_needs_no_count(
+    mcp1: Client, store: FaultyStore, shop: dict[str, Any]
+) -> None:
+    """A window that fits in one page costs one request: no count."""
+    await find(mcp1, ordered_after="2026-01-01")
+
+    assert len(queries(store, "/orders")) == 1
+    assert queries(store, "/orders/count") == []
 
 
 async def test_selection_bound_refuses_a_write(

@@ -70,8 +70,7 @@ def within(raw: str | None, after: date | None, before: date | None) -> bool:
 async def tallies(
     client: BigCommerceClient, after: date | None, before: date | None, *, among: Collection[int] | None
 ) -> dict[int, OrderTally]:
-    """Each customer's counted orders created on or after `after` and before `before`, read for the whole
-    window or, when there are fewer of them than pages of orders, per customer of `among`.
+    """Each customer's counted orders created on or after `after` and before `before` (see `_read`).
 
     Raises:
         ToolError: the token lacks the Orders read scope, or the window holds more than 50,000 orders.
@@ -82,18 +81,7 @@ async def tallies(
     if before:
         window["max_date_created"] = f"{(before - timedelta(days=1)).isoformat()}T23:59:59+00:00"
     try:
-        count = await client.order_count(window)
-        if among is not None and len(among) < -(-count // MAX_PAGE_SIZE):
-            orders = await _orders_of(client, among, window)
-        else:
-            if count > MAX_READ:
-                raise ToolError(
-                    f"{count:,} orders were created {describe_window(after, before)}: a selection reads at most "
-                    f"{MAX_READ:,} orders; nothing was changed. Narrow the window (a later ordered_after or "
-                    "no_order_since, or an ordered_before), or add in_segments or customer_group so that orders "
-                    "are read per customer."
-                )
-            orders = await client.orders_in(window, expected=count)
+        orders = await _read(client, window, among, after, before)
     except PermissionDeniedError as exc:
         raise ToolError(ORDERS_SCOPE) from exc
     tallies: dict[int, OrderTally] = {}
@@ -103,6 +91,42 @@ async def tallies(
             tally.orders += 1
             tally.spent += order.total_inc_tax
     return tallies
+
+
+#: Candidates whose orders are read one by one without a look at the window first (a first page and a count would
+#: cost as much).
+FEW = 2
+
+
+async def _read(
+    client: BigCommerceClient,
+    window: dict[str, str],
+    among: Collection[int] | None,
+    after: date | None,
+    before: date | None,
+) -> list[Order]:
+    """The orders in the window, read the cheaper way: per candidate when there are at most as many candidates as
+    pages left to read; else the whole window, its first page first (a short one is all of it), then the count that
+    checks the bound before the rest is read.
+
+    Raises:
+        ToolError: the window holds more than 50,000 orders.
+    """
+    if among is not None and len(among) <= FEW:
+        return await _orders_of(client, among, window)
+    first = await client.orders_page(window, 1)
+    if len(first) < MAX_PAGE_SIZE:
+        return first
+    count = await client.order_count(window)
+    if among is not None and len(among) <= -(-count // MAX_PAGE_SIZE) - 1:
+        return await _orders_of(client, among, window)
+    if count > MAX_READ:
+        raise ToolError(
+            f"{count:,} orders were created {describe_window(after, before)}: a selection reads at most {MAX_READ:,} "
+            "orders; nothing was changed. Narrow the window (a later ordered_after or no_order_since, or an "
+            "ordered_before), or add in_segments or customer_group so that orders are read per customer."
+        )
+    return await client.orders_in(window, expected=count, first=first)
 
 
 async def _orders_of(client: BigCommerceClient, customers: Iterable[int], window: dict[str, str]) -> list[Order]:
