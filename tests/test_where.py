@@ -10,6 +10,7 @@ from urllib.parse import parse_qs
 import pytest
 from mcp import Client
 
+from bench.tasks import SELECTING, measure
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.store import Customer
 from mcp_bigcommerce_segments.tools import tally, where
@@ -407,3 +408,17 @@ async def test_find_lists_the_first_50_and_counts_all(mcp1: Client, store: Fault
         len(text_of(await mcp1.call_tool("find_shopper_profiles", {"customers_where": {"customer_group": "1"}})))
         < 8_000
     )
+
+
+@pytest.mark.parametrize("sentence", list(SELECTING))
+async def test_the_readme_sentences_work_on_the_sandbox(sentence: str) -> None:
+    """Each merchant sentence of "Selecting shoppers" is one call (two with a removal's approval) on the sandbox,
+    writes no UUID list the server could resolve, and each result stays under 2,000 characters."""
+    request, fewest = SELECTING[sentence]
+
+    agent = await measure(request, asks_the_user=False)
+
+    assert agent.calls == (2 if sentence.startswith(("Remove", "Take")) else 1)
+    assert agent.largest < 2_000
+    assert agent.uuid_lists == 0
+    assert fewest <= agent.store
