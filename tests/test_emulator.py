@@ -17,13 +17,14 @@ from .support.stdio import STORE, TOKEN
 pytestmark = pytest.mark.anyio
 
 
+def _client(store: FaultyStore, base_url: str) -> httpx2.AsyncClient:
+    headers = {"X-Auth-Token": TOKEN, "Accept": "application/json"}
+    return httpx2.AsyncClient(transport=store.transport(), base_url=base_url, headers=headers)
+
+
 @pytest.fixture
 async def http(store: FaultyStore) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(
-        transport=store.transport(),
-        base_url=f"http://store.test/stores/{STORE}/v3/",
-        headers={"X-Auth-Token": TOKEN, "Accept": "application/json"},
-    ) as client:
+    async with _client(store, f"http://store.test/stores/{STORE}/v3/") as client:
         yield client
 
 
@@ -159,11 +160,7 @@ async def test_customers_include_shopper_profile(http: httpx2.AsyncClient, store
 
 @pytest.fixture
 async def store_root(store: FaultyStore) -> AsyncIterator[httpx2.AsyncClient]:
-    async with httpx2.AsyncClient(
-        transport=store.transport(),
-        base_url=f"http://store.test/stores/{STORE}/",
-        headers={"X-Auth-Token": TOKEN, "Accept": "application/json"},
-    ) as client:
+    async with _client(store, f"http://store.test/stores/{STORE}/") as client:
         yield client
 
 

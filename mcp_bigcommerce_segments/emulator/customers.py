@@ -14,20 +14,17 @@ from .records import Customer, iso, parse_moment
 Filter = Callable[[list[Customer], str], list[Customer] | str]
 
 
-def _ids(customers: list[Customer], raw: str) -> list[Customer] | str:
-    try:
-        wanted = {int(part) for part in raw.split(",") if part.strip()}
-    except ValueError:
-        return "id:in must be a list of integers."
-    return [c for c in customers if c.id in wanted]
+def _integers(name: str, attribute: str) -> Filter:
+    """A filter on a list of integers (`id:in`, `customer_group_id:in`)."""
 
+    def keep(customers: list[Customer], raw: str) -> list[Customer] | str:
+        try:
+            wanted = {int(part) for part in raw.split(",") if part.strip()}
+        except ValueError:
+            return f"{name} must be a list of integers."
+        return [c for c in customers if getattr(c, attribute) in wanted]
 
-def _groups(customers: list[Customer], raw: str) -> list[Customer] | str:
-    try:
-        wanted = {int(part) for part in raw.split(",") if part.strip()}
-    except ValueError:
-        return "customer_group_id:in must be a list of integers."
-    return [c for c in customers if c.customer_group_id in wanted]
+    return keep
 
 
 def _names(customers: list[Customer], raw: str) -> list[Customer]:
@@ -56,8 +53,8 @@ def _created(after: bool) -> Filter:
 
 
 _FILTERS: dict[str, Filter] = {
-    "id:in": _ids,
-    "customer_group_id:in": _groups,
+    "id:in": _integers("id:in", "id"),
+    "customer_group_id:in": _integers("customer_group_id:in", "customer_group_id"),
     "company:in": _companies,
     "name:like": _names,
     "email:in": _emails,
