@@ -28,6 +28,15 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--read-only", action="store_true", help="offer only the read tools; never add, remove or undo")
     parser.add_argument("--sandbox", action="store_true", help="serve a built-in in-memory practice store; no token")
     parser.add_argument(
+        "--sandbox-without-scope",
+        action="append",
+        choices=["orders", "marketing"],
+        default=[],
+        metavar="{orders,marketing}",
+        help="with --sandbox: the practice store answers 403 for that optional scope (Orders read, Marketing read), "
+        "to try the server's scope messages; repeatable",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="check the configuration, the store, the token and its scope, then exit (0: all set, 1: not)",
@@ -78,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         # Only a sandbox run loads the fake store (Starlette routes, seeded data); the server describes it.
         from . import sandbox
 
-        transport = sandbox.transport(settings.store_hash)
+        transport = sandbox.transport(settings.store_hash, missing_scopes=args.sandbox_without_scope)
     if args.check:
         from .check import run_check
 

@@ -33,7 +33,7 @@ from .errors import (
 from .ratelimit import Governor, RateGovernor, WaitReporter, wait
 from .redact import keep_secret
 from .retry import RetryPolicy
-from .shoppers import ShopperReads
+from .segment_admin import SegmentAdmin
 
 logger = logging.getLogger(__name__)
 
@@ -97,7 +97,7 @@ async def _read_body(response: httpx2.Response, what: str) -> bytes:
     return b"".join(parts)
 
 
-class BigCommerceClient(ShopperReads):
+class BigCommerceClient(SegmentAdmin):
     """An async client for the segment endpoints of one store.
 
     Use as an async context manager. `transport` is the seam for the sandbox store and the tests.
@@ -232,6 +232,9 @@ class BigCommerceClient(ShopperReads):
             APIConnectionError: when BigCommerce could not be reached in the retry budget.
             ResponseShapeError: the answer was larger than `MAX_BODY_BYTES` or in an encoding we do not read.
         """
+        if method == "DELETE" and not (params or {}).get("id:in"):
+            # Without `id:in` BigCommerce deletes everything the path names (a segment's members, every segment).
+            raise ValueError(f"refused: a DELETE of {path} without id:in")
         started = self._clock.now()
         deadline = started + self._retry.max_seconds
         attempt = 0

@@ -1,7 +1,7 @@
 """Data as BigCommerce sends it: profiles, segments, customers, and the page envelope around each list."""
 
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
@@ -90,7 +90,22 @@ class Order(_Model):
     total_inc_tax: Decimal = Decimal(0)
 
 
-T = TypeVar("T", ShopperProfile, Segment, Customer)
+class PromotionCustomer(_Model):
+    """A promotion's customer requirements; `segments` is a `CustomerSegmentLimitation` (`id`, `not`, `and`, `or`)."""
+
+    segments: Any = None
+
+
+class Promotion(_Model):
+    """A promotion as `GET /v3/promotions` returns it (the fields used here)."""
+
+    id: int
+    name: StoreText = ""
+    status: str = ""
+    customer: PromotionCustomer | None = None
+
+
+T = TypeVar("T", ShopperProfile, Segment, Customer, Promotion)
 
 
 class Page(_Model, Generic[T]):
@@ -106,4 +121,5 @@ class Page(_Model, Generic[T]):
 
 ProfilePage = Page[ShopperProfile]
 SegmentPage = Page[Segment]
+PromotionPage = Page[Promotion]
 CustomerPage = Page[Customer]

@@ -5,6 +5,7 @@ Imported only by the composition root (`__main__`) when `--sandbox` is on, so a 
 
 import random
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -76,9 +77,12 @@ def profile_id(customer_id: int) -> uuid.UUID:
     return uuid.uuid5(_NAMESPACE, f"profile-{customer_id}")
 
 
-def build_store(store_hash: str = "sandbox") -> FakeBigCommerce:
-    """A fresh sandbox store, the same every time; it accepts any token."""
-    store = FakeBigCommerce(store_hash=store_hash, token=None, quota=450, window_seconds=30.0)
+def build_store(store_hash: str = "sandbox", missing_scopes: Iterable[str] = ()) -> FakeBigCommerce:
+    """A fresh sandbox store, the same every time; it accepts any token (`missing_scopes`: optional scopes it
+    answers 403 for, "orders" and "marketing")."""
+    store = FakeBigCommerce(
+        store_hash=store_hash, token=None, quota=450, window_seconds=30.0, missing_scopes=missing_scopes
+    )
     for group_id, name in GROUPS:
         store.add_group(group_id, name, is_default=group_id == 1)
     for n in range(1, PROFILE_COUNT + 1):
@@ -89,12 +93,23 @@ def build_store(store_hash: str = "sandbox") -> FakeBigCommerce:
         store.add_segment(name, description, segment_id)
         store.add_members(segment_id, [profile_id(n) for n in range(1, members + 1)])
     _seed_orders(store)
+    _seed_promotions(store)
     return store
 
 
-def transport(store_hash: str = "sandbox") -> Transport:
+def _seed_promotions(store: FakeBigCommerce) -> None:
+    """A promotion for each segment, one that names two (`or`), and one that excludes VIPs (`not`)."""
+    vip, newsletter, friday, wholesale = (str(segment[0]) for segment in SEGMENTS)
+    store.add_promotion("VIP 20% off", {"id": [vip]})
+    store.add_promotion("Newsletter free shipping", {"id": [newsletter]})
+    store.add_promotion("Black Friday early access", {"id": [friday]}, status="DISABLED")
+    store.add_promotion("Trade price list", {"or": [{"id": [wholesale]}, {"id": [vip]}]})
+    store.add_promotion("Welcome 10% (not for VIPs)", {"not": {"id": [vip]}})
+
+
+def transport(store_hash: str = "sandbox", missing_scopes: Iterable[str] = ()) -> Transport:
     """An httpx2 transport to a fresh sandbox store."""
-    return build_store(store_hash).transport()
+    return build_store(store_hash, missing_scopes).transport()
 
 
 def describe() -> str:

@@ -30,12 +30,13 @@ from .base import MAX_LIMIT, HttpFault, Stats
 from .customers import CustomersAPI
 from .orders import OrdersAPI
 from .records import EPOCH, Customer, CustomerGroup, Order, Profile, Segment
+from .segment_admin import SegmentAdminAPI
 from .segments import MAX_ADD, SegmentsAPI
 
 __all__ = ["MAX_ADD", "MAX_LIMIT", "Customer", "CustomerGroup", "FakeBigCommerce", "HttpFault", "Order", "Stats"]
 
 
-class FakeBigCommerce(SegmentsAPI, CustomersAPI, OrdersAPI):
+class FakeBigCommerce(SegmentsAPI, SegmentAdminAPI, CustomersAPI, OrdersAPI):
     """A stateful BigCommerce store: segments, shopper profiles, customers, groups, orders, quota and faults."""
 
     def __init__(
@@ -84,7 +85,7 @@ class FakeBigCommerce(SegmentsAPI, CustomersAPI, OrdersAPI):
         v2 = f"/stores/{store_hash}/v2"
         self.app = Starlette(
             routes=[
-                Route(f"{base}/segments", self._segments, methods=["GET"]),
+                Route(f"{base}/segments", self._segments_route, methods=["GET", "POST", "PUT", "DELETE"]),
                 Route(
                     f"{base}/segments/{{segment_id}}/shopper-profiles",
                     self._segment_profiles,
@@ -122,6 +123,38 @@ class FakeBigCommerce(SegmentsAPI, CustomersAPI, OrdersAPI):
 
     def members(self, segment_id: uuid.UUID) -> list[uuid.UUID]:
         return list(self.segments[segment_id].members)
+
+    def add_promotion(
+        self, name: str, segments: dict[str, Any] | None, *, status: str = "ENABLED", promotion_id: int | None = None
+    ) -> int:
+        """A promotion (`promotions.v3.yml`) whose `customer.segments` condition is `segments`."""
+        pid = promotion_id or max((p["id"] for p in self.promotions), default=0) + 1
+        customer: dict[str, Any] = {"group_ids": [], "minimum_order_count": 0, "excluded_group_ids": []}
+        if segments is not None:
+            customer["segments"] = segments
+        self.promotions.append(
+            {
+                "id": pid,
+                "redemption_type": "AUTOMATIC",
+                "name": name,
+                "display_name": name,
+                "channels": [],
+                "customer": customer,
+                "rules": [],
+                "current_uses": 0,
+                "max_uses": None,
+                "status": status,
+                "start_date": "2026-01-01T00:00:00+00:00",
+                "end_date": None,
+                "stop": False,
+                "can_be_used_with_other_promotions": True,
+                "currency_code": "USD",
+                "notifications": [],
+                "shipping_address": None,
+                "schedule": None,
+            }
+        )
+        return pid
 
     def add_group(self, group_id: int, name: str, *, is_default: bool = False) -> int:
         self.customer_groups[group_id] = CustomerGroup(group_id, name, is_default)

@@ -23,6 +23,7 @@ from .reads import (
     ListResult,
     ProfileEntry,
     ProfileSegmentsResult,
+    SegmentEntry,
     SegmentRef,
     SegmentsResult,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "ProfileEntry",
     "ProfileSegmentsResult",
     "RemoveResult",
+    "SegmentEntry",
     "SegmentRef",
     "SegmentsResult",
     "UndoResult",

@@ -7,6 +7,7 @@ from uuid import UUID
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from ..models import Customer, Segment, ShopperProfile
+from ..promotions import PromotionRef
 from .common import PagedResult, _Model
 
 
@@ -51,12 +52,18 @@ class ListResult(PagedResult):
     profiles: list[ProfileEntry]
 
 
+class SegmentEntry(Segment):
+    """A segment, and the promotions whose customer condition names it (left out without the Marketing scope)."""
+
+    promotions: list[PromotionRef] | None = None
+
+
 class SegmentsResult(PagedResult):
     """Result of `list_segments`; with `name_contains`, the totals count the matching segments."""
 
     name_contains: str | None = None
     searched_all: bool = Field(default=True, description="False: the name search stopped before the last segment.")
-    segments: list[Segment]
+    segments: list[SegmentEntry]
 
 
 class SegmentRef(_Model):

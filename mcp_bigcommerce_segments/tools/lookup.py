@@ -15,7 +15,8 @@ from pydantic import Field
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..criteria import CustomersWhere
 from ..models import Customer, Pagination, Segment
-from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentsResult
+from ..promotions import gates, promotions_of, refs
+from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentEntry, SegmentsResult
 from ..state import AppState
 from ..words import plural
 from .arguments import Limit, PageNumber, Where
@@ -69,15 +70,25 @@ async def list_segments(
         summary += f" Call again with page={following} for more." if following else ""
     if not searched_all:
         summary += f" The search stopped after {MAX_SEGMENTS:,} segments; there may be more."
+    entries, why = await _with_promotions(app, segments)
     return tool_result(
         SegmentsResult(
-            summary=app.tag + summary,
-            segments=segments,
+            summary=app.tag + summary + (f" {why}" if why and segments else ""),
+            segments=entries,
             name_contains=name_contains,
             searched_all=searched_all,
             **page_fields(p, app.settings.sandbox),
         )
     )
+
+
+async def _with_promotions(app: AppState, segments: list[Segment]) -> tuple[list[SegmentEntry], str]:
+    """Each segment with the promotions that name it; without them, the sentence that says why."""
+    promotions, why = await promotions_of(app.client) if segments else (None, "")
+    return [
+        SegmentEntry(**s.model_dump(), promotions=None if promotions is None else refs(gates(promotions, s.id)))
+        for s in segments
+    ], why
 
 
 async def _search_segments(client: BigCommerceClient, needle: str) -> tuple[list[Segment], bool]:

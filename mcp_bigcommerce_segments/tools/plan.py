@@ -7,6 +7,7 @@ from uuid import UUID
 
 from ..people import SHOWN, name_profiles
 from ..previews import Preview
+from ..promotions import gates, promotions_of, removal_sentence
 from ..results import customer_notes, customers_of
 from ..state import AppState
 from ..words import call, first_few, plural
@@ -31,6 +32,7 @@ class Plan:
     not_members: int
     from_preview: bool
     selection: Selection | None = None
+    promotions: str = ""  # what the removal changes in the promotions that name the segment ("" when none or unknown)
 
 
 async def pin_removal(
@@ -60,6 +62,7 @@ async def pin_removal(
             app.client, targets, selection.customer_of, hide_emails=app.settings.hide_emails, known=selection.customers
         )
         name = (await app.client.segment_names({segment_id})).get(segment_id, "")
+        promotions, _ = await promotions_of(app.client) if targets else (None, "")
         preview = await SegmentWrite(app, tool=TOOL, segment_id=segment_id, action="remove", undoes=undoes).pin(
             targets,
             source=_source_of(selection, targets),
@@ -72,7 +75,10 @@ async def pin_removal(
             customers_not_members=_not_members(selection, targets),
             keep=keep and bool(targets),
         )
-    return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection)
+    sentence = (
+        removal_sentence(gates(promotions, segment_id), preview.segment_label, len(targets)) if promotions else ""
+    )
+    return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection, sentence)
 
 
 def _source_of(selection: Selection, targets: list[UUID]) -> str:
@@ -121,8 +127,9 @@ def preview_summary(plan: Plan, *, confirm_without_id: bool) -> str:
     whole = retry.get("all_members") or retry.get("from_segment_id") == str(preview.segment_id)
     empties = " This EMPTIES the segment." if whole else ""
     shown = "it is in `people`" if total == 1 else f"the first {min(total, SHOWN)} are in `people`"
+    promotions = f" {plan.promotions}" if plan.promotions else ""
     return (
         f"{leading}PREVIEW, nothing removed: {plural(total, 'profile')} would be removed from segment "
-        f"{preview.segment_label} ({preview.source}); {shown}.{empties}{checked}{customer_sentences(plan)} Show "
-        f"them to the user; if they approve, call {approval} within 15 minutes."
+        f"{preview.segment_label} ({preview.source}); {shown}.{empties}{checked}{customer_sentences(plan)}"
+        f"{promotions} Show them to the user; if they approve, call {approval} within 15 minutes."
     )

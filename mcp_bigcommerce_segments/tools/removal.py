@@ -139,7 +139,8 @@ async def ask_removal(
         redact(
             f"Remove {plural(total, 'shopper profile')} from segment {plan.preview.segment_label} "
             f"({plan.preview.source})? {and_more(plan.preview.people, total)}. The profiles themselves are kept; "
-            f"only their membership ends. (Set {digest}: a yes approves exactly this set.)"
+            f"only their membership ends.{' ' + plan.promotions if plan.promotions else ''} (Set {digest}: a yes "
+            "approves exactly this set.)"
         ),
         RemovalApproval,
     )
