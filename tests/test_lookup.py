@@ -42,7 +42,7 @@ async def test_list_segments_pages_with_totals(mcp: Client, store: FaultyStore) 
     assert (data["total"], data["total_pages"], data["next_page"]) == (7, 3, 3)
     assert set(data["segments"][0]) == {"id", "name", "description", "created_at", "updated_at", "promotions"}
     assert data["segments"][0]["promotions"] == []  # none name it
-    assert store.stats.requests[-1] == ("GET", f"/stores/{STORE}/v3/segments", "page=2&limit=3")
+    assert store.stats.requests[0] == ("GET", f"/stores/{STORE}/v3/segments", "page=2&limit=3")
 
 
 async def test_name_contains_searches_every_page_case_insensitively(mcp: Client, store: FaultyStore) -> None:
