@@ -36,6 +36,9 @@ class Preview:
     customers_without_profile: tuple[int, ...] = ()
     customers_not_found: tuple[int, ...] = ()
     customers_not_members: tuple[int, ...] = ()
+    # "remove": a removal of `profile_ids`; "delete": a deletion of the segment, `profile_ids` its members then.
+    action: str = "remove"
+    segment_description: str = ""
 
     @property
     def segment_label(self) -> str:
@@ -58,12 +61,19 @@ def unusable(preview_id: str, *, used: bool, expired: bool) -> PreviewError:
     )
 
 
-def check_owner(preview: Preview, store: str, segment_id: UUID) -> Preview:
-    """The preview, if it was made for this store and segment.
+def check_owner(preview: Preview, store: str, segment_id: UUID, action: str = "remove") -> Preview:
+    """The preview, if it was made for this store, segment and action (a removal's cannot approve a deletion).
 
     Raises:
         PreviewError: it was made for another.
     """
+    if preview.action != action:
+        kinds = {"delete": ("a deletion of the segment", "delete_segment")}
+        kind, approve = kinds.get(preview.action, ("a removal of profiles", "remove_profiles_from_segment"))
+        raise PreviewError(
+            f"Preview {preview.preview_id} is {kind}; nothing was changed. Approve it with {approve}, or make a new "
+            "preview with the tool you mean."
+        )
     if preview.store != store:
         raise PreviewError(
             f"Preview {preview.preview_id} was made for another store than this server's ({store}); nothing was "
@@ -84,9 +94,9 @@ class Previews(Protocol):
 
     async def put(self, preview: Preview) -> None: ...
 
-    async def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview: ...
+    async def get(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview: ...
 
-    async def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview: ...
+    async def take(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview: ...
 
     async def discard(self, preview_id: str) -> None: ...
 
@@ -106,7 +116,7 @@ class PreviewStore:
         self._forget_expired()
         self._previews[preview.preview_id] = preview
 
-    async def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+    async def get(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview:
         """The preview, still pending.
 
         Raises:
@@ -117,15 +127,15 @@ class PreviewStore:
         if preview is None or expired:
             self._previews.pop(preview_id, None)
             raise unusable(preview_id, used=preview_id in self._used, expired=expired)
-        return check_owner(preview, store, segment_id)
+        return check_owner(preview, store, segment_id, action)
 
-    async def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+    async def take(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview:
         """The preview, taken out so that it cannot be approved twice.
 
         Raises:
             PreviewError: it cannot be approved.
         """
-        preview = await self.get(preview_id, store=store, segment_id=segment_id)
+        preview = await self.get(preview_id, store=store, segment_id=segment_id, action=action)
         del self._previews[preview_id]
         self._used.add(preview_id)
         return preview

@@ -2,7 +2,7 @@
 groups, and orders in a date window (the V2 APIs: bare JSON arrays, `204 No Content` for an empty page, no totals
 but `/v2/orders/count`)."""
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import anyio
@@ -19,6 +19,24 @@ M = TypeVar("M", bound=BaseModel)
 MAX_GROUPS = 1_000
 #: Pages of orders read at once (the client's own limit of 10 concurrent requests still applies).
 ORDER_PAGES_AT_ONCE = 8
+
+
+async def gather(calls: Sequence[Callable[[], Awaitable[None]]]) -> None:
+    """Run `calls` at once; the first error any of them raised is raised as itself (not wrapped in an
+    `ExceptionGroup`), so that callers catch `BigCommerceError`s as they do for one request."""
+    errors: list[Exception] = []
+
+    async def run(call: Callable[[], Awaitable[None]]) -> None:
+        try:
+            await call()
+        except Exception as exc:  # collected: re-raised below, after the others finished
+            errors.append(exc)
+
+    async with anyio.create_task_group() as group:
+        for call in calls:
+            group.start_soon(run, call)
+    if errors:
+        raise errors[0]
 
 
 def parse_list(answer: Answer, model: type[M], what: str) -> list[M]:
@@ -80,29 +98,32 @@ class ShopperReads(Endpoints):
         return await self._v2_page("/v2/orders", Order, "orders", window, page)
 
     async def orders_in(
-        self, window: Mapping[str, str], *, expected: int, first: list[Order] | None = None
+        self, window: Mapping[str, str], *, expected: int, first: list[Order] | None = None, limit: int = 10**9
     ) -> list[Order]:
         """Every order created in the window, each once: the `expected` pages at once (after `first`, page 1 when
-        already read), then page by page while pages come back full (orders placed meanwhile shift the pages)."""
+        already read), then page by page while pages come back full (orders placed meanwhile shift the pages);
+        more than `limit` stops the reading (the caller refuses what is too large)."""
         found: dict[int, Order] = {o.id: o for o in first or []}
         pages = max(1, -(-expected // MAX_PAGE_SIZE))
         last: list[Order] = first or []
         if first is not None and len(first) < MAX_PAGE_SIZE:
             return list(found.values())
 
-        async def read(page: int, into: dict[int, list[Order]]) -> None:
-            into[page] = await self.orders_page(window, page)
-
         for start in range(1 if first is None else 2, pages + 1, ORDER_PAGES_AT_ONCE):
             wave: dict[int, list[Order]] = {}
-            async with anyio.create_task_group() as group:
-                for page in range(start, min(pages, start + ORDER_PAGES_AT_ONCE - 1) + 1):
-                    group.start_soon(read, page, wave)
+
+            def read(page: int, into: dict[int, list[Order]] = wave) -> Callable[[], Awaitable[None]]:
+                async def one() -> None:
+                    into[page] = await self.orders_page(window, page)
+
+                return one
+
+            await gather([read(page) for page in range(start, min(pages, start + ORDER_PAGES_AT_ONCE - 1) + 1)])
             for page in sorted(wave):
                 found.update({o.id: o for o in wave[page]})
                 last = wave[page]
         page = pages
-        while len(last) == MAX_PAGE_SIZE:
+        while len(last) == MAX_PAGE_SIZE and len(found) <= limit:
             page += 1
             last = await self.orders_page(window, page)
             before = len(found)

@@ -122,13 +122,13 @@ async def test_email_domain_is_matched_here_any_case(mcp1: Client, store: Faulty
 
 async def test_sign_up_window_is_exact_at_both_ends(mcp1: Client, store: FaultyStore, shop: dict[str, Any]) -> None:
     """signed_up_after is on or after midnight UTC, signed_up_before strictly before it, whatever the API's own
-    boundaries (the fake's date_created:max includes the moment itself)."""
+    boundaries: the filter sent is a day wider on each side, and the window is checked exactly here."""
     data = await find(mcp1, signed_up_after="2026-03-01", signed_up_before="2026-05-01")
 
     assert customers_found(data) == [3, 4]  # customer 5 signed up at 2026-05-01T00:00:00: not before that day
     assert "who signed up between 2026-03-01 and 2026-04-30" in data["summary"]
     pushed = queries(store, "/customers")[0]
-    assert (pushed["date_created:min"], pushed["date_created:max"]) == ("2026-03-01", "2026-05-01")
+    assert (pushed["date_created:min"], pushed["date_created:max"]) == ("2026-02-28", "2026-05-02")
 
 
 async def test_spend_counts_only_paid_orders_in_the_window(
@@ -182,15 +182,29 @@ async def test_segments_intersect_and_subtract(mcp1: Client, store: FaultyStore,
 async def test_orders_are_read_per_customer_when_fewer_than_pages(
     mcp1: Client, store: FaultyStore, shop: dict[str, Any]
 ) -> None:
-    """With two candidates and three pages of orders in the window, the orders of each candidate are read instead."""
-    for _ in range(600):
+    """With three candidates and four pages of orders in the window (after the first), each candidate's orders are
+    read instead of the other pages."""
+    for _ in range(1_000):
         store.add_order(7, day("2026-09-02"), "1.00", status_id=10)
 
+    data = await find(mcp1, in_segments=[str(shop["newsletter"])], customer_group="Wholesale", min_spent=300)
+
+    assert customers_found(data) == [2, 6]
+    reads = queries(store, "/orders")
+    assert reads[0] == {"page": "1", "limit": "250"}
+    assert sorted(q["customer_id"] for q in reads[1:]) == ["2", "4", "6"]
+    assert len(queries(store, "/orders/count")) == 1
+
+
+async def test_two_candidates_are_read_per_customer_at_once(
+    mcp1: Client, store: FaultyStore, shop: dict[str, Any]
+) -> None:
+    """Two candidates cost two reads, without a look at the window first."""
     data = await find(mcp1, in_segments=[str(shop["vip"])], company="Acme Supply", min_spent=300)
 
     assert customers_found(data) == [2]
-    reads = queries(store, "/orders")
-    assert sorted(q["customer_id"] for q in reads) == ["2", "4"]
+    assert sorted(q["customer_id"] for q in queries(store, "/orders")) == ["2", "4"]
+    assert queries(store, "/orders/count") == []
 
 
 async def test_an_empty_window_is_a_204_and_matches_nobody(
@@ -202,16 +216,21 @@ async def test_an_empty_window_is_a_204_and_matches_nobody(
     assert (data["matched"], data["found"]) == (0, [])
 
 
+@pytest.mark.parametrize(
+    "criteria", [{"min_spent": 10}, {"customer_group": "Trade", "min_spent": 10}, {"no_order_since": "2026-01-01"}]
+)
 async def test_missing_orders_scope_names_it_and_other_fields_still_work(
-    make_client: MakeClient, store: FaultyStore, shop: dict[str, Any]
+    make_client: MakeClient, store: FaultyStore, shop: dict[str, Any], criteria: dict[str, Any]
 ) -> None:
-    """Without the Orders read scope an order field answers which scope is missing; the other fields work."""
+    """Without the Orders read scope an order field answers which scope is missing, whether orders are read for the
+    window or per customer (at once); the other fields work."""
     store.missing_scopes.add("orders")
     async with make_client(mode="auto") as mcp:
-        refused = await mcp.call_tool("find_shopper_profiles", {"customers_where": {"min_spent": 10}})
+        refused = await mcp.call_tool("find_shopper_profiles", {"customers_where": criteria})
         fine = await find(mcp, customer_group="Trade")
 
     assert refused.is_error
+    assert text_of(refused).startswith("Error executing tool find_shopper_profiles: The order fields of")
     assert "Orders read scope (store_v2_orders_read_only)" in text_of(refused)
     assert customers_found(fine) == [9]
 
@@ -225,7 +244,7 @@ async def test_customer_bound_is_checked_on_the_first_page(
     result = await mcp1.call_tool("find_shopper_profiles", {"customers_where": {"name_contains": "ad"}})
 
     assert result.is_error
-    assert "10 customers named like 'ad': a selection reads at most 5 customers" in text_of(result)
+    assert "10 customers match the API's filters (named like 'ad'): a selection reads at most 5" in text_of(result)
     assert "Add customer_group or signed_up_after or company to narrow it" in text_of(result)
     assert len(queries(store, "/customers")) == 1
 
@@ -269,7 +288,7 @@ async def test_selection_bound_refuses_a_write(
     )
 
     assert result.is_error
-    assert "7 customers with no order since 2026-09-01: one call takes at most 3" in text_of(result)
+    assert "6 customers with no order since 2026-09-01: one call takes at most 3 profiles" in text_of(result)
     assert store.stats.count("POST") == 0
 
 
@@ -421,4 +440,4 @@ async def test_the_readme_sentences_work_on_the_sandbox(sentence: str) -> None:
     assert agent.calls == (2 if sentence.startswith(("Remove", "Take")) else 1)
     assert agent.largest < 2_000
     assert agent.uuid_lists == 0
-    assert fewest <= agent.store
+    assert fewest <= agent.store <= 2 * fewest  # the README's figures: within twice the API's own minimum

@@ -225,7 +225,7 @@ class SharedPreviewStore:
             record[key] = tuple(int(i) for i in record.get(key) or ())
         return Preview(**record)
 
-    async def get(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
+    async def get(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview:
         try:
             raw = await self._redis.get(self._key(preview_id))
             used = raw is None and bool(await self._redis.exists(self._key(preview_id) + ":used"))
@@ -233,10 +233,12 @@ class SharedPreviewStore:
             raise _unavailable(exc) from exc
         if raw is None:
             raise unusable(preview_id, used=used, expired=False)
-        return check_owner(self._load(preview_id, raw), store, segment_id)
+        return check_owner(self._load(preview_id, raw), store, segment_id, action)
 
-    async def take(self, preview_id: str, *, store: str, segment_id: UUID) -> Preview:
-        await self.get(preview_id, store=store, segment_id=segment_id)  # the owner check, before taking it
+    async def take(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview:
+        await self.get(
+            preview_id, store=store, segment_id=segment_id, action=action
+        )  # the owner check, before taking it
         key = self._key(preview_id)
         try:
             raw = await self._take(keys=[key, key + ":used"], args=[TTL_SECONDS * 1000])
@@ -244,7 +246,7 @@ class SharedPreviewStore:
             raise _unavailable(exc) from exc
         if raw is None:  # another replica approved it between the two steps
             raise unusable(preview_id, used=True, expired=False)
-        return check_owner(self._load(preview_id, raw), store, segment_id)  # what was taken, not what was read
+        return check_owner(self._load(preview_id, raw), store, segment_id, action)  # what was taken, not what was read
 
     async def discard(self, preview_id: str) -> None:
         try:

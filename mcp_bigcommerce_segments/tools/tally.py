@@ -1,19 +1,19 @@
 """Customers' counted orders in a date window, read the cheaper way: the whole window in pages of 250 (after one
 count that checks the bound), or one read per customer when there are fewer candidates than pages."""
 
-from collections.abc import Collection, Iterable
+from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from email.utils import parsedate_to_datetime
 
-import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..criteria import COUNTED_STATUSES
 from ..errors import PermissionDeniedError
 from ..models import Order
+from ..shoppers import gather
 
 #: The most orders (or customers, or members of one segment) a selection reads.
 MAX_READ = 50_000
@@ -130,12 +130,24 @@ async def _read(
 
 
 async def _orders_of(client: BigCommerceClient, customers: Iterable[int], window: dict[str, str]) -> list[Order]:
+    """The orders of each customer in the window, read at once; more than 50,000 in all is refused.
+
+    Raises:
+        ToolError: the customers have more than 50,000 orders in the window.
+    """
     found: list[Order] = []
 
-    async def read(customer: int) -> None:
-        found.extend(await client.orders_in({**window, "customer_id": str(customer)}, expected=1))
+    def read(customer: int) -> Callable[[], Awaitable[None]]:
+        async def one() -> None:
+            query = {**window, "customer_id": str(customer)}
+            found.extend(await client.orders_in(query, expected=1, limit=MAX_READ - len(found)))
+            if len(found) > MAX_READ:
+                raise ToolError(
+                    f"The candidates have more than {MAX_READ:,} orders in the window: a selection reads at most "
+                    f"{MAX_READ:,} orders; nothing was changed. Narrow the window or the customers."
+                )
 
-    async with anyio.create_task_group() as group:
-        for customer in customers:
-            group.start_soon(read, customer)
+        return one
+
+    await gather([read(customer) for customer in customers])
     return found

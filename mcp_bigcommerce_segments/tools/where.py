@@ -11,7 +11,7 @@ customer of the store is the start (at most 50,000).
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 from mcp.server.mcpserver.exceptions import ToolError
@@ -115,12 +115,6 @@ class Selector:
     def _described(self) -> str:
         return describe(self.where, group=self.group.name if self.group else None, segments=self.names)
 
-    def _too_many(self, count: int, what: str, limit: int) -> ToolError:
-        return ToolError(
-            f"{count:,} {what} {self._described()}: a selection reads at most {limit:,} {what}; nothing was "
-            f"changed. {narrowing(self.where).capitalize()}."
-        )
-
     # --- segments and groups ----------------------------------------------------------------------------------
 
     async def _segment_names(self) -> None:
@@ -136,7 +130,9 @@ class Selector:
         groups = await self.client.customer_groups()
         text = wanted.strip()
         for group in groups:
-            if (text.isdigit() and group.id == int(text)) or group.name.casefold() == text.casefold():
+            if (
+                text.isascii() and text.isdigit() and group.id == int(text)
+            ) or group.name.casefold() == text.casefold():
                 return group
         shown = ", ".join(f"'{g.name}'" for g in groups[:GROUPS_SHOWN]) or "none"
         more = f" and {len(groups) - GROUPS_SHOWN} more" if len(groups) > GROUPS_SHOWN else ""
@@ -150,8 +146,9 @@ class Selector:
         name = self.names.get(segment) or (await self.client.segment_names({segment})).get(segment) or str(segment)
         if read.total is not None and read.total > MAX_READ:
             raise ToolError(
-                f"Segment '{name}' has {read.total:,} members: a selection reads at most {MAX_READ:,} members of a "
-                f"segment; nothing was changed. {narrowing(self.where).capitalize()}."
+                f"Segment '{name}' has {read.total:,} members: customers_where reads a segment whole, at most "
+                f"{MAX_READ:,} members; nothing was changed. Select in a smaller segment, or pass profile_ids or "
+                "customer_ids in calls of up to 10,000."
             )
         if not read.complete:
             raise ToolError(
@@ -172,10 +169,12 @@ class Selector:
             params["company:in"] = where.company
         if where.name_contains and "," not in where.name_contains:
             params["name:like"] = where.name_contains
+        # A day wider than asked on each side (the API's own edges and time zone are not documented), then checked
+        # exactly here (`_holds`).
         if where.signed_up_after:
-            params["date_created:min"] = where.signed_up_after.isoformat()
+            params["date_created:min"] = (where.signed_up_after - timedelta(days=1)).isoformat()
         if where.signed_up_before:
-            params["date_created:max"] = where.signed_up_before.isoformat()
+            params["date_created:max"] = (where.signed_up_before + timedelta(days=1)).isoformat()
         return params
 
     def _holds(self, customer: Customer) -> bool:
@@ -194,18 +193,22 @@ class Selector:
         """Customers by the API's filters, the bounds checked on the first page."""
         read = await self.client.customers_matching(params, max_items=MAX_READ)
         total = read.total or 0
+        where = self.where
+        # What the API's filters selected, in words: all the store's customers when nothing was pushed.
+        counted = f"{total:,} customers match the API's filters" if params else f"The store has {total:,} customers"
         if total > MAX_READ:
-            raise self._too_many(total, "customers", MAX_READ)
+            raise ToolError(
+                f"{counted} ({self._described()}): a selection reads at most {MAX_READ:,} customers; nothing was "
+                f"changed. {narrowing(where).capitalize()}."
+            )
+        commas = "," in (where.company or "") + (where.name_contains or "")
         narrows_further = bool(
-            self.where.email_domain
-            or self.where.order_fields
-            or self.where.not_in_segments
-            or self.where.no_order_since
+            where.email_domain or where.order_fields or where.not_in_segments or where.no_order_since or commas
         )
         if total > MAX_IDS and not narrows_further:
             raise ToolError(
                 f"{total:,} customers {self._described()}: one call takes at most {MAX_IDS:,}; nothing was changed. "
-                f"{narrowing(self.where).capitalize()}."
+                f"{narrowing(where).capitalize()}."
             )
         if not read.complete:
             raise ToolError(
@@ -232,7 +235,13 @@ class Selector:
         ids = list(known)
         for start in range(0, len(ids), MAX_PAGE_SIZE):
             batch = {**params, "id:in": ",".join(str(i) for i in ids[start : start + MAX_PAGE_SIZE])}
-            rows += (await self.client.customers_matching(batch, max_items=MAX_PAGE_SIZE)).items
+            read = await self.client.customers_matching(batch, max_items=MAX_PAGE_SIZE)
+            if not read.complete:
+                raise ToolError(
+                    "The store's customers could not be read reliably (BigCommerce's pages repeated or made no "
+                    "sense); nothing was changed. Retry in a minute."
+                )
+            rows += read.items
         self._keep_rows([c for c in rows if self._holds(c)])
 
     # --- orders ---------------------------------------------------------------------------------------------
@@ -258,15 +267,20 @@ class Selector:
 
     async def _matched(self) -> Matched:
         assert self.candidates is not None
-        if len(self.candidates) > MAX_IDS:
-            raise ToolError(
-                f"{len(self.candidates):,} customers {self._described()}: one call takes at most {MAX_IDS:,}; "
-                f"nothing was changed. {narrowing(self.where).capitalize()}."
-            )
+        if len(self.candidates) > MAX_READ:  # before looking them up: that is a long read
+            raise self._too_many_profiles(len(self.candidates))
         await self._look_up([c for c, p in self.candidates.items() if p is None and c not in self.customers])
         profiles = {c: p for c, p in sorted(self.candidates.items()) if p is not None}
+        if len(profiles) > MAX_IDS:
+            raise self._too_many_profiles(len(profiles))
         without = sorted(c for c, p in self.candidates.items() if p is None)
         return Matched(profiles, without, self.customers, self._described())
+
+    def _too_many_profiles(self, count: int) -> ToolError:
+        return ToolError(
+            f"{count:,} customers {self._described()}: one call takes at most {MAX_IDS:,} profiles; nothing was "
+            f"changed. {narrowing(self.where).capitalize()}."
+        )
 
 
 async def select_where(client: BigCommerceClient, where: CustomersWhere, within: UUID | None = None) -> Matched:
