@@ -117,12 +117,13 @@ class Scan:
 
 
 def _link_undo(record: dict[str, Any], undone_by: dict[str, str]) -> None:
-    """An outcome that undid a change whole (done, not cancelled, nothing failed, something changed) links it."""
+    """An outcome that undid a change whole (done, not cancelled, nothing failed, something changed; `done` for a
+    segment created, updated or deleted) links it."""
     undoes = record.get("undoes")
     if record.get("event") != "outcome" or not isinstance(undoes, str) or undoes in undone_by:
         return
     whole = not record.get("cancelled") and not record.get("failed")
-    if whole and (record.get("added") or record.get("removed")):
+    if whole and (record.get("added") or record.get("removed") or record.get("done")):
         undone_by[undoes] = record["change_id"]
 
 

@@ -33,7 +33,7 @@ from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
 from .running import CALL_KEY, RunningCalls, principal_of
 from .state import AppState, compose
-from .tools import changes, lookup, membership, removal
+from .tools import changes, deletion, lifecycle, lookup, membership, removal
 from .tools.arguments import explain, unknown_arguments
 from .tools.schema import compact, description, drop_titles, hoist_descriptions
 
@@ -46,6 +46,7 @@ _ADD = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_
 _LOCAL_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False)
 # Undoing a removal adds (not destructive); undoing an add only makes a removal preview.
 _UNDO = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+_CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 _REMOVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
 
 INSTRUCTIONS = """Manage which shopper profiles belong to a BigCommerce customer segment.
@@ -331,7 +332,12 @@ def _tools(settings: Settings) -> list[ToolSpec]:
         (changes.list_recent_changes, "Recent changes", _LOCAL_READ),
     ]
     if writes:
-        tools.append((changes.undo_change, "Undo a change", _UNDO))
+        tools += [
+            (changes.undo_change, "Undo a change", _UNDO),
+            (lifecycle.create_segment, "Create a segment", _CREATE),
+            (lifecycle.update_segment, "Rename or describe a segment", _ADD),
+            (deletion.delete_segment, "Delete a segment", _REMOVE),
+        ]
     return tools
 
 

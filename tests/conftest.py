@@ -2,7 +2,7 @@
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,14 @@ READ_TOOLS = [
     "find_shopper_profiles",
     "list_recent_changes",
 ]
-WRITE_TOOLS = ["add_profiles_to_segment", "remove_profiles_from_segment", "undo_change"]
+WRITE_TOOLS = [
+    "add_profiles_to_segment",
+    "remove_profiles_from_segment",
+    "undo_change",
+    "create_segment",
+    "update_segment",
+    "delete_segment",
+]
 
 
 @pytest.fixture
@@ -42,8 +49,13 @@ def clock() -> VirtualClock:
 
 
 @pytest.fixture
-def store(clock: VirtualClock) -> FaultyStore:
-    return FaultyStore(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
+def store(request: pytest.FixtureRequest, clock: VirtualClock) -> Iterator[FaultyStore]:
+    """The fake store of a test. Whatever the test did, no DELETE without `id:in` reached it (which would have emptied
+    a segment or deleted every segment), unless the test sends one itself on purpose (marked `hazard`)."""
+    fake = FaultyStore(store_hash=STORE, token=TOKEN, clock=clock, quota=None)
+    yield fake
+    if request.node.get_closest_marker("hazard") is None:
+        assert fake.stats.unfiltered_deletes == 0, "a DELETE without id:in reached the store"
 
 
 @pytest.fixture

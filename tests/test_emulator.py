@@ -28,6 +28,7 @@ async def http(store: FaultyStore) -> AsyncIterator[httpx2.AsyncClient]:
         yield client
 
 
+@pytest.mark.hazard
 async def test_delete_without_id_filter_empties_the_segment(
     http: httpx2.AsyncClient, store: FaultyStore, segment: uuid.UUID
 ) -> None:

@@ -55,6 +55,9 @@ async def test_annotations_are_explicit_and_right(mcp: Client) -> None:
         "find_shopper_profiles": (True, False, True, True),
         "list_recent_changes": (True, False, True, False),
         "undo_change": (False, False, False, True),
+        "create_segment": (False, False, False, True),
+        "update_segment": (False, False, True, True),
+        "delete_segment": (False, True, True, True),
     }
     assert all(t.title and t.output_schema and t.description for t in tools.values())
 
@@ -105,10 +108,10 @@ async def test_server_info_carries_name_and_package_version(make_client: MakeCli
 
 
 async def test_tools_list_stays_small_enough_for_a_model_to_read(mcp: Client) -> None:
-    """The whole tool list stays under 26,000 characters of compact JSON."""
+    """The whole tool list stays under 30,000 characters of compact JSON (eleven tools)."""
     tools = await tools_json(mcp)
 
-    assert len(json.dumps(tools, separators=(",", ":"))) < 26_000
+    assert len(json.dumps(tools, separators=(",", ":"))) < 30_000
 
 
 async def test_readme_tool_table_matches_the_server(mcp: Client) -> None:

@@ -27,6 +27,7 @@ from .reads import (
     SegmentRef,
     SegmentsResult,
 )
+from .segments import DeleteResult, SegmentResult
 from .writes import AddResult, RemoveResult, UndoResult, WriteResult
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "Change",
     "ChangesResult",
     "CustomerProfile",
+    "DeleteResult",
     "FailedIds",
     "FindProfilesResult",
     "ListResult",
@@ -45,6 +47,7 @@ __all__ = [
     "RemoveResult",
     "SegmentEntry",
     "SegmentRef",
+    "SegmentResult",
     "SegmentsResult",
     "UndoResult",
     "WriteResult",

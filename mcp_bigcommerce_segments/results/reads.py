@@ -122,9 +122,10 @@ class Change(_Model):
     change_id: str
     time: str
     tool: str
-    segment_id: UUID
+    segment_id: UUID | None = None
     segment_name: str | None = None
-    status: Literal["done", "cancelled", "interrupted"] = Field(
+    note: str | None = Field(default=None, description="A segment created, renamed or deleted, in words.")
+    status: Literal["done", "cancelled", "interrupted", "failed"] = Field(
         description="interrupted: no outcome recorded yet (in progress, or its process stopped mid-call)."
     )
     added: int = 0

@@ -16,13 +16,13 @@ if TYPE_CHECKING:
 class WriteResult(_Model):
     """What every add and removal result says."""
 
-    summary: str = Field(description="What happened, the segment's member count now, and the next step.")
+    summary: str = Field(description="What happened, the member count now, the next step.")
     segment_id: UUID
     change_id: str | None = Field(
-        default=None, description="This change in the audit log: undo_change(change_id) reverses it."
+        default=None, description="undo_change(change_id) reverses it."
     )
     failed: list[FailedIds] = Field(
-        default=[], description="Profiles not done, by reason (the first 3 reasons; `retry` retries them all)."
+        default=[], description="Not done, by reason (first 3 reasons; `retry` retries all)."
     )
     retry: str | None = Field(default=None, description="The exact call that retries what failed.")
     member_count: int | None = Field(default=None, description="Members of the segment after the change.")
@@ -132,9 +132,9 @@ class UndoResult(WriteResult):
 
     undoes: str = Field(description="The change_id this call undoes.")
     undone: str | None = Field(default=None, description="Set once the change is undone.")
-    status: Literal["re-added", "preview", "nothing_to_undo"] = Field(
-        description="re-added: a removal undone at once. preview: an add's undo is a removal preview (approve it "
-        "with remove_profiles_from_segment). nothing_to_undo: none it added is still a member."
+    status: Literal["re-added", "preview", "nothing_to_undo", "deleted", "restored", "recreated"] = Field(
+        description="re-added, deleted, restored, recreated: undone (recreated: a new segment_id). preview: approve "
+        "as the summary says. nothing_to_undo: none it added is still a member."
     )
     preview_id: str | None = None
     count: int = Field(description="Profiles re-added, or in the removal preview.")

@@ -22,7 +22,7 @@ MAX_CUSTOMERS = 10_000
 
 SegmentId = Annotated[
     UUID,
-    Field(description="The segment's ID, a UUID such as 5e9a1c00-0000-4000-8000-000000000001 (not its name)."),
+    Field(description="The segment's UUID, not its name (list_segments finds it by name)."),
 ]
 ProfileIds = Annotated[
     list[UUID],
@@ -37,20 +37,20 @@ CustomerIds = Annotated[
     Field(
         min_length=1,
         max_length=MAX_CUSTOMERS,
-        description="BigCommerce customer IDs (the numbers in the control panel's customer URLs), not profile UUIDs.",
+        description="Customer numbers (as in the control panel), not profile UUIDs.",
     ),
 ]
 FromSegmentId = Annotated[
     UUID | None,
-    Field(description="Another segment's UUID: its current members are the profiles (the server reads them)."),
+    Field(description="Another segment's UUID: its members are the source (the server reads them)."),
 ]
 Where = Annotated[
     CustomersWhere | None,
     Field(
         description="Customers by what they are and did (all fields must hold). customer_group: name or number. "
-        "company, name_contains, email_domain (x.com). signed_up_after/_before, ordered_after/_before (order "
+        "company, name_contains, email_domain. signed_up_after/_before, ordered_after/_before (order "
         "window), no_order_since: YYYY-MM-DD UTC, after = on or after. min_orders (default 1), min_spent: counted "
-        "(paid, not refunded) orders in the window. no_order_since: none since (never ordered matches). "
+        "(paid, not refunded) orders in the window. no_order_since: none since (or never). "
         "in_segments, not_in_segments: segment UUIDs."
     ),
 ]

@@ -25,6 +25,7 @@ from .membership import add_selection
 from .plan import pin_removal
 from .resolve import Selection
 from .text import tool_result
+from .undo_segments import segment_note, undo_segment_change
 
 ChangeId = Annotated[str, Field(pattern=r"^c[0-9a-f]{10}$", description="A change_id from a write's result.")]
 
@@ -33,15 +34,15 @@ def _change(change_id: str, records: dict[str, Any], undone_by: str | None = Non
     """A change as listed, or None when its records do not make one (a field that does not parse)."""
     outcome = records.get("outcome")
     intent = records.get("intent") or outcome or {}
-    status = "interrupted" if outcome is None else "cancelled" if outcome.get("cancelled") else "done"
     done = outcome or {}
     try:
         return Change(
             change_id=change_id,
             time=str(intent.get("time", "")),
             tool=str(intent.get("tool", "")),
-            segment_id=intent.get("segment_id"),
-            status=status,
+            segment_id=done.get("segment_id") or intent.get("segment_id"),
+            status=_status(outcome),
+            note=segment_note(intent, done),
             added=len(done.get("added") or []),
             removed=len(done.get("removed") or []),
             unchanged=len(done.get("already_members") or done.get("not_members") or []),
@@ -51,6 +52,15 @@ def _change(change_id: str, records: dict[str, Any], undone_by: str | None = Non
         )
     except (ValidationError, TypeError, AttributeError):
         return None
+
+
+def _status(outcome: dict[str, Any] | None) -> str:
+    """done, cancelled, failed (a segment change that did not happen), or interrupted (no outcome recorded)."""
+    if outcome is None:
+        return "interrupted"
+    if outcome.get("cancelled"):
+        return "cancelled"
+    return "failed" if outcome.get("done") is False else "done"
 
 
 def _skipped(count: int, partial: bool = False) -> str:
@@ -82,8 +92,10 @@ async def list_recent_changes(
     latest = [change for change in listed if change is not None]
     skipped = scan.skipped + len(listed) - len(latest)
     with contextlib.suppress(BigCommerceError):  # names are a courtesy: the record is the answer
-        names = await app.client.segment_names({c.segment_id for c in latest})
-        latest = [c.model_copy(update={"segment_name": names.get(c.segment_id)}) for c in latest]
+        names = await app.client.segment_names({c.segment_id for c in latest if c.segment_id is not None})
+        latest = [
+            c.model_copy(update={"segment_name": names.get(c.segment_id) if c.segment_id else None}) for c in latest
+        ]
     where = ""
     if segment_id is not None:
         name = next((c.segment_name for c in latest if c.segment_name), None)
@@ -102,9 +114,10 @@ async def list_recent_changes(
 async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult, UndoResult]:
     """Reverse one change (a change_id from a write's result or list_recent_changes).
 
-    Undoing a removal adds back exactly the profiles it removed, at once. Undoing an add would remove the profiles
-    it added, so it returns a removal preview instead: show it to the user, and approve it with
-    remove_profiles_from_segment(segment_id, preview_id, confirm=true).
+    A removal's undo adds back exactly what it removed, at once. An add's undo is a removal preview: show it to
+    the user, and approve it with remove_profiles_from_segment(segment_id, preview_id, confirm=true). A created
+    segment is deleted while empty (else: a delete_segment preview); an update's old name and description are
+    restored; a deleted segment is recreated with its members (a new segment_id).
     """
     app = app_state(ctx)
     with tool_errors():
@@ -127,6 +140,8 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
             f"Change {change_id} has no recorded outcome: it is still in progress, or its process stopped mid-call, so "
             "what it did is not known per profile. Check the segment with list_segment_profiles, or ask again later."
         )
+    if outcome.get("kind"):  # a segment created, updated or deleted
+        return await undo_segment_change(app, ctx, change_id, records)
     segment_id = UUID(str(outcome["segment_id"]))
     if outcome.get("tool") == "remove_profiles_from_segment":
         return await _undo_removal(app, ctx, change_id, segment_id, outcome)

@@ -29,9 +29,8 @@ async def list_segment_profiles(
     """List one page of the shopper profiles in a BigCommerce customer segment, with each customer's name.
 
     Each profile has its `id` (a shopper profile UUID), `customer_id`, and the customer's `name`, `email` and
-    `company`; `include_names=false` gives IDs only (the smallest page), for paging through IDs. A page holds `limit`
-    profiles (1 to 250, default 50); when `next_page` is not null, call again with `page` set to it. Needs the
-    Customers 'modify' API scope (BigCommerce requires it even for this read).
+    `company`; `include_names=false` gives IDs only (the smallest page). A page holds `limit` profiles (1 to 250,
+    default 50); when `next_page` is not null, call again with `page` set to it.
     """
     app = app_state(ctx)
     with tool_errors():
@@ -69,13 +68,11 @@ async def add_profiles_to_segment(
     """Add shopper profiles to a BigCommerce customer segment; give exactly one source of profiles.
 
     Sources: `profile_ids` (shopper profile UUIDs), `customer_ids` (customer numbers, looked up by the server),
-    `from_segment_id` (copy every current member of another segment; the server reads it), or `customers_where`
-    (customers by group, company, sign-up, orders, spend or other segments; the server finds them). Up to 10,000
-    profiles per call, 50 per request, as fast as the store's rate limit allows (a Standard plan: 10,000 in about
-    30 s).
+    `from_segment_id` (copy every member of another segment), or `customers_where` (customers by group, company,
+    sign-up, orders, spend or segments; the server finds them). Up to 10,000 profiles per call, as fast as the
+    store's rate limit allows (Standard plan: 10,000 in about 30 s).
     Profiles already in the segment are counted in `already_members`, not errors. The result gives counts, the
-    first 20 added by name, the segment's member count now, and a `change_id` (undo_change reverses it). Safe to
-    repeat.
+    first 20 added by name, the member count now, and a `change_id` (undo_change reverses it). Safe to repeat.
     """
     app = app_state(ctx)
     source = one_source(

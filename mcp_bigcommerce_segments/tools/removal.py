@@ -64,7 +64,8 @@ class NotAsked(RemovalApproval):
     """No approval, and no question: the client cannot ask the human."""
 
 
-def _can_ask(ctx: Ctx) -> bool:
+def can_ask(ctx: Ctx) -> bool:
+    """Whether the client can ask its user a question (form elicitation)."""
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     return elicitation is not None and not (elicitation.form is None and elicitation.url is not None)
@@ -128,7 +129,7 @@ async def ask_removal(
         return NotAsked(approve=False)
     if confirm and not preview_id and app.settings.confirm_without_preview:
         return RemovalApproval(approve=True)  # the operator's leave, for automation
-    if not _can_ask(ctx):
+    if not can_ask(ctx):
         return RemovalApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
     total = len(plan.preview.profile_ids)
     # The digest of the whole set makes the question differ whenever the set does, so that a yes given to one set
@@ -166,8 +167,8 @@ async def remove_profiles_from_segment(
     ID]}` for everyone not in VIP) or `all_members=true` (empty the segment); up to 10,000 profiles. Nothing is
     removed: the result is a preview with a `preview_id`, the count and the first 20 people by name. Show them to
     the user. 2) Only after the user approved, call with `segment_id`, that `preview_id` and `confirm=true`: exactly
-    the previewed profiles that are still members are removed. A preview is single use and lasts 15 minutes. Clients
-    that can ask the user directly are asked in step 1. The result has a `change_id`: undo_change puts them back.
+    the previewed profiles still members are removed (single use, 15 minutes). Clients that can ask the user are
+    asked in step 1. The result's `change_id`: undo_change puts them back.
     """
     app = app_state(ctx)
     accepted = isinstance(approval, AcceptedElicitation) and approval.data.approve

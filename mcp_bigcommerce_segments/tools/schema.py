@@ -69,6 +69,8 @@ def compact(schema: Any, *, output: bool = False) -> None:
     for key, value in schema.items():
         if key in ("properties", "$defs") and isinstance(value, dict):
             for sub in value.values():
+                if output and key == "$defs" and isinstance(sub, dict):
+                    sub.pop("description", None)  # a result model's docstring: the field that holds it says it
                 compact(sub, output=output)
         elif key not in ("default", "enum", "const", "required"):
             compact(value, output=output)

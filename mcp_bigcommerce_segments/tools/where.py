@@ -189,6 +189,12 @@ class Selector:
             return False
         return within(customer.date_created, where.signed_up_after, where.signed_up_before)
 
+    def _narrows_further(self) -> bool:
+        """Whether fields the Customers API did not filter may still narrow what its filters selected."""
+        where = self.where
+        commas = "," in (where.company or "") + (where.name_contains or "")
+        return bool(where.email_domain or where.order_fields or where.not_in_segments or where.no_order_since or commas)
+
     async def _read_customers(self, params: dict[str, str]) -> list[Customer]:
         """Customers by the API's filters, the bounds checked on the first page."""
         read = await self.client.customers_matching(params, max_items=MAX_READ)
@@ -201,11 +207,7 @@ class Selector:
                 f"{counted} ({self._described()}): a selection reads at most {MAX_READ:,} customers; nothing was "
                 f"changed. {narrowing(where).capitalize()}."
             )
-        commas = "," in (where.company or "") + (where.name_contains or "")
-        narrows_further = bool(
-            where.email_domain or where.order_fields or where.not_in_segments or where.no_order_since or commas
-        )
-        if total > MAX_IDS and not narrows_further:
+        if total > MAX_IDS and not self._narrows_further():
             raise ToolError(
                 f"{total:,} customers {self._described()}: one call takes at most {MAX_IDS:,}; nothing was changed. "
                 f"{narrowing(where).capitalize()}."

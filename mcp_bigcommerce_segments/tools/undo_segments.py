@@ -1,0 +1,195 @@
+"""Undoing a change to a segment itself: a creation is deleted while the segment is empty (else a `delete_segment`
+preview), an update is reversed, and a deletion is recreated with the same name and description and its members put
+back (a new segment_id: the promotions that named the old one are named so that they can be pointed at it)."""
+
+from typing import Any
+from uuid import UUID
+
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult
+
+from ..errors import ConflictError
+from ..lifecycle import SegmentChange
+from ..promotions import gates, promotions_of
+from ..results import UndoResult
+from ..state import AppState
+from ..words import call, plural
+from .context import Ctx, tool_errors
+from .deletion import pin_deletion
+from .lifecycle import name_taken
+from .membership import add_selection
+from .resolve import Selection
+from .text import tool_result
+
+
+def segment_note(intent: dict[str, Any], outcome: dict[str, Any]) -> str | None:
+    """A segment-level change in words, for `list_recent_changes` (None for a membership change)."""
+    kind = intent.get("kind") or outcome.get("kind")
+    if kind == "create_segment":
+        return f"created segment '{intent.get('name', '')}'"
+    if kind == "update_segment":
+        before, after = intent.get("before") or {}, intent.get("after") or {}
+        if before.get("name") != after.get("name"):
+            return f"renamed '{before.get('name', '')}' to '{after.get('name', '')}'"
+        return f"changed the description of '{after.get('name', '')}'"
+    if kind == "delete_segment":
+        return f"deleted segment '{intent.get('name', '')}' ({plural(len(intent.get('ids') or []), 'member')})"
+    return None
+
+
+async def undo_segment_change(app: AppState, ctx: Ctx, change_id: str, records: dict[str, Any]) -> CallToolResult:
+    """Reverse a segment's creation, update or deletion.
+
+    Raises:
+        ToolError: it failed, there is nothing to reverse, or reversing it would clash (a name taken meanwhile).
+    """
+    intent, outcome = records.get("intent") or {}, records.get("outcome") or {}
+    if not outcome.get("done"):
+        raise ToolError(f"Change {change_id} did not happen (it failed), so there is nothing to undo.")
+    kind = outcome.get("kind")
+    with tool_errors():
+        if kind == "create_segment":
+            return await _undo_create(app, change_id, UUID(str(outcome["segment_id"])))
+        if kind == "update_segment":
+            return await _undo_update(app, change_id, UUID(str(outcome["segment_id"])), intent)
+        return await _undo_delete(app, ctx, change_id, UUID(str(outcome["segment_id"])), intent)
+
+
+def _result(app: AppState, segment_id: UUID, undoes: str, status: Any, summary: str, **fields: Any) -> CallToolResult:
+    return tool_result(
+        UndoResult(
+            summary=app.tag + summary,
+            segment_id=segment_id,
+            undoes=undoes,
+            status=status,
+            sandbox=app.settings.sandbox,
+            **fields,
+        )
+    )
+
+
+async def _undo_create(app: AppState, change_id: str, segment_id: UUID) -> CallToolResult:
+    """Delete the created segment at once while it is empty; else answer a deletion preview to approve."""
+    segment = (await app.client.segments_by_id({segment_id})).get(segment_id)
+    if segment is None:
+        raise ToolError(f"The segment change {change_id} created ({segment_id}) no longer exists: nothing to undo.")
+    members = (await app.client.list_segment_profiles(segment_id, limit=1)).pagination.total
+    if members:
+        plan = await pin_deletion(app, segment_id, undoes=change_id, keep=True)
+        approve = call("delete_segment", segment_id=str(segment_id), preview_id=plan.preview.preview_id, confirm=True)
+        return _result(
+            app,
+            segment_id,
+            change_id,
+            "preview",
+            f"PREVIEW, nothing deleted: segment '{segment.name}' (created by {change_id}) has "
+            f"{plural(members, 'member')} now, so undoing its creation deletes them from it too. Show this to the "
+            f"user; if they approve, call {approve} within 15 minutes.",
+            preview_id=plan.preview.preview_id,
+            count=members,
+            people=list(plan.preview.people),
+        )
+    change = SegmentChange(app, tool="undo_change", kind="delete_segment", segment_id=segment_id, undoes=change_id)
+    await change.intent(name=segment.name, description=segment.description, ids=[], customer_of={})
+    try:
+        await app.client.delete_segment(segment_id)
+    except BaseException:
+        await change.outcome(done=False, error="the request failed or was cancelled")
+        raise
+    await change.outcome(done=True, name=segment.name, members=0)
+    return _result(
+        app,
+        segment_id,
+        change_id,
+        "deleted",
+        f"Deleted the empty segment '{segment.name}' that change {change_id} created.",
+        undone=change_id,
+        change_id=change.change_id,
+        count=0,
+    )
+
+
+async def _undo_update(app: AppState, change_id: str, segment_id: UUID, intent: dict[str, Any]) -> CallToolResult:
+    """Put the name and description back as they were before the update."""
+    before = intent.get("before") or {}
+    name, description = str(before.get("name", "")), str(before.get("description", ""))
+    if (other := await name_taken(app, name, besides=segment_id)) is not None:
+        raise ToolError(
+            f"Segment {other.id} is named '{other.name}' now, so the old name cannot be restored; nothing was "
+            "changed. Rename that one first (update_segment)."
+        )
+    current = (await app.client.segments_by_id({segment_id})).get(segment_id)
+    if current is None:
+        raise ToolError(f"Segment {segment_id} no longer exists: there is nothing to rename back.")
+    change = SegmentChange(app, tool="undo_change", kind="update_segment", segment_id=segment_id, undoes=change_id)
+    await change.intent(
+        before={"name": current.name, "description": current.description},
+        after={"name": name, "description": description},
+    )
+    try:
+        await app.client.update_segment(segment_id, name=name, description=description)
+    except BaseException:
+        await change.outcome(done=False, error="the request failed or was cancelled")
+        raise
+    await change.outcome(done=True)
+    return _result(
+        app,
+        segment_id,
+        change_id,
+        "restored",
+        f"Restored segment {segment_id}'s name '{name}' and its description (change {change_id} undone).",
+        undone=change_id,
+        change_id=change.change_id,
+        count=0,
+    )
+
+
+async def _undo_delete(app: AppState, ctx: Ctx, change_id: str, old_id: UUID, intent: dict[str, Any]) -> CallToolResult:
+    """Recreate the deleted segment (same name and description) and add its members back."""
+    name, description = str(intent.get("name", "")), str(intent.get("description", ""))
+    if (other := await name_taken(app, name)) is not None:
+        raise ToolError(
+            f"A segment named '{other.name}' exists now (segment_id {other.id}), so the deleted one cannot be "
+            "recreated under its name; nothing was changed. Rename or delete that one first."
+        )
+    change = SegmentChange(app, tool="undo_change", kind="create_segment", undoes=change_id)
+    await change.intent(name=name, description=description)
+    try:
+        segment = await app.client.create_segment(name, description)
+    except ConflictError as exc:
+        await change.outcome(done=False)
+        raise ToolError(f"BigCommerce says a segment named '{name}' exists (409); nothing was recreated.") from exc
+    except BaseException:
+        await change.outcome(done=False, error="the request failed or was cancelled")
+        raise
+    change.segment_id = segment.id
+    await change.outcome(done=True, name=segment.name, recreates=str(old_id))
+    ids = [UUID(str(i)) for i in intent.get("ids") or []]
+    recorded = intent.get("customer_of") or {}
+    customer_of = {i: int(recorded[str(i)]) for i in ids if str(i) in recorded}
+    added: dict[str, Any] = {}
+    if ids:
+        source = f"the {len(ids):,} members of deleted segment '{name}'"
+        result = await add_selection(app, ctx, segment.id, Selection(ids, source, {}, customer_of), tool="undo_change")
+        added = dict(result.structured_content or {})
+    promotions, _ = await promotions_of(app.client)
+    named = [g.label for g in gates(promotions or [], old_id)]
+    repoint = (
+        f" Promotions that named the old segment_id {old_id} must be pointed at the new one: {', '.join(named)}."
+        if named
+        else ""
+    )
+    return _result(
+        app,
+        segment.id,
+        change_id,
+        "recreated",
+        f"Recreated segment '{name}' as a new segment, segment_id {segment.id} (the old one was {old_id}), and put "
+        f"back {plural(int(added.get('added', 0)), 'member')} of {len(ids):,}.{repoint}",
+        undone=change_id,
+        change_id=change.change_id,
+        count=int(added.get("added", 0)),
+        people=added.get("added_people", []),
+        failed=added.get("failed", []),
+        member_count=added.get("member_count"),
+    )
