@@ -103,10 +103,13 @@ async def _agent_session(client: Client, out: TextIO) -> None:
         "add_profiles_to_segment",
         {"segment_id": friday, "from_segment_id": newsletter},
     )
+    holiday = await step(
+        "'Create a segment Holiday 2026 for our big spenders'", "create_segment", {"name": "Holiday 2026"}
+    )
     await step(
-        "'Add anyone who spent over $500 since September to VIP': the server finds them from the orders",
+        "'Put everyone who spent over $500 since September in it': the server finds them from the orders",
         "add_profiles_to_segment",
-        {"segment_id": vip, "customers_where": {"min_spent": 500, "ordered_after": "2026-09-01"}},
+        {"segment_id": holiday["segment_id"], "customers_where": {"min_spent": 500, "ordered_after": "2026-09-01"}},
     )
     preview = await step(
         "'Take everyone in Wholesale out of Newsletter': step 1, a preview the user can read",

@@ -269,8 +269,8 @@ def test_help_and_version() -> None:
 
 @pytest.mark.subprocess
 def test_demo_prints_a_transcript_of_a_real_session() -> None:
-    """The demo command prints a transcript of adds (one by criteria), a preview, a removal, an undo and an
-    elicitation."""
+    """The demo command prints a transcript of adds, a segment created and filled by criteria, a preview naming the
+    promotions, a removal, an undo and an elicitation."""
     result = run_cli("demo")
 
     assert result.returncode == 0, result.stderr
@@ -282,7 +282,13 @@ def test_demo_prints_a_transcript_of_a_real_session() -> None:
     assert "Added 3 profiles" in text
     assert "1 customer has no shopper profile yet (cannot be in a segment): 295" in text
     assert "Added 120 profiles (every member of segment 'Newsletter subscribers')" in text
-    assert "Added 42 profiles (49 customers who spent at least 500.00 since 2026-09-01) to segment 'VIP" in text
+    assert "Created segment 'Holiday 2026' (segment_id" in text
+    assert (
+        "Added 46 profiles (49 customers who spent at least 500.00 since 2026-09-01) to segment 'Holiday 2026'" in text
+    )
+    assert (
+        "Members of 'Newsletter subscribers' get 'Newsletter free shipping' (enabled): the 30 removed lose it" in text
+    )
     assert "PREVIEW, nothing removed: 30 profiles would be removed from segment 'Newsletter subscribers'" in text
     assert "Removed 30 profiles" in text
     assert "Added 30 profiles (the 30 removed by change" in text  # the undo

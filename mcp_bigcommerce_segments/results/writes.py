@@ -18,9 +18,7 @@ class WriteResult(_Model):
 
     summary: str = Field(description="What happened, the member count now, the next step.")
     segment_id: UUID
-    change_id: str | None = Field(
-        default=None, description="undo_change(change_id) reverses it."
-    )
+    change_id: str | None = Field(default=None, description="undo_change(change_id) reverses it.")
     failed: list[FailedIds] = Field(
         default=[], description="Not done, by reason (first 3 reasons; `retry` retries all)."
     )
