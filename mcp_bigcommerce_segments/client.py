@@ -232,7 +232,7 @@ class BigCommerceClient(SegmentAdmin):
             APIConnectionError: when BigCommerce could not be reached in the retry budget.
             ResponseShapeError: the answer was larger than `MAX_BODY_BYTES` or in an encoding we do not read.
         """
-        if method == "DELETE" and not (params or {}).get("id:in"):
+        if method == "DELETE" and not any(part.strip() for part in str((params or {}).get("id:in", "")).split(",")):
             # Without `id:in` BigCommerce deletes everything the path names (a segment's members, every segment).
             raise ValueError(f"refused: a DELETE of {path} without id:in")
         started = self._clock.now()

@@ -49,8 +49,9 @@ class SegmentChange:
         self.change_id = new_change_id()
         await self.app.audit.write("intent", **self._identity(), **fields)
 
-    async def outcome(self, *, done: bool, **fields: Any) -> None:
-        """Record the outcome, shielded from cancellation; a failure to write it is logged (the change happened)."""
+    async def outcome(self, *, done: bool | None, **fields: Any) -> None:
+        """Record the outcome (`done`: None when it is not known whether the change happened), shielded from
+        cancellation; a failure to write it is logged (the change happened)."""
         if self.change_id is None:
             return
         with anyio.CancelScope(shield=True):

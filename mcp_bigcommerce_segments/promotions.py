@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field
 
 from .errors import BigCommerceError, PermissionDeniedError
 from .models import Promotion
-from .words import plural
 
 MARKETING_SCOPE = (
     "Promotions are left out: the API account lacks the Marketing read scope (store_v2_marketing_read_only); grant "
@@ -104,12 +103,18 @@ def removal_sentence(found: Sequence[Gate], segment_label: str, count: int) -> s
 
 def deletion_sentence(found: Sequence[Gate], segment_label: str) -> str:
     """What deleting the segment breaks in the promotions that name it ("" for none)."""
-    if not found:
+    given = [g for g in found if not g.excludes]
+    excluded = [g for g in found if g.excludes]
+    parts = []
+    if given:
+        parts.append(f"{_labels(given)} select{'s' if len(given) == 1 else ''} members of {segment_label}")
+    if excluded:
+        parts.append(f"{_labels(excluded)} exclude{'s' if len(excluded) == 1 else ''} them")
+    if not parts:
         return ""
     return (
-        f"{plural(len(found), 'promotion names', 'promotions name')} segment {segment_label}: {_labels(found)}; "
-        "once it is deleted they no longer select its members: point them at another segment in the control panel "
-        "(Marketing > Promotions)."
+        "; ".join(parts)[:1].upper() + "; ".join(parts)[1:] + ": once the segment is deleted, no longer; point "
+        "them at another segment in the control panel (Marketing > Promotions)."
     )
 
 
@@ -117,8 +122,11 @@ async def promotions_of(client: Any) -> tuple[list[Promotion] | None, str]:
     """Every promotion, or None and the one sentence that says why not (no Marketing read scope, or BigCommerce
     failed): promotions are a courtesy, never a reason for a call to fail."""
     try:
-        return list((await client.promotions()).items), ""
+        read = await client.promotions()
     except PermissionDeniedError:
         return None, MARKETING_SCOPE
     except BigCommerceError:
         return None, "Promotions are left out: BigCommerce did not answer for them just now; ask again later."
+    if not read.complete:
+        return None, "Promotions are left out: BigCommerce's pages of promotions made no sense; ask again later."
+    return list(read.items), ""

@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from mcp_bigcommerce_segments.client import BigCommerceClient
 from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.config import Settings
-from mcp_bigcommerce_segments.emulator.faults import FaultyStore
+from mcp_bigcommerce_segments.emulator.faults import Fault, FaultyStore
 from mcp_bigcommerce_segments.emulator.store import Customer
 from mcp_bigcommerce_segments.promotions import named_segments
 from mcp_bigcommerce_segments.tools import lifecycle
@@ -150,7 +150,11 @@ async def test_delete_previews_then_deletes_by_id_in_and_undo_recreates(
     assert preview["members"] == 3
     assert preview["people"][0].startswith("Ada1 Smith")
     assert [p["name"] for p in preview["promotions"]] == ["VIP 20% off", "Welcome 10%"]
-    assert "2 promotions name segment 'VIP': 'VIP 20% off' (enabled) and 'Welcome 10%' (disabled)" in preview["summary"]
+    assert (
+        "'VIP 20% off' (enabled) selects members of 'VIP'; 'Welcome 10%' (disabled) excludes them: once the segment "
+        "is deleted, no longer" in preview["summary"]
+    )
+    assert preview["name"] == "VIP"
 
     done = await call(mcp, "delete_segment", segment_id=str(vip), preview_id=preview["preview_id"], confirm=True)
 
@@ -313,3 +317,80 @@ def test_named_segments_follows_not_and_or_nesting() -> None:
     assert named_segments(condition) == {a: False, b: True, c: False}
     assert named_segments(None) == {}
     assert named_segments({"id": "not a list"}) == {}
+
+
+async def test_a_segment_changed_since_the_preview_is_not_deleted(
+    mcp: Client, store: FaultyStore, vip: uuid.UUID
+) -> None:
+    """A member who joined after the preview was never shown to the user: the approval is refused, nothing deleted."""
+    preview = await call(mcp, "delete_segment", segment_id=str(vip))
+    store.add_members(vip, [store.add_profile(customer_id=42)])
+
+    result = await mcp.call_tool(
+        "delete_segment", {"segment_id": str(vip), "preview_id": preview["preview_id"], "confirm": True}
+    )
+
+    assert result.is_error
+    assert "changed since the preview (1 joined and 0 left); nothing was deleted" in text_of(result)
+    assert vip in store.segments
+
+
+async def test_a_lost_delete_answer_is_read_back_and_undo_still_recreates(
+    mcp: Client, store: FaultyStore, vip: uuid.UUID
+) -> None:
+    """When the DELETE's answer is an error but the segment went, the record says it was done, and undo recreates
+    it with its members."""
+    store.inject(Fault("drop-after", "DELETE", times=50))  # the store deletes; every answer is lost, retries too
+    members = set(store.members(vip))
+    preview = await call(mcp, "delete_segment", segment_id=str(vip))
+
+    failed = await mcp.call_tool(
+        "delete_segment", {"segment_id": str(vip), "preview_id": preview["preview_id"], "confirm": True}
+    )
+    changes = await call(mcp, "list_recent_changes")
+
+    assert failed.is_error
+    assert vip not in store.segments
+    assert changes["changes"][0]["status"] == "done"
+    undo = await call(mcp, "undo_change", change_id=changes["changes"][0]["change_id"])
+    assert set(store.members(uuid.UUID(undo["segment_id"]))) == members
+
+
+async def test_undo_of_a_deletion_is_done_once_and_listed_with_notes(
+    mcp: Client, store: FaultyStore, vip: uuid.UUID
+) -> None:
+    """A whole undo links the deletion (a second undo is refused), and list_recent_changes notes each change."""
+    await call(mcp, "update_segment", segment_id=str(vip), description="Best customers")
+    preview = await call(mcp, "delete_segment", segment_id=str(vip))
+    done = await call(mcp, "delete_segment", segment_id=str(vip), preview_id=preview["preview_id"], confirm=True)
+    await call(mcp, "undo_change", change_id=done["change_id"])
+
+    again = await mcp.call_tool("undo_change", {"change_id": done["change_id"]})
+    listed = (await call(mcp, "list_recent_changes"))["changes"]
+
+    assert again.is_error
+    assert "already undone" in text_of(again)
+    notes = [c.get("note") for c in listed]
+    assert "deleted segment 'VIP' (3 members)" in notes
+    assert "changed the description of 'VIP'" in notes
+    assert "created segment 'VIP'" in notes
+
+
+async def test_undo_of_an_update_overwritten_since_is_refused(mcp: Client, store: FaultyStore, vip: uuid.UUID) -> None:
+    """Undoing a rename that a later rename replaced would lose the later one: refused, nothing changed."""
+    first = await call(mcp, "update_segment", segment_id=str(vip), name="VIP 2027")
+    await call(mcp, "update_segment", segment_id=str(vip), name="VIP 2028")
+
+    result = await mcp.call_tool("undo_change", {"change_id": first["change_id"]})
+
+    assert result.is_error
+    assert "was changed again since" in text_of(result)
+    assert store.segments[vip].name == "VIP 2028"
+
+
+async def test_a_blank_new_name_is_refused(mcp: Client, store: FaultyStore, vip: uuid.UUID) -> None:
+    """update_segment with a name of spaces is refused; nothing is PUT."""
+    result = await mcp.call_tool("update_segment", {"segment_id": str(vip), "name": "   "})
+
+    assert result.is_error
+    assert requests_of(store, "PUT") == []

@@ -110,3 +110,31 @@ async def test_a_genuine_preview_replayed_under_another_id_is_refused(client: "r
 
     with pytest.raises(PreviewError, match="does not verify"):
         await store.take("pabcdefabcd", store=STORE, segment_id=segment)
+
+
+async def test_a_deletion_preview_round_trips_and_is_no_removal(client: "redis.Redis") -> None:
+    """A delete_segment preview kept in Redis comes back whole (action, description) and cannot approve a removal."""
+    clock = VirtualClock()
+    store = SharedPreviewStore(client, clock, SEALER)
+    segment = uuid.uuid4()
+    preview = Preview(
+        "p0123456789",
+        STORE,
+        segment,
+        (uuid.uuid4(),),
+        {},
+        ("Ada",),
+        True,
+        clock.now() + 900.0,
+        "the segment itself",
+        segment_name="VIP",
+        action="delete",
+        segment_description="Top spenders",
+    )
+    await store.put(preview)
+
+    with pytest.raises(PreviewError, match="is a deletion of the segment"):
+        await store.get("p0123456789", store=STORE, segment_id=segment)
+    taken = await store.take("p0123456789", store=STORE, segment_id=segment, action="delete")
+
+    assert taken == preview

@@ -125,7 +125,7 @@ class Change(_Model):
     segment_id: UUID | None = None
     segment_name: str | None = None
     note: str | None = Field(default=None, description="A segment created, renamed or deleted, in words.")
-    status: Literal["done", "cancelled", "interrupted", "failed"] = Field(
+    status: Literal["done", "cancelled", "interrupted", "failed", "unknown"] = Field(
         description="interrupted: no outcome recorded yet (in progress, or its process stopped mid-call)."
     )
     added: int = 0

@@ -24,6 +24,7 @@ class DeleteResult(_Model):
 
     summary: str
     segment_id: UUID
+    name: str
     status: Literal["preview", "declined", "deleted"] = Field(
         description="preview: nothing deleted; approve with preview_id and confirm=true."
     )

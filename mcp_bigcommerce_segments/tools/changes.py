@@ -55,11 +55,14 @@ def _change(change_id: str, records: dict[str, Any], undone_by: str | None = Non
 
 
 def _status(outcome: dict[str, Any] | None) -> str:
-    """done, cancelled, failed (a segment change that did not happen), or interrupted (no outcome recorded)."""
+    """done, cancelled, failed (a segment change that did not happen), unknown (its answer was lost), or
+    interrupted (no outcome recorded)."""
     if outcome is None:
         return "interrupted"
     if outcome.get("cancelled"):
         return "cancelled"
+    if "done" in outcome and outcome["done"] is None:
+        return "unknown"
     return "failed" if outcome.get("done") is False else "done"
 
 

@@ -5,17 +5,20 @@ The audit log records the name, the description and every member ID before the r
 10,000 members is not deleted here (its undo could not put them back in one call).
 """
 
+import contextlib
 import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import anyio
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.resolve import AcceptedElicitation
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
+from ..errors import BigCommerceError
 from ..lifecycle import SegmentChange
 from ..people import SHOWN, and_more, name_profiles
 from ..previews import TTL_SECONDS, Preview
@@ -215,6 +218,8 @@ async def _delete(app: AppState, plan: DeletionPlan) -> CallToolResult:
                 preview.preview_id, store=app.store_key, segment_id=segment_id, action="delete"
             )
         segment, members = await read_segment(app, segment_id)  # who is in it now is what undo must put back
+        if plan.from_preview:
+            _unchanged_since(preview, segment.name, [p.id for p in members])
         change = SegmentChange(
             app, tool=TOOL, kind="delete_segment", segment_id=segment_id, undoes=preview.undoes or None
         )
@@ -223,13 +228,9 @@ async def _delete(app: AppState, plan: DeletionPlan) -> CallToolResult:
             description=segment.description,
             ids=[p.id for p in members],
             customer_of={str(p.id): p.customer_id for p in members},
+            promotions=[{"id": g.promotion.id, "name": g.label} for g in plan.gates or []],
         )
-        try:
-            await app.client.delete_segment(segment_id)
-        except BaseException:
-            await change.outcome(done=False, error="the request failed or was cancelled")
-            raise
-        await change.outcome(done=True, name=segment.name, members=len(members))
+        await send_deletion(app, change, segment_id, name=segment.name, members=len(members))
     named = deletion_sentence(plan.gates or [], preview.segment_label)
     undo = (
         f" undo_change(change_id={change.change_id!r}) recreates it with its name, description and members (a new "
@@ -244,6 +245,40 @@ async def _delete(app: AppState, plan: DeletionPlan) -> CallToolResult:
     return _answer(app, plan, "deleted", summary, members=len(members), change_id=change.change_id)
 
 
+def _unchanged_since(preview: Preview, name: str, ids: list[UUID]) -> None:
+    """Refuse a deletion of a segment that changed since the user saw it (a yes deletes exactly what was shown).
+
+    Raises:
+        ToolError: members joined or left, or it was renamed.
+    """
+    joined, left = set(ids) - set(preview.profile_ids), set(preview.profile_ids) - set(ids)
+    if joined or left or name != preview.segment_name:
+        what = f"{len(joined):,} joined and {len(left):,} left" if joined or left else f"it was renamed '{name}'"
+        raise ToolError(
+            f"Segment {preview.segment_label} changed since the preview ({what}); nothing was deleted. Call "
+            f'delete_segment(segment_id="{preview.segment_id}") again for a new preview and show it to the user.'
+        )
+
+
+async def send_deletion(app: AppState, change: SegmentChange, segment_id: UUID, *, name: str, members: int) -> None:
+    """Send the DELETE and record what happened: when the answer is lost (a timeout, a cancellation), whether the
+    segment is still there is read back, so that undo can rely on the record.
+
+    Raises:
+        BigCommerceError: the request failed (recorded first).
+    """
+    try:
+        await app.client.delete_segment(segment_id)
+    except BaseException:
+        with anyio.CancelScope(shield=True):
+            gone: bool | None = None
+            with contextlib.suppress(BigCommerceError):
+                gone = segment_id not in await app.client.segments_by_id({segment_id})
+            await change.outcome(done=gone, name=name, members=members, error="the answer was an error or was lost")
+        raise
+    await change.outcome(done=True, name=name, members=members)
+
+
 def _answer(
     app: AppState, plan: DeletionPlan, status: Literal["preview", "declined", "deleted"], summary: str, **fields: Any
 ) -> CallToolResult:
@@ -253,6 +288,7 @@ def _answer(
         DeleteResult(
             summary=app.tag + " ".join(summary.split()),
             segment_id=preview.segment_id,
+            name=preview.segment_name,
             status=status,
             preview_id=preview.preview_id if status == "preview" else None,
             promotions=None if plan.gates is None else refs(plan.gates),

@@ -4,14 +4,16 @@ A name another segment already has, in any case, is refused with that segment's 
 (BigCommerce itself refuses only exact duplicates, with a 409).
 """
 
+import contextlib
 from typing import Annotated
 from uuid import UUID
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
-from ..errors import ConflictError
+from ..errors import BigCommerceError, ConflictError
 from ..lifecycle import SegmentChange
 from ..models import Segment
 from ..results import SegmentResult
@@ -30,6 +32,17 @@ async def name_taken(app: AppState, name: str, *, besides: UUID | None = None) -
     wanted = " ".join(name.split()).casefold()
     segments = await app.client.all_segments(max_items=MAX_SEGMENTS)
     return next((s for s in segments.items if " ".join(s.name.split()).casefold() == wanted and s.id != besides), None)
+
+
+async def _settle_create(app: AppState, change: SegmentChange, name: str) -> None:
+    """Record what a POST whose answer was an error or was lost did: the segment of that name, if it exists now."""
+    with anyio.CancelScope(shield=True):
+        done: bool | None = None
+        with contextlib.suppress(BigCommerceError):
+            found = await name_taken(app, name)
+            done = found is not None
+            change.segment_id = found.id if found is not None else None
+        await change.outcome(done=done, error="the answer was an error or was lost")
 
 
 def _taken(name: str, other: Segment) -> ToolError:
@@ -65,7 +78,7 @@ async def create_segment(
                 "list_segments(name_contains=...) finds it."
             ) from exc
         except BaseException:
-            await change.outcome(done=False, error="the request failed or was cancelled")
+            await _settle_create(app, change, name)
             raise
         change.segment_id = segment.id
         await change.outcome(done=True, name=segment.name)
@@ -101,7 +114,13 @@ async def _send_update(
             f"BigCommerce says a segment named '{after['name']}' exists already (409); nothing was changed."
         ) from exc
     except BaseException:
-        await change.outcome(done=False, error="the request failed or was cancelled")
+        with anyio.CancelScope(shield=True):
+            done: bool | None = None
+            with contextlib.suppress(BigCommerceError):
+                now = (await app.client.segments_by_id({segment_id})).get(segment_id)
+                state = None if now is None else {"name": now.name, "description": now.description}
+                done = True if state == after else False if state == before else None
+            await change.outcome(done=done, error="the answer was an error or was lost")
         raise
     await change.outcome(done=True)
     return updated, change.change_id
@@ -122,6 +141,8 @@ async def update_segment(
     if name is None and description is None:
         raise ToolError("update_segment needs name, description or both; nothing was changed.")
     new_name = " ".join(name.split()) if name is not None else None
+    if new_name == "":
+        raise ToolError("name needs at least one letter or digit; nothing was changed.")
     with tool_errors():
         segment = (await app.client.segments_by_id({segment_id})).get(segment_id)
         if segment is None:

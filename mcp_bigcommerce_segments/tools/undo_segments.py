@@ -2,24 +2,28 @@
 preview), an update is reversed, and a deletion is recreated with the same name and description and its members put
 back (a new segment_id: the promotions that named the old one are named so that they can be pointed at it)."""
 
+import contextlib
 from typing import Any
 from uuid import UUID
 
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 
-from ..errors import ConflictError
+from ..errors import BigCommerceError, ConflictError
 from ..lifecycle import SegmentChange
-from ..promotions import gates, promotions_of
+from ..promotions import deletion_sentence, gates, promotions_of
 from ..results import UndoResult
 from ..state import AppState
 from ..words import call, plural
 from .context import Ctx, tool_errors
-from .deletion import pin_deletion
+from .deletion import pin_deletion, read_segment, send_deletion
 from .lifecycle import name_taken
 from .membership import add_selection
 from .resolve import Selection
 from .text import tool_result
+
+#: How many of the latest changes are searched for an earlier, cut-short recreation of a deleted segment.
+RECENT = 50
 
 
 def segment_note(intent: dict[str, Any], outcome: dict[str, Any]) -> str | None:
@@ -44,9 +48,14 @@ async def undo_segment_change(app: AppState, ctx: Ctx, change_id: str, records: 
         ToolError: it failed, there is nothing to reverse, or reversing it would clash (a name taken meanwhile).
     """
     intent, outcome = records.get("intent") or {}, records.get("outcome") or {}
-    if not outcome.get("done"):
-        raise ToolError(f"Change {change_id} did not happen (it failed), so there is nothing to undo.")
     kind = outcome.get("kind")
+    if outcome.get("done") is False:
+        raise ToolError(f"Change {change_id} did not happen (it failed), so there is nothing to undo.")
+    if outcome.get("done") is None and kind != "delete_segment":  # a deletion's undo checks the segment is gone
+        raise ToolError(
+            f"Whether change {change_id} happened is not known (its answer was lost); list_segments shows the "
+            "segment as it is now. Nothing was changed."
+        )
     with tool_errors():
         if kind == "create_segment":
             return await _undo_create(app, change_id, UUID(str(outcome["segment_id"])))
@@ -70,33 +79,28 @@ def _result(app: AppState, segment_id: UUID, undoes: str, status: Any, summary: 
 
 async def _undo_create(app: AppState, change_id: str, segment_id: UUID) -> CallToolResult:
     """Delete the created segment at once while it is empty; else answer a deletion preview to approve."""
-    segment = (await app.client.segments_by_id({segment_id})).get(segment_id)
-    if segment is None:
+    if segment_id not in await app.client.segments_by_id({segment_id}):
         raise ToolError(f"The segment change {change_id} created ({segment_id}) no longer exists: nothing to undo.")
-    members = (await app.client.list_segment_profiles(segment_id, limit=1)).pagination.total
+    segment, members = await read_segment(app, segment_id)
     if members:
         plan = await pin_deletion(app, segment_id, undoes=change_id, keep=True)
         approve = call("delete_segment", segment_id=str(segment_id), preview_id=plan.preview.preview_id, confirm=True)
+        promotions = deletion_sentence(plan.gates or [], plan.preview.segment_label) or plan.promotions_note
         return _result(
             app,
             segment_id,
             change_id,
             "preview",
             f"PREVIEW, nothing deleted: segment '{segment.name}' (created by {change_id}) has "
-            f"{plural(members, 'member')} now, so undoing its creation deletes them from it too. Show this to the "
-            f"user; if they approve, call {approve} within 15 minutes.",
+            f"{plural(len(plan.preview.profile_ids), 'member')} now, so undoing its creation deletes them from it "
+            f"too. {promotions} Show this to the user; if they approve, call {approve} within 15 minutes.",
             preview_id=plan.preview.preview_id,
-            count=members,
+            count=len(plan.preview.profile_ids),
             people=list(plan.preview.people),
         )
     change = SegmentChange(app, tool="undo_change", kind="delete_segment", segment_id=segment_id, undoes=change_id)
-    await change.intent(name=segment.name, description=segment.description, ids=[], customer_of={})
-    try:
-        await app.client.delete_segment(segment_id)
-    except BaseException:
-        await change.outcome(done=False, error="the request failed or was cancelled")
-        raise
-    await change.outcome(done=True, name=segment.name, members=0)
+    await change.intent(name=segment.name, description=segment.description, ids=[], customer_of={}, promotions=[])
+    await send_deletion(app, change, segment_id, name=segment.name, members=0)
     return _result(
         app,
         segment_id,
@@ -121,6 +125,13 @@ async def _undo_update(app: AppState, change_id: str, segment_id: UUID, intent: 
     current = (await app.client.segments_by_id({segment_id})).get(segment_id)
     if current is None:
         raise ToolError(f"Segment {segment_id} no longer exists: there is nothing to rename back.")
+    after = intent.get("after") or {}
+    if (current.name, current.description) != (after.get("name"), after.get("description")):
+        raise ToolError(
+            f"Segment {segment_id} was changed again since change {change_id} (it is '{current.name}' now); "
+            "undoing that change would overwrite the later one. Nothing was changed; update_segment sets the name "
+            "and description directly."
+        )
     change = SegmentChange(app, tool="undo_change", kind="update_segment", segment_id=segment_id, undoes=change_id)
     await change.intent(
         before={"name": current.name, "description": current.description},
@@ -145,51 +156,95 @@ async def _undo_update(app: AppState, change_id: str, segment_id: UUID, intent: 
 
 
 async def _undo_delete(app: AppState, ctx: Ctx, change_id: str, old_id: UUID, intent: dict[str, Any]) -> CallToolResult:
-    """Recreate the deleted segment (same name and description) and add its members back."""
+    """Recreate the deleted segment (same name and description) and add its members back; a repeat (after a re-add
+    cut short) adds the rest to the segment the first attempt recreated. The deletion counts as undone once every
+    member is back (the re-add links it)."""
+    name = str(intent.get("name", ""))
+    if old_id in await app.client.segments_by_id({old_id}):
+        raise ToolError(
+            f"Segment '{name}' ({old_id}) still exists: it was not deleted, so there is nothing to recreate."
+        )
+    ids = [UUID(str(i)) for i in intent.get("ids") or []]
+    recorded = intent.get("customer_of") or {}
+    target = await _earlier_recreation(app, old_id) or await _recreate(app, change_id, old_id, intent, bool(ids))
+    added: dict[str, Any] = {}
+    problem = ""
+    if ids:
+        customer_of = {i: int(recorded[str(i)]) for i in ids if str(i) in recorded}
+        selection = Selection(ids, f"the {len(ids):,} members of deleted segment '{name}'", {}, customer_of)
+        try:
+            result = await add_selection(app, ctx, target, selection, tool="undo_change", undoes=change_id)
+            added = dict(result.structured_content or {})
+        except ToolError as exc:  # the segment is back; its members could not be put back now
+            problem = f" {exc}"
+    retry = call("undo_change", change_id=change_id) if problem or added.get("failed") else None
+    return _result(
+        app,
+        target,
+        change_id,
+        "recreated",
+        f"Recreated segment '{name}' as segment_id {target} (the old one was {old_id}) and put back "
+        f"{plural(int(added.get('added', 0)) + int(added.get('already_members', 0)), 'member')} of {len(ids):,}."
+        f"{problem}{' ' + retry + ' puts back the rest.' if retry else ''}{await _repoint(app, old_id, intent)}",
+        undone=change_id if not retry else None,
+        change_id=added.get("change_id"),
+        count=int(added.get("added", 0)),
+        people=added.get("added_people", []),
+        failed=added.get("failed", []),
+        retry=retry,
+        member_count=added.get("member_count"),
+    )
+
+
+async def _recreate(app: AppState, change_id: str, old_id: UUID, intent: dict[str, Any], members: bool) -> UUID:
+    """POST the deleted segment's name and description again, recorded (linked as the undo only when it had no
+    members: else the re-add of its members is).
+
+    Raises:
+        ToolError: another segment has the name now.
+    """
     name, description = str(intent.get("name", "")), str(intent.get("description", ""))
     if (other := await name_taken(app, name)) is not None:
         raise ToolError(
             f"A segment named '{other.name}' exists now (segment_id {other.id}), so the deleted one cannot be "
             "recreated under its name; nothing was changed. Rename or delete that one first."
         )
-    change = SegmentChange(app, tool="undo_change", kind="create_segment", undoes=change_id)
-    await change.intent(name=name, description=description)
+    undoes = None if members else change_id
+    change = SegmentChange(app, tool="undo_change", kind="create_segment", undoes=undoes)
+    await change.intent(name=name, description=description, recreates=str(old_id))
     try:
         segment = await app.client.create_segment(name, description)
     except ConflictError as exc:
         await change.outcome(done=False)
         raise ToolError(f"BigCommerce says a segment named '{name}' exists (409); nothing was recreated.") from exc
     except BaseException:
-        await change.outcome(done=False, error="the request failed or was cancelled")
+        await change.outcome(done=None, error="the answer was an error or was lost")
         raise
     change.segment_id = segment.id
     await change.outcome(done=True, name=segment.name, recreates=str(old_id))
-    ids = [UUID(str(i)) for i in intent.get("ids") or []]
-    recorded = intent.get("customer_of") or {}
-    customer_of = {i: int(recorded[str(i)]) for i in ids if str(i) in recorded}
-    added: dict[str, Any] = {}
-    if ids:
-        source = f"the {len(ids):,} members of deleted segment '{name}'"
-        result = await add_selection(app, ctx, segment.id, Selection(ids, source, {}, customer_of), tool="undo_change")
-        added = dict(result.structured_content or {})
-    promotions, _ = await promotions_of(app.client)
-    named = [g.label for g in gates(promotions or [], old_id)]
-    repoint = (
-        f" Promotions that named the old segment_id {old_id} must be pointed at the new one: {', '.join(named)}."
-        if named
-        else ""
-    )
-    return _result(
-        app,
-        segment.id,
-        change_id,
-        "recreated",
-        f"Recreated segment '{name}' as a new segment, segment_id {segment.id} (the old one was {old_id}), and put "
-        f"back {plural(int(added.get('added', 0)), 'member')} of {len(ids):,}.{repoint}",
-        undone=change_id,
-        change_id=change.change_id,
-        count=int(added.get("added", 0)),
-        people=added.get("added_people", []),
-        failed=added.get("failed", []),
-        member_count=added.get("member_count"),
-    )
+    return segment.id
+
+
+async def _earlier_recreation(app: AppState, old_id: UUID) -> UUID | None:
+    """The segment an earlier undo of this deletion recreated, if it still exists (its re-add was cut short)."""
+    with contextlib.suppress(BigCommerceError):
+        scan = await app.audit.recent(app.store_key, RECENT)
+        for records in scan.changes.values():
+            outcome = records.get("outcome") or {}
+            if outcome.get("recreates") == str(old_id) and outcome.get("done") and outcome.get("segment_id"):
+                segment_id = UUID(str(outcome["segment_id"]))
+                if segment_id in await app.client.segments_by_id({segment_id}):
+                    return segment_id
+    return None
+
+
+async def _repoint(app: AppState, old_id: UUID, intent: dict[str, Any]) -> str:
+    """The promotions that named the deleted segment (as recorded at the deletion; else read now)."""
+    named = [str(p.get("name")) for p in intent.get("promotions") or [] if isinstance(p, dict)]
+    why = ""
+    if "promotions" not in intent:
+        promotions, why = await promotions_of(app.client)
+        named = [g.label for g in gates(promotions or [], old_id)]
+    if not named:
+        return f" {why}" if why else ""
+    return f" Promotions that named the old segment_id {old_id} must be pointed at the new one: {', '.join(named)}."
