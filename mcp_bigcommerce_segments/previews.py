@@ -5,6 +5,8 @@ and expires after 15 minutes. Approving it (`preview_id=..., confirm=true`) take
 two approvals of one preview cannot both remove.
 """
 
+import hashlib
+import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -39,12 +41,22 @@ class Preview:
     # "remove": a removal of `profile_ids`; "delete": a deletion of the segment, `profile_ids` its members then.
     action: str = "remove"
     segment_description: str = ""
+    # A copy kept under an alias that only the MCP App view is given (`get_preview_people`): approving the alias is
+    # a click on the view's button by the human who saw every person, so no second question is asked.
+    via_app: bool = False
+    original: str = ""
 
     @property
     def segment_label(self) -> str:
         """How a person knows the segment: its name, else its ID."""
         name = " ".join(self.segment_name.split())[:80].replace("'", "\u2019")
         return f"'{name}'" if name else str(self.segment_id)
+
+
+def app_alias(preview_id: str, key: bytes) -> str:
+    """The alias under which the MCP App view approves a preview: keyed (only the server can make one), and shaped
+    like any preview_id."""
+    return "p" + hmac.new(key, preview_id.encode(), hashlib.sha256).hexdigest()[:10]
 
 
 def unusable(preview_id: str, *, used: bool, expired: bool) -> PreviewError:
@@ -61,13 +73,13 @@ def unusable(preview_id: str, *, used: bool, expired: bool) -> PreviewError:
     )
 
 
-def check_owner(preview: Preview, store: str, segment_id: UUID, action: str = "remove") -> Preview:
+def check_owner(preview: Preview, store: str, segment_id: UUID | None, action: str | None = "remove") -> Preview:
     """The preview, if it was made for this store, segment and action (a removal's cannot approve a deletion).
 
     Raises:
         PreviewError: it was made for another.
     """
-    if preview.action != action:
+    if action is not None and preview.action != action:
         kinds = {"delete": ("a deletion of the segment", "delete_segment")}
         kind, approve = kinds.get(preview.action, ("a removal of profiles", "remove_profiles_from_segment"))
         raise PreviewError(
@@ -79,7 +91,7 @@ def check_owner(preview: Preview, store: str, segment_id: UUID, action: str = "r
             f"Preview {preview.preview_id} was made for another store than this server's ({store}); nothing was "
             "removed. Make a new preview here and show it to the user."
         )
-    if preview.segment_id != segment_id:
+    if segment_id is not None and preview.segment_id != segment_id:
         raise PreviewError(
             f"Preview {preview.preview_id} was made for segment {preview.segment_id}, not {segment_id}. Pass the "
             "segment_id the preview was made for, or make a new preview for this segment."
@@ -94,9 +106,13 @@ class Previews(Protocol):
 
     async def put(self, preview: Preview) -> None: ...
 
-    async def get(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview: ...
+    async def get(
+        self, preview_id: str, *, store: str, segment_id: UUID | None, action: str | None = "remove"
+    ) -> Preview: ...
 
-    async def take(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview: ...
+    async def take(
+        self, preview_id: str, *, store: str, segment_id: UUID | None, action: str | None = "remove"
+    ) -> Preview: ...
 
     async def discard(self, preview_id: str) -> None: ...
 
@@ -116,7 +132,9 @@ class PreviewStore:
         self._forget_expired()
         self._previews[preview.preview_id] = preview
 
-    async def get(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview:
+    async def get(
+        self, preview_id: str, *, store: str, segment_id: UUID | None, action: str | None = "remove"
+    ) -> Preview:
         """The preview, still pending.
 
         Raises:
@@ -129,7 +147,9 @@ class PreviewStore:
             raise unusable(preview_id, used=preview_id in self._used, expired=expired)
         return check_owner(preview, store, segment_id, action)
 
-    async def take(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview:
+    async def take(
+        self, preview_id: str, *, store: str, segment_id: UUID | None, action: str | None = "remove"
+    ) -> Preview:
         """The preview, taken out so that it cannot be approved twice.
 
         Raises:

@@ -17,7 +17,15 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.request_state import RequestStateSecurity
 from mcp.shared.exceptions import MCPError
-from mcp.types import INVALID_PARAMS, CallToolResult, GetPromptResult, InputRequiredResult, TextContent, ToolAnnotations
+from mcp.types import (
+    INVALID_PARAMS,
+    CallToolResult,
+    GetPromptResult,
+    InputRequiredResult,
+    ListToolsResult,
+    TextContent,
+    ToolAnnotations,
+)
 from mcp.types import Prompt as MCPPrompt
 from mcp.types import Tool as MCPTool
 from pydantic import ValidationError
@@ -27,13 +35,14 @@ from .bulk import GRACE_SECONDS, Shutdown
 from .client import Transport
 from .clock import Clock
 from .config import APP_NAME, Settings
+from .instructions import INSTRUCTIONS, NO_PREVIEW, READ_ONLY
 from .integrity import derive_key
 from .prompts import READ_PROMPTS, prompts
 from .redact import install_log_redaction, keep_secret, redact, redact_json
 from .retry import RetryPolicy
 from .running import CALL_KEY, RunningCalls, principal_of
 from .state import AppState, compose
-from .tools import changes, deletion, lifecycle, lookup, membership, removal
+from .tools import changes, deletion, lifecycle, lookup, membership, removal, view
 from .tools.arguments import explain, unknown_arguments
 from .tools.schema import compact, description, drop_titles, hoist_descriptions
 
@@ -48,22 +57,6 @@ _LOCAL_READ = ToolAnnotations(read_only_hint=True, destructive_hint=False, idemp
 _UNDO = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 _CREATE = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 _REMOVE = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
-
-INSTRUCTIONS = """Manage which shopper profiles belong to a BigCommerce customer segment.
-Segments are identified by UUIDs: list_segments(name_contains=...) finds one by name. list_segment_profiles shows
-who is in a segment, by name. find_shopper_profiles finds customers by name, email or number (in_segment_id narrows
-it to one segment); when several match, ask the user which one.
-Writes take one source and the server resolves it: profile_ids, customer_ids, from_segment_id (add: copy another
-segment's members; remove: take out everyone who is in that segment), or all_members=true (remove: empty it). Never
-copy lists of IDs between calls when a source can say it.
-Removal is two steps: call remove_profiles_from_segment with the source to get a preview (a preview_id and the people
-by name), show it to the user, and only after they approve call it with segment_id, preview_id and confirm=true.
-Every write's result has a change_id: list_recent_changes shows changes, undo_change reverses one."""
-_READ_ONLY = "\nREAD-ONLY MODE: adding, removing and undoing are switched off; the read tools work as described."
-_NO_PREVIEW = (
-    "\nThe operator allows removals without a preview (BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW): confirm=true with a "
-    "source removes at once. Still show the user what will be removed first."
-)
 
 
 class SegmentTool(Tool):
@@ -168,6 +161,13 @@ class SegmentServer(MCPServer[AppState]):
         if missing:
             raise MCPError(INVALID_PARAMS, f"Prompt {name!r} needs the argument(s): {', '.join(missing)}.")
 
+    async def _handle_list_tools(self, ctx: Any, params: Any) -> ListToolsResult:
+        """The app-only tool is listed only to a client that declares the MCP Apps extension (it renders the view)."""
+        tools = await self.list_tools()
+        if not view.declares_ui(ctx.session.client_capabilities):
+            tools = [t for t in tools if "model" in (t.meta or {}).get("ui", {}).get("visibility", ["model"])]
+        return ListToolsResult(tools=tools)
+
     async def list_tools(self) -> list[MCPTool]:
         tools = await super().list_tools()
         token = get_access_token()
@@ -216,7 +216,8 @@ def _tool(
     validate the same content against the same schema again (~0.1 ms a page, ~15 ms for 10,000 IDs).
     `FuncMetadata` reads its fields live, and a schema without a model is published and not re-checked.
     """
-    tool = SegmentTool.from_function(fn, title=title, description=description(fn), annotations=annotations)
+    meta = view.APP_ONLY if fn is view.get_preview_people else view.LINK if fn.__name__ in view.LINKED else None
+    tool = SegmentTool.from_function(fn, title=title, description=description(fn), annotations=annotations, meta=meta)
     assert isinstance(tool, SegmentTool)
     tool.tag = tag
     tool.fn_metadata.output_model = None
@@ -290,6 +291,7 @@ def build_server(
     )
     for prompt in prompts(settings.read_only):
         server.add_prompt(prompt)
+    server.resource(view.URI, name="segments", title="Segments view", mime_type=view.MIME)(view.html)
     return server
 
 
@@ -307,9 +309,9 @@ def _instructions(settings: Settings, extra: str) -> str:
         extra = describe()
     instructions = INSTRUCTIONS
     if settings.read_only:
-        instructions += _READ_ONLY
+        instructions += READ_ONLY
     elif settings.confirm_without_preview:
-        instructions += _NO_PREVIEW
+        instructions += NO_PREVIEW
     return instructions + ("\n" + extra if extra else "")
 
 
@@ -337,6 +339,7 @@ def _tools(settings: Settings) -> list[ToolSpec]:
             (lifecycle.create_segment, "Create a segment", _CREATE),
             (lifecycle.update_segment, "Rename or describe a segment", _ADD),
             (deletion.delete_segment, "Delete a segment", _REMOVE),
+            (view.get_preview_people, "People of a preview (for the view)", _READ),
         ]
     return tools
 

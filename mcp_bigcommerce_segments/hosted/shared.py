@@ -225,7 +225,9 @@ class SharedPreviewStore:
             record[key] = tuple(int(i) for i in record.get(key) or ())
         return Preview(**record)
 
-    async def get(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview:
+    async def get(
+        self, preview_id: str, *, store: str, segment_id: UUID | None, action: str | None = "remove"
+    ) -> Preview:
         try:
             raw = await self._redis.get(self._key(preview_id))
             used = raw is None and bool(await self._redis.exists(self._key(preview_id) + ":used"))
@@ -235,7 +237,9 @@ class SharedPreviewStore:
             raise unusable(preview_id, used=used, expired=False)
         return check_owner(self._load(preview_id, raw), store, segment_id, action)
 
-    async def take(self, preview_id: str, *, store: str, segment_id: UUID, action: str = "remove") -> Preview:
+    async def take(
+        self, preview_id: str, *, store: str, segment_id: UUID | None, action: str | None = "remove"
+    ) -> Preview:
         await self.get(
             preview_id, store=store, segment_id=segment_id, action=action
         )  # the owner check, before taking it

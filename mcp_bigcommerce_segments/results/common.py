@@ -42,13 +42,13 @@ def failure_groups(failed: dict[str, list[UUID]], *, every_id: bool = False) -> 
 class PagedResult(_Model):
     """What every one-page result says: a summary, and where this page is in the whole."""
 
-    summary: str = Field(description="One sentence: what this page holds and how to get the next.")
+    summary: str = Field(description="What this page holds; how to get the next.")
     total: int = Field(description="Items in the whole collection.")
     count: int = Field(description="Items on this page.")
     per_page: int
     current_page: int
     total_pages: int
-    next_page: int | None = Field(description="Pass as `page` to get the next page; null on the last page.")
+    next_page: int | None = Field(description="The next `page`; null on the last.")
     sandbox: bool = Field(default=False, description="True for the built-in practice store.")
 
 

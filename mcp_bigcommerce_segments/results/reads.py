@@ -126,7 +126,7 @@ class Change(_Model):
     segment_name: str | None = None
     note: str | None = Field(default=None, description="A segment created, renamed or deleted, in words.")
     status: Literal["done", "cancelled", "interrupted", "failed", "unknown"] = Field(
-        description="interrupted: no outcome recorded yet (in progress, or its process stopped mid-call)."
+        description="interrupted: no outcome recorded (in progress, or stopped mid-call)."
     )
     added: int = 0
     removed: int = 0

@@ -116,7 +116,7 @@ class RemoveResult(WriteResult):
     removed: int = 0
     not_members: int = Field(default=0, description="Profiles that are not members (nothing to remove).")
     membership_checked: bool = Field(
-        default=False, description="True when membership was looked up, so the counts are exact."
+        default=False, description="True: membership was read; counts are exact."
     )
     people: list[str] = Field(default=[], description="The first 20 to remove (or removed), named.")
     customers_without_profile: list[int] = Field(

@@ -47,11 +47,10 @@ FromSegmentId = Annotated[
 Where = Annotated[
     CustomersWhere | None,
     Field(
-        description="Customers by what they are and did (all fields must hold). customer_group: name or number. "
-        "company, name_contains, email_domain. signed_up_after/_before, ordered_after/_before (order "
-        "window), no_order_since: YYYY-MM-DD UTC, after = on or after. min_orders (default 1), min_spent: counted "
-        "(paid, not refunded) orders in the window. no_order_since: none since (or never). "
-        "in_segments, not_in_segments: segment UUIDs."
+        description="Customers by what they are and did (all must hold). customer_group: name or number; company; "
+        "name_contains; email_domain; signed_up_after/_before, ordered_after/_before, no_order_since: YYYY-MM-DD "
+        "UTC, after = on or after; min_orders (default 1), min_spent: paid, not refunded orders in that window; "
+        "no_order_since: none since, or never; in_segments, not_in_segments: segment UUIDs."
     ),
 ]
 PageNumber = Annotated[int, Field(ge=1, description="Page number, from 1. Use `next_page` from the last result.")]

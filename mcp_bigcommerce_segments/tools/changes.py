@@ -118,9 +118,8 @@ async def undo_change(change_id: ChangeId, ctx: Ctx) -> Annotated[CallToolResult
     """Reverse one change (a change_id from a write's result or list_recent_changes).
 
     A removal's undo adds back exactly what it removed, at once. An add's undo is a removal preview: show it to
-    the user, and approve it with remove_profiles_from_segment(segment_id, preview_id, confirm=true). A created
-    segment is deleted while empty (else: a delete_segment preview); an update's old name and description are
-    restored; a deleted segment is recreated with its members (a new segment_id).
+    the user; approve it as its summary says. A created segment is deleted while empty (else: a delete_segment
+    preview); an update is reversed; a deleted segment is recreated with its members (a new segment_id).
     """
     app = app_state(ctx)
     with tool_errors():

@@ -142,6 +142,8 @@ async def ask_deletion(
     app = app_state(ctx)
     if confirm and not preview_id and app.settings.confirm_without_preview:
         return DeletionApproval(approve=True)
+    if confirm and plan.from_preview and plan.preview.via_app:
+        return DeletionApproval(approve=True)  # the human clicked Delete in the view
     if not can_ask(ctx):
         return DeletionApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
     preview = plan.preview
@@ -217,6 +219,7 @@ async def _delete(app: AppState, plan: DeletionPlan) -> CallToolResult:
             preview = await app.previews.take(
                 preview.preview_id, store=app.store_key, segment_id=segment_id, action="delete"
             )
+            await app.previews.discard(preview.original or app.alias(preview.preview_id))  # its twin: single use
         segment, members = await read_segment(app, segment_id)  # who is in it now is what undo must put back
         if plan.from_preview:
             _unchanged_since(preview, segment.name, [p.id for p in members])

@@ -55,7 +55,7 @@ def _taken(name: str, other: Segment) -> ToolError:
 async def create_segment(
     name: Name, ctx: Ctx, description: Description = None
 ) -> Annotated[CallToolResult, SegmentResult]:
-    """Create a customer segment (a store holds up to 1,000) and answer its `segment_id`.
+    """Create a customer segment and answer its `segment_id`.
 
     A name another segment has (any case) is refused with that segment's ID. Fill it with add_profiles_to_segment
     (e.g. `customers_where` or `from_segment_id`). undo_change(change_id) deletes it again while it is empty.

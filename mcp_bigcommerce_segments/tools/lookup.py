@@ -37,8 +37,8 @@ async def list_segments(
         str | None, Field(max_length=200, description="Only segments whose name contains this, any case.")
     ] = None,
 ) -> Annotated[CallToolResult, SegmentsResult]:
-    """List the store's customer segments: id, name, description, timestamps, and `promotions` (those whose customer
-    condition names the segment; left out without the Marketing read scope).
+    """List the store's customer segments: id, name, description, timestamps, and `promotions` (those that name it;
+    left out without the Marketing read scope).
 
     Use it to find a segment's ID from its name: `name_contains="vip"` matches "VIP customers" (any case) and reads
     all segments (a store has at most 1,000) in up to 4 requests. Without it, one page of `limit` segments (1 to 250,
@@ -160,8 +160,8 @@ async def find_shopper_profiles(
     """Find customers and their shopper profiles by customer numbers, part of a name, an email, or criteria.
 
     Give exactly one of `customer_ids` (1 to 250), `name_contains` (part of the first and last name, e.g. "smith";
-    the first 50 matches), `email`, or `customers_where` (group, company, sign-up, orders, spend, segments: the
-    first 50, with `matched`, the total); `in_segment_id` keeps only customers in that segment. Each customer found
+    the first 50 matches), `email`, or `customers_where` (the first 50; `matched`
+    is the total); `in_segment_id` keeps only customers in that segment. Each customer found
     has its `shopper_profile_id`, name, email, company and segments; customers without a shopper profile yet and
     unknown customer numbers are listed apart. When several match a name or email, ask the user which one is
     meant. The write tools take `customer_ids` and `customers_where` directly.

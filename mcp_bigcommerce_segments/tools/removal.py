@@ -38,14 +38,14 @@ Confirm = Annotated[
     bool,
     Field(
         strict=True,  # a destructive approval is the JSON boolean true, never "yes", 1 or "true"
-        description="true approves the preview named by preview_id, after the user approved it.",
+        description="true: approve preview_id, after the user approved it.",
     ),
 ]
 PreviewId = Annotated[
     str | None,
     Field(
         pattern=r"^p[0-9a-f]{10}$",
-        description="The preview_id of a preview the user approved; pass it with confirm=true (no other source).",
+        description="Step 1's preview_id, once the user approved it (no other source).",
     ),
 ]
 AllMembers = Annotated[bool, Field(strict=True, description="true: every member of the segment (empties it).")]
@@ -129,6 +129,8 @@ async def ask_removal(
         return NotAsked(approve=False)
     if confirm and not preview_id and app.settings.confirm_without_preview:
         return RemovalApproval(approve=True)  # the operator's leave, for automation
+    if confirm and plan.from_preview and plan.preview.via_app:
+        return RemovalApproval(approve=True)  # the human clicked Remove in the view, which showed every person
     if not can_ask(ctx):
         return RemovalApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
     total = len(plan.preview.profile_ids)
