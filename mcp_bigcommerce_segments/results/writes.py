@@ -115,9 +115,7 @@ class RemoveResult(WriteResult):
     would_remove: int = Field(default=0, description="preview/declined: how many would be removed.")
     removed: int = 0
     not_members: int = Field(default=0, description="Profiles that are not members (nothing to remove).")
-    membership_checked: bool = Field(
-        default=False, description="True: membership was read; counts are exact."
-    )
+    membership_checked: bool = Field(default=False, description="True: membership was read; counts are exact.")
     people: list[str] = Field(default=[], description="The first 20 to remove (or removed), named.")
     customers_without_profile: list[int] = Field(
         default=[], description="Customers without a shopper profile yet (first 20)."

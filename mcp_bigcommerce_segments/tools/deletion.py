@@ -6,7 +6,6 @@ The audit log records the name, the description and every member ID before the r
 """
 
 import contextlib
-import hashlib
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 from uuid import UUID
@@ -14,7 +13,6 @@ from uuid import UUID
 import anyio
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import AcceptedElicitation
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
@@ -29,7 +27,7 @@ from ..state import AppState
 from ..words import call, plural
 from .arguments import MAX_IDS, SegmentId
 from .context import Ctx, app_state, tool_errors
-from .removal import can_ask
+from .removal import can_ask, set_digest, verdict
 from .text import tool_result
 
 TOOL = "delete_segment"
@@ -147,8 +145,7 @@ async def ask_deletion(
     if not can_ask(ctx):
         return DeletionApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
     preview = plan.preview
-    chosen = [str(preview.segment_id), *sorted(map(str, preview.profile_ids))]
-    digest = hashlib.sha256(",".join(chosen).encode()).hexdigest()[:8]
+    digest = set_digest(preview)
     total = len(preview.profile_ids)
     members = f"{plural(total, 'member')}: {and_more(preview.people, total)}" if total else "no members"
     promotions = deletion_sentence(plan.gates or [], preview.segment_label)
@@ -177,13 +174,11 @@ async def delete_segment(
     members (a new segment_id).
     """
     app = app_state(ctx)
-    accepted = isinstance(approval, AcceptedElicitation) and approval.data.approve
-    asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
+    accepted, asked, said = verdict(approval, NotAsked)
     label = plan.preview.segment_label
     if asked and not accepted:
         if plan.from_preview:
             await app.previews.discard(plan.preview.preview_id)
-        said = {"cancel": "cancelled the question", "accept": "did not approve"}.get(approval.action, "declined")
         return _answer(app, plan, "declined", f"The user {said}: segment {label} was not deleted.")
     if not accepted:
         if not plan.from_preview:

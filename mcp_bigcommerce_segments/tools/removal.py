@@ -64,6 +64,21 @@ class NotAsked(RemovalApproval):
     """No approval, and no question: the client cannot ask the human."""
 
 
+def set_digest(preview: Preview) -> str:
+    """A short digest of the previewed set: the question differs whenever the set does, so that a yes given to one
+    set (the protocol may ask again in a later round) never approves another."""
+    chosen = [str(preview.segment_id), *sorted(map(str, preview.profile_ids))]
+    return hashlib.sha256(",".join(chosen).encode()).hexdigest()[:8]
+
+
+def verdict(approval: Any, not_asked: type) -> tuple[bool, bool, str]:
+    """An approval resolver's answer: (approved, the human was asked, what they did in words)."""
+    accepted = isinstance(approval, AcceptedElicitation) and bool(approval.data.approve)
+    asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, not_asked))
+    said = {"cancel": "cancelled the question", "accept": "did not approve"}.get(approval.action, "declined")
+    return accepted, asked, said
+
+
 def can_ask(ctx: Ctx) -> bool:
     """Whether the client can ask its user a question (form elicitation)."""
     capabilities = ctx.client_capabilities
@@ -134,10 +149,7 @@ async def ask_removal(
     if not can_ask(ctx):
         return RemovalApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
     total = len(plan.preview.profile_ids)
-    # The digest of the whole set makes the question differ whenever the set does, so that a yes given to one set
-    # (the protocol may ask again in a later round) never approves another.
-    chosen = [str(plan.preview.segment_id), *sorted(map(str, plan.preview.profile_ids))]
-    digest = hashlib.sha256(",".join(chosen).encode()).hexdigest()[:8]
+    digest = set_digest(plan.preview)
     return Elicit(
         redact(
             f"Remove {plural(total, 'shopper profile')} from segment {plan.preview.segment_label} "
@@ -173,8 +185,7 @@ async def remove_profiles_from_segment(
     asked in step 1. The result's `change_id`: undo_change puts them back.
     """
     app = app_state(ctx)
-    accepted = isinstance(approval, AcceptedElicitation) and approval.data.approve
-    asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, NotAsked))
+    accepted, asked, said = verdict(approval, NotAsked)
     label = plan.preview.segment_label
     if not plan.preview.profile_ids:
         nothing = f"Nothing to remove: none of them is a member of segment {label}.{customer_sentences(plan)}"
@@ -182,7 +193,6 @@ async def remove_profiles_from_segment(
     if asked and not accepted:
         if plan.from_preview:
             await app.previews.discard(plan.preview.preview_id)
-        said = {"cancel": "cancelled the question", "accept": "did not approve"}.get(approval.action, "declined")
         return _answer(app, plan, "declined", f"The user {said}: nothing was removed from segment {label}.")
     if not accepted:
         if not plan.from_preview:
