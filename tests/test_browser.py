@@ -2,7 +2,8 @@
 a test host page that speaks the host side of the spec and forwards the view's `tools/call` to the real server,
 `python -m mcp_bigcommerce_segments` over stdio, against the fake store served on loopback.
 
-Screenshots of the preview, the result and the member list are saved in tests/screenshots/.
+Screenshots of the preview, the result and the member list are saved in tests/screenshots/latest/ (not committed;
+the README shows the copy in tests/screenshots/).
 """
 
 import shutil
@@ -28,7 +29,7 @@ playwright = pytest.importorskip("playwright.async_api")
 
 pytestmark = [pytest.mark.anyio, pytest.mark.browser, pytest.mark.subprocess]
 
-SHOTS = Path(__file__).parent / "screenshots"
+SHOTS = Path(__file__).parent / "screenshots" / "latest"  # the README shows a copy kept in tests/screenshots/
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
@@ -59,6 +60,7 @@ async def server(shop: FakeBigCommerce, tmp_path: Path) -> AsyncIterator[Client]
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Any]:
+    SHOTS.mkdir(parents=True, exist_ok=True)
     if CHROMIUM is None:
         pytest.fail("chromium is missing: scripts/install installs Debian's package (apt-get install chromium)")
     async with playwright.async_playwright() as driver:
