@@ -66,6 +66,9 @@ class SegmentWrite:
         self.outcome = BulkOutcome()
         self.customer_of: dict[UUID, int] = {}
         self.known_unchanged: list[UUID] = []  # placed before any request: e.g. no longer members at approval
+        # The segment's member count just before the write, when the write read it whole anyway: the count after is
+        # then computed, not read again.
+        self.members_before: int | None = None
 
     # --- previews ---------------------------------------------------------------------------------------------
 
@@ -210,10 +213,13 @@ class SegmentWrite:
         )
 
     async def member_count(self) -> int | None:
-        """How many members the segment has now (one small read); None if BigCommerce does not say, or the process
-        is stopping (the answer matters more than the count)."""
+        """How many members the segment has now: computed when the write read the segment whole and knows every ID's
+        fate, else one small read; None if BigCommerce does not say, or the process is stopping (the answer matters
+        more than the count)."""
         if self.app.shutdown.requested.is_set():
             return None
+        if self.members_before is not None and not self.outcome.failed:  # exact: every ID's fate is known
+            return self.members_before + len(self.outcome.changed) * (-1 if self.action == "remove" else 1)
         try:
             page = await self.app.client.list_segment_profiles(self.segment_id, limit=1)
         except BigCommerceError:

@@ -25,9 +25,9 @@ from ..redact import redact
 from ..results import DeleteResult
 from ..state import AppState
 from ..words import call, plural
+from .approval import can_ask, set_digest, verdict
 from .arguments import MAX_IDS, SegmentId
 from .context import Ctx, app_state, tool_errors
-from .removal import can_ask, set_digest, verdict
 from .text import tool_result
 
 TOOL = "delete_segment"

@@ -93,6 +93,7 @@ async def add_profiles_to_segment(
             customer_ids=customer_ids,
             from_segment_id=from_segment_id,
             customers_where=customers_where,
+            segment_id=segment_id,
         )
     return await add_selection(app, ctx, segment_id, selection, tool="add_profiles_to_segment")
 

@@ -33,6 +33,7 @@ class Plan:
     from_preview: bool
     selection: Selection | None = None
     promotions: str = ""  # what the removal changes in the promotions that name the segment ("" when none or unknown)
+    members_before: int | None = None  # the segment's member count as read whole for the plan (None: not read whole)
 
 
 async def pin_removal(
@@ -51,13 +52,16 @@ async def pin_removal(
         ToolError: BigCommerce failed, or the preview could not be kept.
     """
     with tool_errors():
+        counted: int | None = None
         if source == "all_members" or selection.members_of == segment_id:
             targets, checked = selection.ids, True
+            counted = len(selection.ids) if source == "all_members" else None
         else:
             members, customer_of = await membership(app.client, segment_id, selection.ids, source)
             selection.customer_of.update(customer_of)
             checked = members is not None
             targets = selection.ids if members is None else [i for i in selection.ids if i in members]
+            counted = len(customer_of) if members is not None and customer_of else None
         people = await name_profiles(
             app.client, targets, selection.customer_of, hide_emails=app.settings.hide_emails, known=selection.customers
         )
@@ -78,7 +82,7 @@ async def pin_removal(
     sentence = (
         removal_sentence(gates(promotions, segment_id), preview.segment_label, len(targets)) if promotions else ""
     )
-    return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection, sentence)
+    return Plan(preview, len(selection.ids), len(selection.ids) - len(targets), False, selection, sentence, counted)
 
 
 def _source_of(selection: Selection, targets: list[UUID]) -> str:

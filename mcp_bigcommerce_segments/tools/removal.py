@@ -8,13 +8,11 @@ preview pinned under a `preview_id`: the store, the segment and the exact set, n
 one (`BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW`).
 """
 
-import hashlib
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
-from mcp.server.mcpserver.resolve import AcceptedElicitation
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
 
@@ -28,6 +26,7 @@ from ..results import RemoveResult, customers_of, failure_groups
 from ..state import AppState
 from ..words import call, plural
 from ..writes import SegmentWrite
+from .approval import can_ask, set_digest, verdict
 from .arguments import CustomerIds, FromSegmentId, ProfileIds, SegmentId, Where
 from .context import Ctx, app_state, progress_reporter, tool_errors
 from .plan import TOOL, Plan, customer_sentences, pin_removal, preview_summary
@@ -62,28 +61,6 @@ class RemovalApproval(BaseModel):
 
 class NotAsked(RemovalApproval):
     """No approval, and no question: the client cannot ask the human."""
-
-
-def set_digest(preview: Preview) -> str:
-    """A short digest of the previewed set: the question differs whenever the set does, so that a yes given to one
-    set (the protocol may ask again in a later round) never approves another."""
-    chosen = [str(preview.segment_id), *sorted(map(str, preview.profile_ids))]
-    return hashlib.sha256(",".join(chosen).encode()).hexdigest()[:8]
-
-
-def verdict(approval: Any, not_asked: type) -> tuple[bool, bool, str]:
-    """An approval resolver's answer: (approved, the human was asked, what they did in words)."""
-    accepted = isinstance(approval, AcceptedElicitation) and bool(approval.data.approve)
-    asked = not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, not_asked))
-    said = {"cancel": "cancelled the question", "accept": "did not approve"}.get(approval.action, "declined")
-    return accepted, asked, said
-
-
-def can_ask(ctx: Ctx) -> bool:
-    """Whether the client can ask its user a question (form elicitation)."""
-    capabilities = ctx.client_capabilities
-    elicitation = capabilities.elicitation if capabilities is not None else None
-    return elicitation is not None and not (elicitation.form is None and elicitation.url is not None)
 
 
 def _sources(
@@ -259,7 +236,10 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
         "removed",
         summary,
         removed=len(outcome.changed),
-        people=await write.people(outcome.changed),
+        # The preview named them already when every one of them went; else the ones that went are named now.
+        people=list(preview.people)
+        if set(outcome.changed) == set(preview.profile_ids)
+        else await write.people(outcome.changed),
         failed=failure_groups(outcome.failed),
         retry=retry,
         member_count=count,
@@ -293,11 +273,14 @@ async def _still_members(write: SegmentWrite, plan: Plan, preview: Preview) -> l
     targets = list(preview.profile_ids)
     if not plan.from_preview:  # planned in this very call
         write.unverified = [] if preview.membership_checked else targets
+        write.members_before = plan.members_before
         return targets
-    members, _ = await membership(write.app.client, preview.segment_id, targets, "from_segment_id")
+    members, read = await membership(write.app.client, preview.segment_id, targets, "from_segment_id")
     if members is None:
         write.unverified = targets
         return targets
+    if read:  # the segment was read whole: the count after the removal follows from it
+        write.members_before = len(read)
     write.known_unchanged = [i for i in targets if i not in members]
     return [i for i in targets if i in members]
 

@@ -170,7 +170,8 @@ async def select(
     segment = from_segment_id if source == "from_segment_id" else segment_id
     assert segment is not None
     collected = await members(client, segment)
-    name = (await client.segment_names({segment})).get(segment)
+    # The write's own segment is named in the same read: its result names it (then from the cache).
+    name = (await client.segment_names({segment} | ({segment_id} if segment_id else set()))).get(segment)
     return Selection(
         ids=[p.id for p in collected.items],
         source=f"every member of segment '{name}'" if name else f"every member of segment {segment}",
