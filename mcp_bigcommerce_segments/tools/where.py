@@ -119,7 +119,8 @@ class Selector:
 
     async def _segment_names(self) -> None:
         named = {*(self.where.in_segments or ()), *(self.where.not_in_segments or ())}
-        self.names = await self.client.segment_names(named)
+        # A removal's own segment is named in the same read: its preview names it (then from the cache).
+        self.names = await self.client.segment_names(named | ({self.within} if self.within else set()))
         if unknown := sorted(named - self.names.keys(), key=str):
             raise ToolError(
                 f"customers_where names segment {unknown[0]}, which this store does not have; nothing was read or "
