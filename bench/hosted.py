@@ -3,7 +3,10 @@ per second, p50 and p99 latency) next to the same call over stdio; and three rep
 through Redis, adding IDs at once, against the bound the quota sets."""
 
 import math
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -12,7 +15,7 @@ from typing import Any
 
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.serve import serve
-from tests.support.hosted import Caller, Replica, digest, redis_server
+from tests.support.hosted import Caller, Replica, digest, free_port, redis_server
 
 from .common import STORE, TOKEN, RawStdio, our_argv, server_env
 
@@ -23,7 +26,9 @@ def _env(url: str, **extra: str) -> dict[str, str]:
     return {**server_env(url), "BIGCOMMERCE_HTTP_TOKENS": f"write:{digest(BEARER)}", **extra}
 
 
-def _clients(replica: Replica, arguments: dict[str, Any], clients: int, calls: int) -> tuple[list[float], float]:
+def _clients(
+    url: str, arguments: dict[str, Any], clients: int, calls: int, token: str | None
+) -> tuple[list[float], float]:
     latencies: list[float] = []
     lock = threading.Lock()
 
@@ -32,7 +37,10 @@ def _clients(replica: Replica, arguments: dict[str, Any], clients: int, calls: i
         mine = []
         for _ in range(calls):
             started = time.perf_counter()
-            caller.tool(replica.url, "list_segment_profiles", arguments, token=BEARER)
+            answer = caller.post(
+                url, "tools/call", {"name": "list_segment_profiles", "arguments": arguments}, token=token
+            )
+            assert answer.status_code == 200, answer.text
             mine.append(time.perf_counter() - started)
         caller.close()
         with lock:
@@ -45,6 +53,30 @@ def _clients(replica: Replica, arguments: dict[str, Any], clients: int, calls: i
     for thread in threads:
         thread.join()
     return latencies, time.perf_counter() - started
+
+
+class _Anchor:
+    """The SDK's own streamable_http_app serving the same single GET (baselines/http_anchor.py)."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self.port = free_port()
+        script = Path(__file__).parent / "baselines" / "http_anchor.py"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), str(self.port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
+        self.url = f"http://127.0.0.1:{self.port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
+                return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("the HTTP anchor did not start")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
 
 
 def _p(values: list[float], q: float) -> float:
@@ -75,16 +107,28 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
         )
         report["stdio"] = {"p50_ms": statistics.median(timings) * 1000, "calls_per_s": len(timings) / sum(timings)}
         replica = Replica(_env(url))
+        anchor = _Anchor(server_env(url))
         try:
             for clients in (1, 8, 32):
-                latencies, took = _clients(replica, arguments, clients, max(5, calls // clients))
+                each = max(5, calls // clients)
+                # Paired: the anchor, then the server, then the anchor again; the anchor's figure is the median.
+                ours_runs, anchor_runs = [], []
+                for _ in range(1 if quick else 3):
+                    anchor_runs.append(_clients(anchor.url, arguments, clients, each, None))
+                    ours_runs.append(_clients(replica.url, arguments, clients, each, BEARER))
+                latencies = [x for run, _ in ours_runs for x in run]
+                anchored = [x for run, _ in anchor_runs for x in run]
+                took = sum(t for _, t in ours_runs)
                 p50, p99, rate = statistics.median(latencies) * 1000, _p(latencies, 0.99) * 1000, len(latencies) / took
+                a50 = statistics.median(anchored) * 1000
                 lines.append(
-                    f"{f'HTTP, {clients} clients: p50 / p99':<50} {p50:8.2f} / {p99:.2f} ms, {rate:8.0f} calls/s"
+                    f"{f'HTTP, {clients} clients: p50 / p99':<50} {p50:8.2f} / {p99:.2f} ms, {rate:8.0f} calls/s; "
+                    f"SDK anchor p50 {a50:.2f} ms ({p50 / a50:.2f}x)"
                 )
-                report[f"http_{clients}"] = {"p50_ms": p50, "p99_ms": p99, "calls_per_s": rate}
+                report[f"http_{clients}"] = {"p50_ms": p50, "p99_ms": p99, "calls_per_s": rate, "anchor_p50_ms": a50}
         finally:
             replica.stop()
+            anchor.stop()
     lines += _replicas(quick, report)
     return lines, report
 
