@@ -5,8 +5,6 @@ and expires after 15 minutes. Approving it (`preview_id=..., confirm=true`) take
 two approvals of one preview cannot both remove.
 """
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -41,22 +39,12 @@ class Preview:
     # "remove": a removal of `profile_ids`; "delete": a deletion of the segment, `profile_ids` its members then.
     action: str = "remove"
     segment_description: str = ""
-    # A copy kept under an alias that only the MCP App view is given (`get_preview_people`): approving the alias is
-    # a click on the view's button by the human who saw every person, so no second question is asked.
-    via_app: bool = False
-    original: str = ""
 
     @property
     def segment_label(self) -> str:
         """How a person knows the segment: its name, else its ID."""
         name = " ".join(self.segment_name.split())[:80].replace("'", "\u2019")
         return f"'{name}'" if name else str(self.segment_id)
-
-
-def app_alias(preview_id: str, key: bytes) -> str:
-    """The alias under which the MCP App view approves a preview: keyed (only the server can make one), and shaped
-    like any preview_id."""
-    return "p" + hmac.new(key, preview_id.encode(), hashlib.sha256).hexdigest()[:10]
 
 
 def unusable(preview_id: str, *, used: bool, expired: bool) -> PreviewError:
@@ -116,6 +104,15 @@ class Previews(Protocol):
 
     async def discard(self, preview_id: str) -> None: ...
 
+    async def point(self, alias: str, preview_id: str, expires_at: float) -> None:
+        """Keep `alias` as another name of the preview (until it expires): the MCP App view approves with it."""
+        ...
+
+    async def resolve(self, alias: str) -> str | None:
+        """The preview an alias names (None: `alias` is not one). The preview itself is the one record: taking or
+        discarding it ends every alias of it too."""
+        ...
+
 
 class PreviewStore:
     """Previews in this process's memory (hosted replicas share theirs through Redis)."""
@@ -124,6 +121,7 @@ class PreviewStore:
         self._clock = clock
         self._previews: dict[str, Preview] = {}
         self._used: set[str] = set()
+        self._aliases: dict[str, tuple[str, float]] = {}
 
     def new_id(self) -> str:
         return "p" + secrets.token_hex(5)
@@ -164,7 +162,18 @@ class PreviewStore:
         """Forget a preview the user declined."""
         self._previews.pop(preview_id, None)
 
+    async def point(self, alias: str, preview_id: str, expires_at: float) -> None:
+        self._aliases[alias] = (preview_id, expires_at)
+
+    async def resolve(self, alias: str) -> str | None:
+        named = self._aliases.get(alias)
+        if named is None or named[1] <= self._clock.now():
+            self._aliases.pop(alias, None)
+            return None
+        return named[0]
+
     def _forget_expired(self) -> None:
         now = self._clock.now()
+        self._aliases = {a: named for a, named in self._aliases.items() if named[1] > now}
         for key in [k for k, p in self._previews.items() if p.expires_at <= now]:
             del self._previews[key]

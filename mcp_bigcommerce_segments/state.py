@@ -16,7 +16,7 @@ from .client import BigCommerceClient, Transport
 from .clock import Clock, SystemClock
 from .config import Settings
 from .integrity import Sealer, derive_key
-from .previews import Previews, PreviewStore, app_alias
+from .previews import Previews, PreviewStore
 from .redact import keep_secret
 from .retry import RetryPolicy
 from .running import RunningCalls
@@ -44,10 +44,6 @@ class AppState:
         if not self.store_key:
             sandbox = self.settings.sandbox
             self.store_key = f"sandbox-{secrets.token_hex(6)}" if sandbox else self.settings.store_hash
-
-    def alias(self, preview_id: str) -> str:
-        """The preview's alias for the MCP App view (`previews.app_alias`), keyed by this store's token."""
-        return app_alias(preview_id, derive_key(self.settings.access_token.get_secret_value(), "app approval"))
 
     @property
     def tag(self) -> str:

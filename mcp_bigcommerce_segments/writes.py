@@ -122,7 +122,6 @@ class SegmentWrite:
         """
         preview = await self.app.previews.take(preview_id, store=self.app.store_key, segment_id=self.segment_id)
         self.undoes = self.undoes or preview.undoes or None  # approving an undo's preview records what it undoes
-        await self.app.previews.discard(preview.original or self.app.alias(preview_id))  # its twin: single use
         return preview
 
     # --- the write --------------------------------------------------------------------------------------------

@@ -138,3 +138,17 @@ async def test_a_deletion_preview_round_trips_and_is_no_removal(client: "redis.R
     taken = await store.take("p0123456789", store=STORE, segment_id=segment, action="delete")
 
     assert taken == preview
+
+
+async def test_an_alias_names_its_preview_across_replicas_and_a_forged_one_nothing(client: "redis.Redis") -> None:
+    """The view's alias resolves to its preview in Redis; an alias record copied under another name resolves to
+    nothing, and an unknown alias to nothing."""
+    clock = VirtualClock()
+    store = SharedPreviewStore(client, clock, SEALER)
+    await store.point("pa1a1a1a1a1", "p0123456789", clock.now() + 900.0)
+    copied = await client.get("bc-segments:alias:{pa1a1a1a1a1}")
+    await client.set("bc-segments:alias:{pb2b2b2b2b2}", copied or b"", px=60_000)
+
+    assert await store.resolve("pa1a1a1a1a1") == "p0123456789"
+    assert await store.resolve("pb2b2b2b2b2") is None
+    assert await store.resolve("pc3c3c3c3c3") is None

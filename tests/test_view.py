@@ -152,14 +152,14 @@ async def test_the_views_approval_removes_without_a_second_question_and_only_onc
     assert done["removed"] == 2
     assert len(store.members(crowd)) == 298
     assert again.is_error
-    assert "unknown" in text_of(again)
+    assert "already approved and used" in text_of(again)  # one record: the alias used it up
 
 
 async def test_the_model_cannot_skip_the_question_with_the_plain_preview_id(
     settings: Settings, store: FaultyStore, clock: VirtualClock, crowd: uuid.UUID
 ) -> None:
-    """The preview_id the model reads still asks the human in a client that can ask: only the view's alias, which
-    only the app-only tool hands out, skips the question."""
+    """Even after the view fetched the people (and an alias exists), the preview_id the model reads still asks the
+    human; their no discards the preview, so the view's alias approves nothing afterwards either."""
     asked: list[str] = []
 
     async def ask(context: ClientRequestContext, request: ElicitRequestParams) -> ElicitResult:
@@ -167,19 +167,41 @@ async def test_the_model_cannot_skip_the_question_with_the_plain_preview_id(
         return ElicitResult(action="accept", content={"approve": False})
 
     connect = clients(settings, store, clock)
-    async with connect() as client:
+    async with connect(extensions=[Apps()]) as client:
         kept = await preview_removal(client, crowd, customer_ids=[5])
-    async with connect(elicitation_callback=ask) as client:
+        people = structured(await client.call_tool("get_preview_people", {"preview_id": kept["preview_id"]}))
+    async with connect(extensions=[Apps()], elicitation_callback=ask) as client:
         data = structured(
             await client.call_tool(
                 "remove_profiles_from_segment",
                 {"segment_id": str(crowd), "preview_id": kept["preview_id"], "confirm": True},
             )
         )
+        late = await client.call_tool(
+            "remove_profiles_from_segment",
+            {"segment_id": str(crowd), "preview_id": people["approval_id"], "confirm": True},
+        )
 
     assert len(asked) == 1
     assert data["status"] == "declined"
+    assert late.is_error
     assert len(store.members(crowd)) == 300
+
+
+async def test_the_alias_stays_out_of_the_text_and_plain_clients_cannot_fetch_it(
+    mcp: Client, host: Client, crowd: uuid.UUID
+) -> None:
+    """get_preview_people's text is its summary alone (the people and approval_id are for the view); a client that
+    did not declare the extension is refused."""
+    preview = await preview_removal(host, crowd, customer_ids=[1])
+    result = await host.call_tool("get_preview_people", {"preview_id": preview["preview_id"]})
+    refused = await mcp.call_tool("get_preview_people", {"preview_id": preview["preview_id"]})
+
+    assert "approval_id" not in text_of(result)
+    assert "c1@example.com" not in text_of(result)
+    assert structured(result)["approval_id"]
+    assert refused.is_error
+    assert "did not declare the MCP Apps extension" in text_of(refused)
 
 
 async def test_hidden_emails_stay_hidden_in_the_view(make_client: MakeClient, settings: Any, crowd: uuid.UUID) -> None:

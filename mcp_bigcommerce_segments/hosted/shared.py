@@ -258,6 +258,24 @@ class SharedPreviewStore:
         except RedisError as exc:
             logger.warning("Redis unreachable (%s); the declined preview expires by itself", exc)
 
+    async def point(self, alias: str, preview_id: str, expires_at: float) -> None:
+        ttl = max(1, round((expires_at - self._clock.now()) * 1000))
+        sealed = self._sealer.seal({"alias": alias, "preview_id": preview_id})
+        try:
+            await self._redis.set(f"bc-segments:alias:{{{alias}}}", sealed, px=ttl)
+        except RedisError as exc:
+            raise _unavailable(exc) from exc
+
+    async def resolve(self, alias: str) -> str | None:
+        try:
+            raw = await self._redis.get(f"bc-segments:alias:{{{alias}}}")
+        except RedisError as exc:
+            raise _unavailable(exc) from exc
+        record = self._sealer.open(raw) if raw is not None else None
+        if record is None or record.get("alias") != alias:  # absent, altered, or replayed under another name
+            return None
+        return str(record["preview_id"])
+
 
 class SharedChangeLog:
     """The record of changes as a Redis Stream per store, beside the local JSON-lines audit file."""

@@ -56,6 +56,7 @@ class DeletionPlan:
     from_preview: bool
     gates: list[Gate] | None
     promotions_note: str = ""
+    via_app: bool = False  # approved with the alias only the MCP App view holds: the human clicked Delete
 
 
 async def read_segment(app: AppState, segment_id: UUID) -> tuple[Any, list[Any]]:
@@ -123,10 +124,13 @@ async def plan_deletion(
     if not preview_id:
         return await pin_deletion(app, segment_id)
     with tool_errors():
-        preview = await app.previews.get(preview_id, store=app.store_key, segment_id=segment_id, action="delete")
+        named = await app.previews.resolve(preview_id)  # the MCP App view's alias of a preview, or None
+        preview = await app.previews.get(
+            named or preview_id, store=app.store_key, segment_id=segment_id, action="delete"
+        )
     promotions, why = await promotions_of(app.client)
     found = None if promotions is None else gates(promotions, segment_id)
-    return DeletionPlan(preview, True, found, why)
+    return DeletionPlan(preview, True, found, why, via_app=named is not None)
 
 
 async def ask_deletion(
@@ -140,7 +144,7 @@ async def ask_deletion(
     app = app_state(ctx)
     if confirm and not preview_id and app.settings.confirm_without_preview:
         return DeletionApproval(approve=True)
-    if confirm and plan.from_preview and plan.preview.via_app:
+    if confirm and plan.from_preview and plan.via_app:
         return DeletionApproval(approve=True)  # the human clicked Delete in the view
     if not can_ask(ctx):
         return DeletionApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
@@ -214,7 +218,6 @@ async def _delete(app: AppState, plan: DeletionPlan) -> CallToolResult:
             preview = await app.previews.take(
                 preview.preview_id, store=app.store_key, segment_id=segment_id, action="delete"
             )
-            await app.previews.discard(preview.original or app.alias(preview.preview_id))  # its twin: single use
         segment, members = await read_segment(app, segment_id)  # who is in it now is what undo must put back
         if plan.from_preview:
             _unchanged_since(preview, segment.name, [p.id for p in members])

@@ -34,6 +34,7 @@ class Plan:
     selection: Selection | None = None
     promotions: str = ""  # what the removal changes in the promotions that name the segment ("" when none or unknown)
     members_before: int | None = None  # the segment's member count as read whole for the plan (None: not read whole)
+    via_app: bool = False  # approved with the alias only the MCP App view holds: the human clicked Remove
 
 
 async def pin_removal(

@@ -121,7 +121,7 @@ async def ask_removal(
         return NotAsked(approve=False)
     if confirm and not preview_id and app.settings.confirm_without_preview:
         return RemovalApproval(approve=True)  # the operator's leave, for automation
-    if confirm and plan.from_preview and plan.preview.via_app:
+    if confirm and plan.from_preview and plan.via_app:
         return RemovalApproval(approve=True)  # the human clicked Remove in the view, which showed every person
     if not can_ask(ctx):
         return RemovalApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
@@ -188,8 +188,10 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
     """
     if preview_id:
         with tool_errors():
-            preview = await app.previews.get(preview_id, store=app.store_key, segment_id=segment_id)
-        return Plan(preview, requested=len(preview.profile_ids), not_members=0, from_preview=True)
+            named = await app.previews.resolve(preview_id)  # the MCP App view's alias of a preview, or None
+            preview = await app.previews.get(named or preview_id, store=app.store_key, segment_id=segment_id)
+        count = len(preview.profile_ids)
+        return Plan(preview, requested=count, not_members=0, from_preview=True, via_app=named is not None)
     source = one_source(TOOL, sources, SOURCES)
     with tool_errors():
         selection = await select(

@@ -7,18 +7,18 @@ reads every one. A client that does not declare the extension gets the same tool
 ignores, and is not offered `get_preview_people`.
 """
 
-from dataclasses import replace
 from importlib import resources
 from typing import Annotated, Any
 
-from mcp.types import CallToolResult
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
 from ..endpoints import MAX_PAGE_SIZE
 from ..results.common import _Model
 from .arguments import PageNumber
 from .context import Ctx, app_state, tool_errors
-from .text import next_page, tool_result
+from .text import next_page
 
 EXTENSION = "io.modelcontextprotocol/ui"
 URI = "ui://mcp-bigcommerce-segments/segments.html"
@@ -79,15 +79,20 @@ async def get_preview_people(
     """For the view only: every person of a pinned preview, a page at a time (name, email unless hidden, customer
     number, profile ID), and the approval_id its Remove (or Delete) button approves it with."""
     app = app_state(ctx)
+    if not declares_ui(ctx.client_capabilities):
+        raise ToolError(
+            "get_preview_people is for the MCP App view, and this client did not declare the MCP Apps extension; "
+            "the preview's result names the first 20 people."
+        )
     with tool_errors():
         preview = await app.previews.get(preview_id, store=app.store_key, segment_id=None, action=None)
         ids = list(preview.profile_ids)[(page - 1) * limit : page * limit]
         numbers = [preview.customer_of[i] for i in ids if i in preview.customer_of]
         customers = {c.id: c for c in await app.client.customers(numbers)} if numbers else {}
-        alias = app.alias(preview.original or preview_id)
-        await app.previews.put(
-            replace(preview, preview_id=alias, via_app=True, original=preview.original or preview_id)
-        )
+        # Another name of the same preview (one record: approving either, or declining, ends both), random and
+        # kept server-side, handed only to the view: its Remove button approves with it, without a second question.
+        alias = app.previews.new_id()
+        await app.previews.point(alias, preview_id, preview.expires_at)
     people = []
     for profile_id in ids:
         number = preview.customer_of.get(profile_id)
@@ -99,15 +104,18 @@ async def get_preview_people(
         )
     total = len(preview.profile_ids)
     pages = -(-total // limit)
-    return tool_result(
-        PreviewPeopleResult(
-            summary=app.tag + f"People {min(total, (page - 1) * limit + 1):,}-{min(total, page * limit):,} of "
-            f"{total:,} in preview {preview_id}.",
-            preview_id=preview_id,
-            approval_id=alias,
-            total=total,
-            page=page,
-            next_page=next_page(page, pages),
-            people=people,
-        )
+    result = PreviewPeopleResult(
+        summary=app.tag + f"People {min(total, (page - 1) * limit + 1):,}-{min(total, page * limit):,} of {total:,} "
+        f"in preview {preview_id}.",
+        preview_id=preview_id,
+        approval_id=alias,
+        total=total,
+        page=page,
+        next_page=next_page(page, pages),
+        people=people,
+    )
+    # For the view only: the people and the approval_id are in structuredContent; the text says no more than the
+    # summary, in case a host shows an app-only result to the model after all.
+    return CallToolResult(
+        content=[TextContent(type="text", text=result.summary)], structured_content=result.model_dump(mode="json")
     )
