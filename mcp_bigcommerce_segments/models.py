@@ -21,7 +21,7 @@ Timestamp = Annotated[str, AfterValidator(_readable), Field(json_schema_extra={"
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)  # built on first use, not at start
 
 
 class ShopperProfile(_Model):

@@ -5,7 +5,6 @@ from collections.abc import Awaitable, Callable, Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from email.utils import parsedate_to_datetime
 
 from mcp.server.mcpserver.exceptions import ToolError
 
@@ -41,9 +40,9 @@ def _moment(raw: str | None) -> datetime | None:
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
-        try:
-            moment = parsedate_to_datetime(raw)
-        except (TypeError, ValueError, IndexError):
+        try:  # RFC-2822 as V2 writes it; strptime, not email.utils (20 ms more at every start)
+            moment = datetime.strptime(raw.strip(), "%a, %d %b %Y %H:%M:%S %z")
+        except ValueError:
             return None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
