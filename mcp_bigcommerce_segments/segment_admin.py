@@ -12,7 +12,7 @@ from uuid import UUID
 from pydantic import ValidationError
 
 from .endpoints import MAX_PAGE_SIZE, NAMES_TTL_SECONDS, Collected
-from .errors import ResponseShapeError
+from .errors import PermissionDeniedError, ResponseShapeError
 from .models import Promotion, PromotionPage, Segment, SegmentPage, _Model
 from .shoppers import ShopperReads
 
@@ -80,15 +80,22 @@ class SegmentAdmin(ShopperReads):
         self.forget_names({segment_id})
 
     async def promotions(self) -> "Collected[Promotion]":
-        """Every promotion of the store (all pages, up to 5,000), reused for `NAMES_TTL_SECONDS`.
+        """Every promotion of the store (all pages, up to 5,000), reused for `NAMES_TTL_SECONDS` (a missing scope
+        too).
 
         Raises:
             PermissionDeniedError: the token lacks the Marketing read scope.
         """
-        cached: tuple[Collected[Promotion], float] | None = self.__dict__.get("_promotions")
+        cached: tuple[Collected[Promotion] | PermissionDeniedError, float] | None = self.__dict__.get("_promotions")
         now = self._now()
         if cached is not None and cached[1] > now:
+            if isinstance(cached[0], PermissionDeniedError):  # a missing scope is not asked about again at once
+                raise cached[0]
             return cached[0]
-        read = await self.collect("promotions", PromotionPage, what="promotions", max_items=MAX_PROMOTIONS)
+        try:
+            read = await self.collect("promotions", PromotionPage, what="promotions", max_items=MAX_PROMOTIONS)
+        except PermissionDeniedError as exc:
+            self.__dict__["_promotions"] = (exc, now + NAMES_TTL_SECONDS)
+            raise
         self.__dict__["_promotions"] = (read, now + NAMES_TTL_SECONDS)
         return read

@@ -394,3 +394,16 @@ async def test_a_blank_new_name_is_refused(mcp: Client, store: FaultyStore, vip:
 
     assert result.is_error
     assert requests_of(store, "PUT") == []
+
+
+async def test_a_missing_marketing_scope_is_not_asked_about_on_every_call(
+    mcp: Client, store: FaultyStore, vip: uuid.UUID
+) -> None:
+    """Without the Marketing scope, listing segments twice asks for promotions once (the 403 is kept for 60 s)."""
+    store.missing_scopes.add("marketing")
+
+    await call(mcp, "list_segments")
+    second = await call(mcp, "list_segments")
+
+    assert sum(1 for _, path, _ in store.stats.requests if path.endswith("/promotions")) == 1
+    assert "lacks the Marketing read scope" in second["summary"]
