@@ -32,7 +32,7 @@ class PromotionRef(BaseModel):
 
     id: int
     name: str
-    status: str = Field(description="enabled, disabled or invalid.")
+    status: str = Field(description="ENABLED, DISABLED or INVALID.")
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ def gates(promotions: Sequence[Promotion], segment_id: UUID) -> list[Gate]:
 
 
 def refs(found: Sequence[Gate]) -> list[PromotionRef]:
-    return [PromotionRef(id=g.promotion.id, name=g.promotion.name, status=g.promotion.status.lower()) for g in found]
+    return [PromotionRef(id=g.promotion.id, name=g.promotion.name, status=g.promotion.status) for g in found]
 
 
 def _labels(found: Sequence[Gate]) -> str:

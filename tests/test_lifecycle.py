@@ -279,7 +279,7 @@ async def test_list_segments_names_each_segments_promotions(mcp: Client, store: 
 
     promotions = {s["name"]: [p["name"] for p in s["promotions"]] for s in data["segments"]}
     assert promotions == {"VIP": ["VIP 20% off", "Welcome 10%", "Trade"], "Wholesale": ["Trade"]}
-    assert data["segments"][0]["promotions"][1] == {"id": 2, "name": "Welcome 10%", "status": "disabled"}
+    assert data["segments"][0]["promotions"][1] == {"id": 2, "name": "Welcome 10%", "status": "DISABLED"}
 
 
 async def test_without_the_marketing_scope_promotions_are_left_out_in_one_sentence(
