@@ -1,8 +1,9 @@
 """Membership tools: list a segment's profiles (with names), and add profiles to it from any source."""
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
+import anyio
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
@@ -122,9 +123,7 @@ async def add_selection(
             raise ToolError(
                 f"No profiles were added to segment {label}: {outcome.failure_sentence()}.{recorded}{again}"
             )
-        people = await write.people(outcome.changed, known=selection.customers)
-        count = await write.member_count()
-        name = await write.segment_name()
+        people, count, name = await _after_add(write, outcome.changed, selection)
     return tool_result(
         AddResult.of(
             segment_id,
@@ -139,3 +138,25 @@ async def add_selection(
             sandbox=app.settings.sandbox,
         )
     )
+
+
+async def _after_add(
+    write: SegmentWrite, added: list[UUID], selection: Selection
+) -> tuple[list[str], int | None, str | None]:
+    """What an add's result needs after the write, read at once (three round trips would be three latencies): the
+    people added, the member count now, the segment's name. None of them fails the call."""
+    found: dict[str, Any] = {}
+
+    async def people() -> None:
+        found["people"] = await write.people(added, known=selection.customers)
+
+    async def count() -> None:
+        found["count"] = await write.member_count()
+
+    async def name() -> None:
+        found["name"] = await write.segment_name()
+
+    async with anyio.create_task_group() as group:
+        for read in (people, count, name):
+            group.start_soon(read)
+    return found["people"], found["count"], found["name"]
