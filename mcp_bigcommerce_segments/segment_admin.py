@@ -24,6 +24,19 @@ class _Created(_Model):
     data: list[Segment]
 
 
+#: A store holds at most 1,000 segments.
+MAX_SEGMENTS = 1_000
+
+
+def _one_segment(body: bytes) -> Segment | None:
+    """The one segment a POST or PUT answer lists, or None when it lists none, several, or is not that shape."""
+    try:
+        created = _Created.model_validate_json(body)
+    except ValidationError:
+        return None
+    return created.data[0] if len(created.data) == 1 else None
+
+
 class SegmentAdmin(ShopperReads):
     """Segments created, updated, deleted and read whole; promotions read (cached like segment names)."""
 
@@ -38,18 +51,28 @@ class SegmentAdmin(ShopperReads):
         return found
 
     async def _segment_answer(self, method: str, payload: list[dict[str, str]], what: str) -> Segment:
+        """Send one segment and answer it as the store has it now. The spec's answer is `{data: [segment]}` (PUT says
+        201 where 200 would be usual; its body is not relied on): when the body does not say, the segment is read
+        back (by its ID for an update, by its name for a creation).
+
+        Raises:
+            ResponseShapeError: the store accepted the request but the segment cannot be found afterwards.
+        """
         body = json.dumps(payload, separators=(",", ":")).encode()
         answer = await self._request(method, "segments", what=what, body=body)
-        try:
-            created = _Created.model_validate_json(answer.body)
-        except ValidationError as exc:
+        segment = _one_segment(answer.body)
+        if segment is None:
+            wanted = payload[0]
+            if "id" in wanted:
+                segment = (await self.segments_by_id({UUID(wanted["id"])})).get(UUID(wanted["id"]))
+            else:
+                every = await self.collect("segments", SegmentPage, what="segments", max_items=MAX_SEGMENTS)
+                segment = next((s for s in every.items if s.name == wanted["name"]), None)
+        if segment is None:
             raise ResponseShapeError(
-                f"BigCommerce's answer for {what} is not the segment the API promises; list_segments shows whether "
-                "it happened."
-            ) from exc
-        if len(created.data) != 1:
-            raise ResponseShapeError(f"BigCommerce answered {what} with {len(created.data)} segments, not one.")
-        segment = created.data[0]
+                f"BigCommerce accepted {what} but its answer names no segment, and none could be read back; "
+                "list_segments shows whether it happened."
+            )
         self.forget_names({segment.id})
         return segment
 

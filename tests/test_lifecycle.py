@@ -407,3 +407,18 @@ async def test_a_missing_marketing_scope_is_not_asked_about_on_every_call(
 
     assert sum(1 for _, path, _ in store.stats.requests if path.endswith("/promotions")) == 1
     assert "lacks the Marketing read scope" in second["summary"]
+
+
+async def test_create_and_update_read_back_when_the_answer_says_nothing(
+    mcp: Client, store: FaultyStore, vip: uuid.UUID
+) -> None:
+    """A store whose POST and PUT answer 200 with an empty body: the segment is read back (by name, by ID), and the
+    results are right."""
+    store.segment_answers = "bare"
+
+    created = await call(mcp, "create_segment", name="Holiday 2026")
+    renamed = await call(mcp, "update_segment", segment_id=str(vip), name="VIP 2027")
+
+    assert store.segments[uuid.UUID(created["segment_id"])].name == "Holiday 2026"
+    assert renamed["name"] == "VIP 2027"
+    assert store.segments[vip].name == "VIP 2027"

@@ -23,6 +23,14 @@ MAX_SEGMENTS = 1_000
 class SegmentAdminAPI(StoreBase):
     """`POST`, `PUT` and `DELETE /v3/segments`."""
 
+    #: "spec": 201 with `{data: [segment], meta: {}}`; "bare": 200 with `{}` (a store whose answers say nothing).
+    segment_answers: str = "spec"
+
+    def _written(self, segments: list[Segment]) -> Response:
+        if self.segment_answers == "bare":
+            return self._json(200, {})
+        return self._json(201, {"data": [self._segment_json(s) for s in segments], "meta": {}})
+
     def _segment_json(self, s: Segment) -> dict[str, Any]:
         raise NotImplementedError  # SegmentsAPI's
 
@@ -79,7 +87,7 @@ class SegmentAdminAPI(StoreBase):
             segment = Segment(uuid.uuid4(), str(item["name"]), str(item.get("description") or ""), moment, moment)
             self.segments[segment.id] = segment
             created.append(segment)
-        return self._json(201, {"data": [self._segment_json(s) for s in created], "meta": {}})
+        return self._written(created)
 
     def _update(self, request: Request) -> Response:
         items = self._items(request)
@@ -100,7 +108,7 @@ class SegmentAdminAPI(StoreBase):
             if isinstance(item.get("description"), str):
                 segment.description = item["description"]
             segment.updated_at = datetime.now(UTC)
-        return self._json(201, {"data": [self._segment_json(self.segments[s]) for s in changing], "meta": {}})
+        return self._written([self.segments[s] for s in changing])
 
     def _unknown(self, raw: Any) -> str:
         """Why a PUT's segment ID is refused ("" when it names a segment)."""
