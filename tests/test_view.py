@@ -192,16 +192,27 @@ async def test_the_alias_stays_out_of_the_text_and_plain_clients_cannot_fetch_it
     mcp: Client, host: Client, crowd: uuid.UUID
 ) -> None:
     """get_preview_people's text is its summary alone (the people and approval_id are for the view); a client that
-    did not declare the extension is refused."""
+    did not declare the extension gets the people but no approval_id (nothing that skips the question)."""
     preview = await preview_removal(host, crowd, customer_ids=[1])
     result = await host.call_tool("get_preview_people", {"preview_id": preview["preview_id"]})
-    refused = await mcp.call_tool("get_preview_people", {"preview_id": preview["preview_id"]})
 
     assert "approval_id" not in text_of(result)
     assert "c1@example.com" not in text_of(result)
     assert structured(result)["approval_id"]
-    assert refused.is_error
-    assert "did not declare the MCP Apps extension" in text_of(refused)
+
+
+async def test_a_client_without_the_extension_gets_no_approval_id(
+    settings: Settings, store: FaultyStore, clock: VirtualClock, crowd: uuid.UUID
+) -> None:
+    """A plain client that calls get_preview_people by name reads the people, but gets no approval_id: its approval
+    of the preview is asked like any."""
+    connect = clients(settings, store, clock)
+    async with connect() as client:
+        preview = await preview_removal(client, crowd, customer_ids=[1])
+        data = structured(await client.call_tool("get_preview_people", {"preview_id": preview["preview_id"]}))
+
+    assert data["approval_id"] is None
+    assert data["people"][0]["customer_id"] == 1
 
 
 async def test_hidden_emails_stay_hidden_in_the_view(make_client: MakeClient, settings: Any, crowd: uuid.UUID) -> None:

@@ -10,7 +10,6 @@ ignores, and is not offered `get_preview_people`.
 from importlib import resources
 from typing import Annotated, Any
 
-from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult, TextContent
 from pydantic import BaseModel, Field
 
@@ -63,7 +62,9 @@ class PreviewPeopleResult(_Model):
 
     summary: str
     preview_id: str
-    approval_id: str = Field(description="For the view's button: approves this preview when the human clicks it.")
+    approval_id: str | None = Field(
+        description="For the view's button (hosts that declare MCP Apps only): approves this preview when clicked."
+    )
     total: int
     page: int
     next_page: int | None = None
@@ -79,11 +80,7 @@ async def get_preview_people(
     """For the view only: every person of a pinned preview, a page at a time (name, email unless hidden, customer
     number, profile ID), and the approval_id its Remove (or Delete) button approves it with."""
     app = app_state(ctx)
-    if not declares_ui(ctx.client_capabilities):
-        raise ToolError(
-            "get_preview_people is for the MCP App view, and this client did not declare the MCP Apps extension; "
-            "the preview's result names the first 20 people."
-        )
+    view = declares_ui(ctx.client_capabilities)  # the approval alias goes only to a host that renders the view
     with tool_errors():
         preview = await app.previews.get(preview_id, store=app.store_key, segment_id=None, action=None)
         ids = list(preview.profile_ids)[(page - 1) * limit : page * limit]
@@ -91,8 +88,9 @@ async def get_preview_people(
         customers = {c.id: c for c in await app.client.customers(numbers)} if numbers else {}
         # Another name of the same preview (one record: approving either, or declining, ends both), random and
         # kept server-side, handed only to the view: its Remove button approves with it, without a second question.
-        alias = app.previews.new_id()
-        await app.previews.point(alias, preview_id, preview.expires_at)
+        alias = app.previews.new_id() if view else None
+        if alias is not None:
+            await app.previews.point(alias, preview_id, preview.expires_at)
     people = []
     for profile_id in ids:
         number = preview.customer_of.get(profile_id)
