@@ -125,6 +125,9 @@ async def test_a_300_person_preview_shows_everyone_and_remove_then_undo(
     await view_frame.get_by_role("button", name="Undo").click()
     await view_frame.get_by_role("heading", name="Undone").wait_for()
     assert len(shop.members(segment)) == 300
+    told = [u["content"][0]["text"] for u in await page.evaluate("window.__context_updates")]
+    assert told[0].startswith("In the view, the user approved and removed: Removed 300 profiles")
+    assert told[1].startswith("In the view, the user pressed Undo")
     assert {url.split(":")[0] for url in asked} <= {"about", "data"}  # nothing outside the document
 
 

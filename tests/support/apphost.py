@@ -17,7 +17,8 @@ HOST = """<!doctype html>
   window.__context = %(context)s;
   window.__input = %(input)s;
   window.__result = %(result)s;
-  window.__log = []; window.__messages = []; window.__sizes = []; window.__initialized = false;
+  window.__log = []; window.__messages = []; window.__sizes = []; window.__context_updates = [];
+  window.__initialized = false;
   const frame = document.getElementById("view");
   const send = (method, params) => frame.contentWindow.postMessage({ jsonrpc: "2.0", method, params }, "*");
   window.__send = send;
@@ -39,6 +40,8 @@ HOST = """<!doctype html>
       try { reply(await window.callTool(m.params.name, m.params.arguments || {})); } catch (e) { fail(String(e)); }
     } else if (m.method === "ui/message") {
       window.__messages.push(m.params); reply({});
+    } else if (m.method === "ui/update-model-context") {
+      window.__context_updates.push(m.params); reply({});
     } else if (m.method === "ui/notifications/size-changed") {
       window.__sizes.push(m.params); frame.style.height = m.params.height + "px";
     } else if (m.id !== undefined) {
