@@ -26,7 +26,10 @@ def _day(value: Any) -> Any:
         return value
     if not isinstance(value, str) or not _DAY.match(value.strip()):
         raise ValueError("takes a date written YYYY-MM-DD, e.g. 2026-09-01")
-    return date.fromisoformat(value.strip())
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ValueError("takes a real calendar day written YYYY-MM-DD (that month has no such day)") from None
 
 
 def _short(value: str) -> str:
@@ -121,6 +124,12 @@ def _window(after: date | None, before: date | None) -> str:
     return f"before {before}" if before else ""
 
 
+def _clip(name: str) -> str:
+    """A store's name as a sentence quotes it: one line, at most 60 characters."""
+    name = " ".join(name.split())
+    return name if len(name) <= 60 else name[:59] + "\u2026"
+
+
 def _quoted(names: list[str]) -> str:
     quoted = [f"'{n}'" for n in names]
     return quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " and " + quoted[-1]
@@ -143,13 +152,13 @@ def describe(where: CustomersWhere, *, group: str | None, segments: dict[UUID, s
     """The criteria in words, to follow a count: "in group 'Wholesale' who spent at least 500.00 since 2026-09-01"."""
 
     def label(ids: list[UUID] | None) -> str:
-        names = [segments.get(i) or str(i) for i in ids or ()]
+        names = [_clip(segments.get(i) or str(i)) for i in ids or ()]
         return ("segment " if len(names) == 1 else "segments ") + _quoted(names)
 
     parts = [
-        f"in group '{group}'" if group else "",
-        f"at company '{where.company}'" if where.company else "",
-        f"named like '{where.name_contains}'" if where.name_contains else "",
+        f"in group '{_clip(group)}'" if group else "",
+        f"at company '{_clip(where.company)}'" if where.company else "",
+        f"named like '{_clip(where.name_contains)}'" if where.name_contains else "",
         f"with an email at {where.email_domain}" if where.email_domain else "",
         ("who signed up " + _window(where.signed_up_after, where.signed_up_before))
         if where.signed_up_after or where.signed_up_before

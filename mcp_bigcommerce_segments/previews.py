@@ -49,16 +49,14 @@ class Preview:
 
 def unusable(preview_id: str, *, used: bool, expired: bool) -> PreviewError:
     """The error for a preview_id that is not (or no longer) pending."""
-    if used:
-        return PreviewError(
-            f"Preview {preview_id} was already approved and used; a preview removes once. Call "
-            "remove_profiles_from_segment again without preview_id for a new preview."
-        )
-    why = "expired (previews last 15 minutes)" if expired else "unknown (or expired)"
-    return PreviewError(
-        f"Preview {preview_id} is {why}. Call remove_profiles_from_segment again without preview_id for a new "
-        "preview, show it to the user, then approve that one."
+    again = (
+        "Call the tool that made it (remove_profiles_from_segment with a source, or delete_segment) again without "
+        "preview_id for a new preview, show it to the user, then approve that one."
     )
+    if used:
+        return PreviewError(f"Preview {preview_id} was already approved and used; a preview is used once. {again}")
+    why = "expired (previews last 15 minutes)" if expired else "unknown (or expired)"
+    return PreviewError(f"Preview {preview_id} is {why}. {again}")
 
 
 def check_owner(preview: Preview, store: str, segment_id: UUID | None, action: str | None = "remove") -> Preview:

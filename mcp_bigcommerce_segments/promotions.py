@@ -84,7 +84,9 @@ def refs(found: Sequence[Gate]) -> list[PromotionRef]:
 def _labels(found: Sequence[Gate]) -> str:
     labels = [g.label for g in found[:NAMED]]
     more = f" and {len(found) - NAMED} more" if len(found) > NAMED else ""
-    return (labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]) + more
+    if more:
+        return ", ".join(labels) + more
+    return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
 def removal_sentence(found: Sequence[Gate], segment_label: str, count: int) -> str:
@@ -92,11 +94,12 @@ def removal_sentence(found: Sequence[Gate], segment_label: str, count: int) -> s
     given = [g for g in found if not g.excludes]
     excluded = [g for g in found if g.excludes]
     parts = []
-    who = "the one removed" if count == 1 else f"the {count:,} removed"
+    who, lose, are = ("the one removed", "loses", "is") if count == 1 else (f"the {count:,} removed", "lose", "are")
     if given:
-        parts.append(f"members of {segment_label} get {_labels(given)}: {who} lose it")
+        parts.append(f"members of {segment_label} get {_labels(given)}: {who} {lose} it")
     if excluded:
-        parts.append(f"{_labels(excluded)} exclude members of {segment_label}: {who} are no longer excluded")
+        verb = "excludes" if len(excluded) == 1 else "exclude"
+        parts.append(f"{_labels(excluded)} {verb} members of {segment_label}: {who} {are} no longer excluded")
     text = "; ".join(parts)
     return text[:1].upper() + text[1:] + "." if text else ""
 

@@ -304,7 +304,7 @@ async def test_a_removal_preview_says_what_changes_in_the_promotions(
 
     assert "Members of 'VIP' get 'VIP 20% off' (enabled): the 2 removed lose it" in preview["summary"]
     assert (
-        "'Welcome 10%' (disabled) exclude members of 'VIP': the 2 removed are no longer excluded"
+        "'Welcome 10%' (disabled) excludes members of 'VIP': the 2 removed are no longer excluded"
         in (preview["summary"])
     )
 
@@ -422,3 +422,17 @@ async def test_create_and_update_read_back_when_the_answer_says_nothing(
     assert store.segments[uuid.UUID(created["segment_id"])].name == "Holiday 2026"
     assert renamed["name"] == "VIP 2027"
     assert store.segments[vip].name == "VIP 2027"
+
+
+async def test_undoing_the_deletion_of_an_empty_segment_answers_its_change_id(mcp: Client, store: FaultyStore) -> None:
+    """Recreating a deleted empty segment answers the change_id of the recreation, as the audit log records it."""
+    empty = store.add_segment("Black Friday")
+    preview = await call(mcp, "delete_segment", segment_id=str(empty))
+    done = await call(mcp, "delete_segment", segment_id=str(empty), preview_id=preview["preview_id"], confirm=True)
+
+    undo = await call(mcp, "undo_change", change_id=done["change_id"])
+
+    assert undo["status"] == "recreated"
+    assert undo["change_id"]
+    listed = (await call(mcp, "list_recent_changes"))["changes"]
+    assert listed[0]["change_id"] == undo["change_id"]

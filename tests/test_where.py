@@ -332,7 +332,7 @@ async def test_remove_everyone_not_in_vip_previews_and_removes_exactly_them(
     )
     assert preview["status"] == "preview"
     assert preview["would_remove"] == 4
-    assert "(4 customers not in segment 'VIP')" in preview["summary"]
+    assert "(4 members not in segment 'VIP')" in preview["summary"]
     assert store.stats.count("DELETE") == 0
 
     done = structured(
@@ -441,3 +441,22 @@ async def test_the_readme_sentences_work_on_the_sandbox(sentence: str) -> None:
     assert agent.largest < 2_000
     assert agent.uuid_lists == 0
     assert fewest <= agent.store <= 2 * fewest  # the README's figures: within twice the API's own minimum
+
+
+async def test_too_many_for_one_call_is_refused_from_the_first_page(
+    mcp1: Client, store: FaultyStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When nothing else narrows what the API's filters select, more customers than one call takes is refused from
+    the first page's total: one request, not every page."""
+    monkeypatch.setattr(where, "MAX_IDS", 5)
+    store.max_limit = 50  # pages of 50: a whole read would take 3 pages
+    store.add_group(2, "Wholesale")
+    for n in range(1, 121):
+        store.customers[n] = Customer(n, "Ada", f"Smith{n}", f"a{n}@example.com", customer_group_id=2)
+
+    result = await mcp1.call_tool("find_shopper_profiles", {"customers_where": {"customer_group": "Wholesale"}})
+
+    assert result.is_error
+    assert "120 customers in group 'Wholesale': one call takes at most 5" in text_of(result)
+    pages = [q["page"] for q in queries(store, "/customers")]
+    assert pages == ["1", "1"]  # the first page (asked again in the store's smaller pages), no other

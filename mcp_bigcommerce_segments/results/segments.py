@@ -31,6 +31,6 @@ class DeleteResult(_Model):
     preview_id: str | None = None
     members: int = 0
     people: list[str] = Field(default=[], description="The first 20 members, named.")
-    promotions: list[PromotionRef] | None = Field(default=None, description="Promotions that name it.")
+    promotions: list[PromotionRef] | None = Field(default=None, description="Promotions that name it (first 10).")
     change_id: str | None = None
     sandbox: bool = False

@@ -191,7 +191,8 @@ def _where_problem(problem: dict[str, Any]) -> str:
     if kind.startswith("uuid"):
         return f"customers_where.{field} takes segment UUIDs{got}; list_segments(name_contains=...) finds them."
     if kind in ("too_short", "string_too_short"):
-        return f"customers_where.{field} takes at least {problem.get('ctx', {}).get('min_length', 1)} characters{got}."
+        unit = "items" if isinstance(problem.get("input"), list) else "characters"
+        return f"customers_where.{field} takes at least {problem.get('ctx', {}).get('min_length', 1)} {unit}{got}."
     if kind in ("greater_than_equal", "greater_than"):
         return f"customers_where.{field} must be {problem.get('ctx', {}).get('ge', 0):g} or more{got}."
     return (

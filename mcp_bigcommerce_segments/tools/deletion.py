@@ -31,6 +31,8 @@ from .context import Ctx, app_state, tool_errors
 from .text import tool_result
 
 TOOL = "delete_segment"
+#: Promotions listed in a deletion's result (the sentence names 3 and counts the rest).
+SHOWN_PROMOTIONS = 10
 
 PreviewId = Annotated[
     str | None, Field(pattern=r"^p[0-9a-f]{10}$", description="Step 1's preview_id, once the user approved it.")
@@ -292,7 +294,7 @@ def _answer(
             name=preview.segment_name,
             status=status,
             preview_id=preview.preview_id if status == "preview" else None,
-            promotions=None if plan.gates is None else refs(plan.gates),
+            promotions=None if plan.gates is None else refs(plan.gates)[:SHOWN_PROMOTIONS],
             sandbox=app.settings.sandbox,
             **values,
         )

@@ -165,18 +165,12 @@ async def _undo_delete(app: AppState, ctx: Ctx, change_id: str, old_id: UUID, in
             f"Segment '{name}' ({old_id}) still exists: it was not deleted, so there is nothing to recreate."
         )
     ids = [UUID(str(i)) for i in intent.get("ids") or []]
-    recorded = intent.get("customer_of") or {}
-    target = await _earlier_recreation(app, old_id) or await _recreate(app, change_id, old_id, intent, bool(ids))
-    added: dict[str, Any] = {}
-    problem = ""
-    if ids:
-        customer_of = {i: int(recorded[str(i)]) for i in ids if str(i) in recorded}
-        selection = Selection(ids, f"the {len(ids):,} members of deleted segment '{name}'", {}, customer_of)
-        try:
-            result = await add_selection(app, ctx, target, selection, tool="undo_change", undoes=change_id)
-            added = dict(result.structured_content or {})
-        except ToolError as exc:  # the segment is back; its members could not be put back now
-            problem = f" {exc}"
+    recreated: tuple[UUID, str | None] | None = None
+    target = await _earlier_recreation(app, old_id)
+    if target is None:
+        recreated = await _recreate(app, change_id, old_id, intent, bool(ids))
+        target = recreated[0]
+    added, problem = await _put_back(app, ctx, change_id, target, ids, intent)
     retry = call("undo_change", change_id=change_id) if problem or added.get("failed") else None
     return _result(
         app,
@@ -187,7 +181,7 @@ async def _undo_delete(app: AppState, ctx: Ctx, change_id: str, old_id: UUID, in
         f"{plural(int(added.get('added', 0)) + int(added.get('already_members', 0)), 'member')} of {len(ids):,}."
         f"{problem}{' ' + retry + ' puts back the rest.' if retry else ''}{await _repoint(app, old_id, intent)}",
         undone=change_id if not retry else None,
-        change_id=added.get("change_id"),
+        change_id=added.get("change_id") or (recreated[1] if recreated else None),
         count=int(added.get("added", 0)),
         people=added.get("added_people", []),
         failed=added.get("failed", []),
@@ -196,7 +190,28 @@ async def _undo_delete(app: AppState, ctx: Ctx, change_id: str, old_id: UUID, in
     )
 
 
-async def _recreate(app: AppState, change_id: str, old_id: UUID, intent: dict[str, Any], members: bool) -> UUID:
+async def _put_back(
+    app: AppState, ctx: Ctx, change_id: str, target: UUID, ids: list[UUID], intent: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Add a deleted segment's members to the segment that replaces it: the add's result, or the sentence that says
+    why they could not be put back now (the segment is back either way)."""
+    if not ids:
+        return {}, ""
+    recorded = intent.get("customer_of") or {}
+    customer_of = {i: int(recorded[str(i)]) for i in ids if str(i) in recorded}
+    selection = Selection(
+        ids, f"the {len(ids):,} members of deleted segment '{intent.get('name', '')}'", {}, customer_of
+    )
+    try:
+        result = await add_selection(app, ctx, target, selection, tool="undo_change", undoes=change_id)
+    except ToolError as exc:
+        return {}, f" {exc}"
+    return dict(result.structured_content or {}), ""
+
+
+async def _recreate(
+    app: AppState, change_id: str, old_id: UUID, intent: dict[str, Any], members: bool
+) -> tuple[UUID, str | None]:
     """POST the deleted segment's name and description again, recorded (linked as the undo only when it had no
     members: else the re-add of its members is).
 
@@ -222,7 +237,7 @@ async def _recreate(app: AppState, change_id: str, old_id: UUID, intent: dict[st
         raise
     change.segment_id = segment.id
     await change.outcome(done=True, name=segment.name, recreates=str(old_id))
-    return segment.id
+    return segment.id, change.change_id
 
 
 async def _earlier_recreation(app: AppState, old_id: UUID) -> UUID | None:
@@ -247,4 +262,8 @@ async def _repoint(app: AppState, old_id: UUID, intent: dict[str, Any]) -> str:
         named = [g.label for g in gates(promotions or [], old_id)]
     if not named:
         return f" {why}" if why else ""
-    return f" Promotions that named the old segment_id {old_id} must be pointed at the new one: {', '.join(named)}."
+    more = f" and {len(named) - 3} more" if len(named) > 3 else ""
+    return (
+        f" Promotions that named the old segment_id {old_id} must be pointed at the new one: "
+        f"{', '.join(named[:3])}{more}."
+    )

@@ -103,8 +103,12 @@ async def get_preview_people(
     total = len(preview.profile_ids)
     pages = -(-total // limit)
     result = PreviewPeopleResult(
-        summary=app.tag + f"People {min(total, (page - 1) * limit + 1):,}-{min(total, page * limit):,} of {total:,} "
-        f"in preview {preview_id}.",
+        summary=app.tag
+        + (
+            f"People {(page - 1) * limit + 1:,}-{min(total, page * limit):,} of {total:,} in preview {preview_id}."
+            if people
+            else f"Page {page} is past the end: preview {preview_id} has {total:,} people; use page=1."
+        ),
         preview_id=preview_id,
         approval_id=alias,
         total=total,

@@ -47,10 +47,13 @@ class Matched:
     def count(self) -> int:
         return len(self.profiles) + len(self.without_profile)
 
+    within: bool = False  # selected among one segment's members (a removal)
+
     @property
     def sentence(self) -> str:
-        """ "38 customers in group 'Wholesale' who spent at least 500.00 since 2026-09-01"."""
-        return f"{plural(self.count, 'customer')} {self.words}"
+        """ "38 customers in group 'Wholesale' who spent at least 500.00 since 2026-09-01" ("members" for a
+        removal, whose selection starts from the segment's members)."""
+        return f"{plural(self.count, 'member' if self.within else 'customer')} {self.words}"
 
 
 class Selector:
@@ -198,7 +201,8 @@ class Selector:
 
     async def _read_customers(self, params: dict[str, str]) -> list[Customer]:
         """Customers by the API's filters, the bounds checked on the first page."""
-        read = await self.client.customers_matching(params, max_items=MAX_READ)
+        # Nothing else narrows what the filters select: more than one call takes is refused from the first page.
+        read = await self.client.customers_matching(params, max_items=MAX_READ if self._narrows_further() else MAX_IDS)
         total = read.total or 0
         where = self.where
         # What the API's filters selected, in words: all the store's customers when nothing was pushed.
@@ -277,7 +281,7 @@ class Selector:
         if len(profiles) > MAX_IDS:
             raise self._too_many_profiles(len(profiles))
         without = sorted(c for c, p in self.candidates.items() if p is None)
-        return Matched(profiles, without, self.customers, self._described())
+        return Matched(profiles, without, self.customers, self._described(), within=self.within is not None)
 
     def _too_many_profiles(self, count: int) -> ToolError:
         return ToolError(
