@@ -25,8 +25,9 @@ SMALL_PAGE = 50
 # Segment names read are reused this long within a process (a merchant renames a segment rarely; our own renames and
 # deletions drop them at once).
 NAMES_TTL_SECONDS = 60.0
-# A shopper profile belongs to at most this many segments (BigCommerce's limit).
+# A shopper profile belongs to at most this many segments, and a store holds at most this many (BigCommerce's limits).
 MAX_SEGMENTS_PER_PROFILE = 1_000
+MAX_SEGMENTS = 1_000
 
 
 @dataclass(frozen=True)
@@ -158,20 +159,28 @@ class Endpoints:
         """Every segment of the store (a store has at most 1,000)."""
         return await self.collect("segments", SegmentPage, what="segments", max_items=max_items)
 
-    async def segment_names(self, ids: set[UUID]) -> dict[UUID, str]:
-        """The names of segments, by ID: from what this process read in the last `NAMES_TTL_SECONDS`, else one
-        request per page of them (none for no IDs). A segment that does not exist has no entry."""
-        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
-        now = self._now()
-        names = {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
-        wanted = sorted(ids - names.keys(), key=str)
+    async def segments_by_id(self, ids: set[UUID]) -> dict[UUID, Segment]:
+        """The segments, whole (name and description), by ID, a page of IDs per request (none for no IDs); a segment
+        that does not exist has no entry. Their names are remembered for `segment_names`."""
+        found: dict[UUID, Segment] = {}
+        wanted = sorted(ids, key=str)
         for start in range(0, len(wanted), MAX_PAGE_SIZE):
             batch = wanted[start : start + MAX_PAGE_SIZE]
             params = {"id:in": ",".join(str(i) for i in batch)}
             read = await self.collect("segments", SegmentPage, what="segments", params=params, max_items=len(batch))
-            names.update({s.id: s.name for s in read.items})
-            cache.update({s.id: (s.name, now + NAMES_TTL_SECONDS) for s in read.items})
-        return names
+            found.update({s.id: s for s in read.items})
+        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
+        cache.update({s.id: (s.name, self._now() + NAMES_TTL_SECONDS) for s in found.values()})
+        return found
+
+    async def segment_names(self, ids: set[UUID]) -> dict[UUID, str]:
+        """The names of segments, by ID: from what this process read in the last `NAMES_TTL_SECONDS`, else read
+        (`segments_by_id`). A segment that does not exist has no entry."""
+        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
+        now = self._now()
+        names = {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
+        read = await self.segments_by_id(ids - names.keys())
+        return names | {i: s.name for i, s in read.items()}
 
     def forget_names(self, ids: set[UUID] | None = None) -> None:
         """Drop remembered segment names (all, or of `ids`): after this process renames or deletes a segment."""

@@ -11,9 +11,9 @@ from uuid import UUID
 
 from pydantic import ValidationError
 
-from .endpoints import MAX_PAGE_SIZE, NAMES_TTL_SECONDS, Collected
+from .endpoints import MAX_SEGMENTS, NAMES_TTL_SECONDS, Collected
 from .errors import PermissionDeniedError, ResponseShapeError
-from .models import Promotion, PromotionPage, Segment, SegmentPage, _Model
+from .models import Promotion, PromotionPage, Segment, _Model
 from .shoppers import ShopperReads
 
 #: The most promotions read (a store rarely has more than a few hundred).
@@ -22,10 +22,6 @@ MAX_PROMOTIONS = 5_000
 
 class _Created(_Model):
     data: list[Segment]
-
-
-#: A store holds at most 1,000 segments.
-MAX_SEGMENTS = 1_000
 
 
 def _one_segment(body: bytes) -> Segment | None:
@@ -39,16 +35,6 @@ def _one_segment(body: bytes) -> Segment | None:
 
 class SegmentAdmin(ShopperReads):
     """Segments created, updated, deleted and read whole; promotions read (cached like segment names)."""
-
-    async def segments_by_id(self, ids: set[UUID]) -> dict[UUID, Segment]:
-        """The segments, whole (name and description), by ID; a segment that does not exist has no entry."""
-        found: dict[UUID, Segment] = {}
-        wanted = sorted(ids, key=str)
-        for start in range(0, len(wanted), MAX_PAGE_SIZE):
-            params = {"id:in": ",".join(str(i) for i in wanted[start : start + MAX_PAGE_SIZE])}
-            read = await self.collect("segments", SegmentPage, what="segments", params=params, max_items=len(wanted))
-            found.update({s.id: s for s in read.items})
-        return found
 
     async def _segment_answer(self, method: str, payload: list[dict[str, str]], what: str) -> Segment:
         """Send one segment and answer it as the store has it now. The spec's answer is `{data: [segment]}` (PUT says
@@ -66,7 +52,7 @@ class SegmentAdmin(ShopperReads):
             if "id" in wanted:
                 segment = (await self.segments_by_id({UUID(wanted["id"])})).get(UUID(wanted["id"]))
             else:
-                every = await self.collect("segments", SegmentPage, what="segments", max_items=MAX_SEGMENTS)
+                every = await self.all_segments(max_items=MAX_SEGMENTS)
                 segment = next((s for s in every.items if s.name == wanted["name"]), None)
         if segment is None:
             raise ResponseShapeError(

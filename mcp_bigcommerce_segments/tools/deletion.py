@@ -61,15 +61,17 @@ class DeletionPlan:
     via_app: bool = False  # approved with the alias only the MCP App view holds: the human clicked Delete
 
 
-async def read_segment(app: AppState, segment_id: UUID) -> tuple[Any, list[Any]]:
-    """The segment and its members (up to 10,000).
+async def read_segment(app: AppState, segment_id: UUID, missing: str = "") -> tuple[Any, list[Any]]:
+    """The segment and its members (up to 10,000); `missing` says what its absence means to the caller.
 
     Raises:
         ToolError: it does not exist, has more than 10,000 members, or could not be read reliably.
     """
     segment = (await app.client.segments_by_id({segment_id})).get(segment_id)
     if segment is None:
-        raise ToolError(f"This store has no segment {segment_id}; nothing was deleted. list_segments finds segments.")
+        raise ToolError(
+            missing or f"This store has no segment {segment_id}; nothing was deleted. list_segments finds segments."
+        )
     members = await app.client.segment_members(segment_id, max_items=MAX_IDS, only_if_whole=True)
     if members.total is not None and members.total > MAX_IDS:
         raise ToolError(

@@ -13,6 +13,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import Field
 
+from ..endpoints import MAX_SEGMENTS
 from ..errors import BigCommerceError, ConflictError
 from ..lifecycle import SegmentChange
 from ..models import Segment
@@ -20,7 +21,6 @@ from ..results import SegmentResult
 from ..state import AppState
 from .arguments import SegmentId
 from .context import Ctx, app_state, tool_errors
-from .lookup import MAX_SEGMENTS
 from .text import tool_result
 
 Name = Annotated[str, Field(min_length=1, max_length=255, description="The segment's name, as merchants see it.")]

@@ -14,6 +14,7 @@ from pydantic import Field
 
 from ..client import MAX_PAGE_SIZE, BigCommerceClient
 from ..criteria import CustomersWhere
+from ..endpoints import MAX_SEGMENTS
 from ..models import Customer, Pagination, Segment
 from ..promotions import gates, promotions_of, refs
 from ..results import CustomerProfile, FindProfilesResult, ProfileSegmentsResult, SegmentEntry, SegmentsResult
@@ -24,9 +25,6 @@ from .context import Ctx, app_state, tool_errors
 from .resolve import Resolution, resolve_customers, sort_customers
 from .text import next_page, page_fields, tool_result
 from .where import select_where
-
-# A store holds at most 1,000 segments.
-MAX_SEGMENTS = 1_000
 
 
 async def list_segments(

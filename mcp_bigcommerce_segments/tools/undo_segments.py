@@ -79,9 +79,8 @@ def _result(app: AppState, segment_id: UUID, undoes: str, status: Any, summary: 
 
 async def _undo_create(app: AppState, change_id: str, segment_id: UUID) -> CallToolResult:
     """Delete the created segment at once while it is empty; else answer a deletion preview to approve."""
-    if segment_id not in await app.client.segments_by_id({segment_id}):
-        raise ToolError(f"The segment change {change_id} created ({segment_id}) no longer exists: nothing to undo.")
-    segment, members = await read_segment(app, segment_id)
+    gone = f"The segment change {change_id} created ({segment_id}) no longer exists: nothing to undo."
+    segment, members = await read_segment(app, segment_id, missing=gone)
     if members:
         plan = await pin_deletion(app, segment_id, undoes=change_id, keep=True)
         approve = call("delete_segment", segment_id=str(segment_id), preview_id=plan.preview.preview_id, confirm=True)
