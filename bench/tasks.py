@@ -151,6 +151,68 @@ SELECTING: dict[str, tuple[Callable[[Agent], Awaitable[None]], int]] = {
 }
 
 
+async def fifteen_into_vip(agent: Agent) -> None:
+    added = await agent("add_profiles_to_segment", segment_id=VIP, customer_ids=list(range(101, 116)))
+    assert added["added"] == 15
+
+
+#: Issue 23's five merchant requests, made one after another in one session (one server process), and the fewest
+#: store requests the documented API needs for the same answers. The answers name the segment (its name is read once
+#: per session: one page of the store's segments names them all), the people (one customer read per 250), the member
+#: count after the change (computed where it follows from a read, else read), and for a removal the promotions that
+#: name the segment (read once per session); a removal's approval re-reads the segment's membership.
+QUOTA: dict[str, tuple[Callable[[Agent], Awaitable[None]], int]] = {
+    # VIP's members, the segment's name, the 12 customers' names
+    "Who is in our VIP segment? (names)": (who_is_in_vip, 3),
+    # Newsletter's 120 members (one page), 3 POSTs of <= 50, the names of those added, Black Friday's count after
+    "Copy Newsletter (120) into Black Friday": (copy_newsletter, 6),
+    # Wholesale's and Newsletter's members, the names, the promotions; at approval: Newsletter again, one DELETE
+    "Take everyone in Wholesale (30) out of Newsletter": (wholesale_out_of_newsletter, 6),
+    # Wholesale's members, the names; at approval: the members again, one DELETE (the count, 0, follows)
+    "Empty the Wholesale segment": (empty_wholesale, 4),
+    # the 15 customers' profiles (and names), one POST, VIP's count after
+    "Add 15 customers to VIP": (fifteen_into_vip, 3),
+}
+
+
+async def session(*, asks_the_user: bool) -> list[tuple[str, int, int]]:
+    """Issue 23's five requests in one session: (request, store requests, fewest) for each."""
+    settings = Settings(store_hash="sandbox", access_token=SecretStr("sandbox-token"), sandbox=True, audit_log=None)
+    store = sandbox.build_store()
+    server = build_server(settings, transport=store.transport())
+    spent: list[tuple[str, int, int]] = []
+    callback: Any = yes if asks_the_user else None
+    async with Client(server, elicitation_callback=callback) as client:
+        agent = Agent(client)
+        for name, (request, fewest) in QUOTA.items():
+            before = len(store.stats.requests)
+            await request(agent)
+            spent.append((name, len(store.stats.requests) - before, fewest))
+    return spent
+
+
+async def quota(report: dict[str, Any]) -> str:
+    """Issue 23's figure: store requests for its five requests in one session against the fewest."""
+    lines = [f"{'request (one session)':<54} {'store requests / fewest':>24} {'when the client asks':>21}"]
+    plain, asking = await session(asks_the_user=False), await session(asks_the_user=True)
+    for (name, spent, fewest), (_, asked, _) in zip(plain, asking, strict=True):
+        lines.append(f"{name:<54} {f'{spent} / {fewest}':>24} {f'{asked} / {fewest}':>21}")
+    spent_total, fewest_total = sum(row[1] for row in plain), sum(row[2] for row in plain)
+    asked_total = sum(row[1] for row in asking)
+    lines.append(
+        f"{'all five':<54} {f'{spent_total} / {fewest_total} ({spent_total / fewest_total:.2f}x)':>24} "
+        f"{f'{asked_total} / {fewest_total} ({asked_total / fewest_total:.2f}x)':>21}"
+    )
+    report["quota"] = {
+        "requests": {name: {"store_requests": spent, "fewest": fewest} for name, spent, fewest in plain},
+        "store_requests": spent_total,
+        "store_requests_when_the_client_asks": asked_total,
+        "fewest": fewest_total,
+        "ratio": spent_total / fewest_total,
+    }
+    return "\n".join(lines)
+
+
 async def yes(context: ClientRequestContext, request: ElicitRequestParams) -> ElicitResult:
     return ElicitResult(action="accept", content={"approve": True})
 
@@ -193,6 +255,7 @@ async def suite() -> tuple[list[str], dict[str, Any]]:
         }
     lines.append("(n): calls with a client that asks the user itself (elicitation); the approval is inside the call.")
     lines += ["", "Selecting shoppers (customers_where):", await selecting(report)]
+    lines += ["", "Store requests, issue 23's five requests in one session:", await quota(report)]
     return lines, report
 
 

@@ -156,8 +156,15 @@ class Endpoints:
         return await self._get_page("segments", SegmentPage, what="segments", page=page, limit=limit)
 
     async def all_segments(self, *, max_items: int) -> "Collected[Segment]":
-        """Every segment of the store (a store has at most 1,000)."""
-        return await self.collect("segments", SegmentPage, what="segments", max_items=max_items)
+        """Every segment of the store (a store has at most 1,000); their names are remembered for `segment_names`."""
+        read = await self.collect("segments", SegmentPage, what="segments", max_items=max_items)
+        self._remember(read.items)
+        return read
+
+    def _remember(self, segments: Sequence[Segment]) -> None:
+        """Keep segment names for `segment_names`, for `NAMES_TTL_SECONDS`."""
+        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
+        cache.update({s.id: (s.name, self._now() + NAMES_TTL_SECONDS) for s in segments})
 
     async def segments_by_id(self, ids: set[UUID]) -> dict[UUID, Segment]:
         """The segments, whole (name and description), by ID, a page of IDs per request (none for no IDs); a segment
@@ -169,24 +176,40 @@ class Endpoints:
             params = {"id:in": ",".join(str(i) for i in batch)}
             read = await self.collect("segments", SegmentPage, what="segments", params=params, max_items=len(batch))
             found.update({s.id: s for s in read.items})
-        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
-        cache.update({s.id: (s.name, self._now() + NAMES_TTL_SECONDS) for s in found.values()})
+        self._remember(list(found.values()))
         return found
 
     async def segment_names(self, ids: set[UUID]) -> dict[UUID, str]:
-        """The names of segments, by ID: from what this process read in the last `NAMES_TTL_SECONDS`, else read
-        (`segments_by_id`). A segment that does not exist has no entry."""
+        """The names of segments, by ID: from what this process read in the last `NAMES_TTL_SECONDS`, else read. A
+        segment that does not exist has no entry.
+
+        A read takes the store's first page of segments (250), which names every segment of most stores, so the next
+        call's names are known too; only segments beyond that page are read by ID (`segments_by_id`).
+        """
         cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
         now = self._now()
         names = {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
-        read = await self.segments_by_id(ids - names.keys())
-        return names | {i: s.name for i, s in read.items()}
+        missing = ids - names.keys()
+        if not missing:
+            return names
+        whole = False
+        if self.__dict__.get("_first_page_until", 0.0) <= now:  # else the first page was read lately: not there
+            first = await self.list_segments(page=1, limit=MAX_PAGE_SIZE)
+            self._remember(first.data)
+            self.__dict__["_first_page_until"] = now + NAMES_TTL_SECONDS
+            names |= {s.id: s.name for s in first.data if s.id in missing}
+            missing -= names.keys()
+            whole = first.pagination.total_pages <= 1 and 0 <= first.pagination.total <= len(first.data)
+        if missing and not whole:  # a store with more segments than one page (or a page that does not say)
+            names |= {i: s.name for i, s in (await self.segments_by_id(missing)).items()}
+        return names
 
     def forget_names(self, ids: set[UUID] | None = None) -> None:
         """Drop remembered segment names (all, or of `ids`): after this process renames or deletes a segment."""
         cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
         for i in list(cache) if ids is None else ids:
             cache.pop(i, None)
+        self.__dict__["_first_page_until"] = 0.0  # a created segment may be on it now
 
     async def segment_exists(self, segment_id: UUID) -> bool:
         """Whether the segment exists (one small read)."""

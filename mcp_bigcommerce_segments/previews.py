@@ -7,7 +7,7 @@ two approvals of one preview cannot both remove.
 
 import secrets
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from .clock import Clock
@@ -175,3 +175,29 @@ class PreviewStore:
         self._aliases = {a: named for a, named in self._aliases.items() if named[1] > now}
         for key in [k for k, p in self._previews.items() if p.expires_at <= now]:
             del self._previews[key]
+
+
+class AskedPlans:
+    """Plans a question was asked about, kept until the client answers (at most `LIMIT`, each `TTL_SECONDS`).
+
+    With protocol 2026-07-28 the client answers a question by calling the tool again, and the call's resolvers run
+    again: without this, the answer's round would read again every selection and name the question's round read.
+    The answer's round takes the plan its question showed (the same set, so the same question and digest) and
+    re-reads only current membership before removing. Per process: a replica that did not ask plans afresh.
+    """
+
+    LIMIT = 64
+    TTL_SECONDS = float(TTL_SECONDS)
+
+    def __init__(self) -> None:
+        self._plans: dict[str, tuple[Any, float]] = {}
+
+    def keep(self, key: str, plan: Any, now: float) -> None:
+        self._plans = {k: v for k, v in self._plans.items() if v[1] > now}
+        if len(self._plans) >= self.LIMIT:
+            self._plans.pop(next(iter(self._plans)))
+        self._plans[key] = (plan, now + self.TTL_SECONDS)
+
+    def take(self, key: str, now: float) -> Any | None:
+        plan, until = self._plans.pop(key, (None, 0.0))
+        return plan if until > now else None

@@ -16,7 +16,7 @@ from .client import BigCommerceClient, Transport
 from .clock import Clock, SystemClock
 from .config import Settings
 from .integrity import Sealer, derive_key
-from .previews import Previews, PreviewStore
+from .previews import AskedPlans, Previews, PreviewStore
 from .redact import keep_secret
 from .retry import RetryPolicy
 from .running import RunningCalls
@@ -36,6 +36,8 @@ class AppState:
     shutdown: Shutdown = field(default_factory=Shutdown)
     #: The calls in progress, so that a cancel posted over stateless HTTP, or a hang-up, can stop one.
     running: RunningCalls = field(default_factory=RunningCalls)
+    #: Removal plans a question was asked about, for the answer's round (see `AskedPlans`).
+    asked: AskedPlans = field(default_factory=AskedPlans)
     #: The store as the audit log and the previews know it: its hash, or for a sandbox this process's own name, so
     #: that a sandbox's changes are never listed or undone after the process (and its store) has gone.
     store_key: str = ""

@@ -171,9 +171,9 @@ def test_a_sandbox_keeps_its_own_audit_log() -> None:
 async def test_undoing_a_removal_never_adds_profiles_that_were_not_known_members(
     make_client: MakeClient, store: FaultyStore, segment: uuid.UUID, mode: str
 ) -> None:
-    """In a segment too large to check, a yes removes the IDs asked; the undo re-adds only those known to have been
-    members, never the outsiders a 204 cannot tell apart."""
-    members = store.add_profiles(1_200)
+    """In a segment too large to check (more than 10,000 members, even after the human's answer), a yes removes the
+    IDs asked; the undo re-adds only those known to have been members, never the outsiders a 204 cannot tell apart."""
+    members = store.add_profiles(10_050)
     store.add_members(segment, members)
     outsiders = store.add_profiles(5)
 

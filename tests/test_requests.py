@@ -6,11 +6,15 @@ import uuid
 
 import pytest
 from mcp import Client
+from mcp.client.context import ClientRequestContext
+from mcp.types import ElicitRequestParams, ElicitResult
 
+from bench.tasks import QUOTA, session
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.store import Customer
+from mcp_bigcommerce_segments.previews import AskedPlans
 
-from .conftest import approve, preview_removal, structured
+from .conftest import MakeClient, approve, preview_removal, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -52,14 +56,88 @@ async def test_a_partial_removal_counts_what_is_left(mcp: Client, store: FaultyS
 
 
 async def test_a_copy_names_both_segments_in_one_read(mcp: Client, store: FaultyStore, wholesale: uuid.UUID) -> None:
-    """Copying a segment reads both segments' names in one request (the target's is then reused)."""
+    """Copying a segment reads both segments' names in one request (the store's first page of segments)."""
     target = store.add_segment("Black Friday")
 
     data = structured(
         await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(target), "from_segment_id": str(wholesale)})
     )
 
-    name_reads = [q for m, p, q in store.stats.requests if p.endswith("/segments") and "id%3Ain" in q]
+    name_reads = [q for m, p, q in store.stats.requests if p.endswith("/segments")]
     assert len(name_reads) == 1
     assert "to segment 'Black Friday'" in data["summary"]
     assert data["member_count"] == 30
+
+
+async def test_segment_names_are_read_once_per_minute_and_beyond_the_first_page_by_id(
+    mcp: Client, store: FaultyStore, wholesale: uuid.UUID
+) -> None:
+    """Names come from one read of the first page of segments, reused by the next calls; a segment past that page is
+    read by ID; a rename made here is not hidden by what was remembered."""
+    for n in range(300):
+        store.add_segment(f"Filler {n}")
+    last = store.add_segment("Zeta")  # on page 2 of 250
+    for segment in (wholesale, wholesale, last, last):
+        await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment), "include_names": False})
+    reads = [q for _, p, q in store.stats.requests if p.endswith("/segments")]
+    assert len(reads) == 2
+    assert "id%3Ain" in reads[1]
+
+    await mcp.call_tool("update_segment", {"segment_id": str(wholesale), "name": "Trade"})
+    page = structured(
+        await mcp.call_tool("list_segment_profiles", {"segment_id": str(wholesale), "include_names": False})
+    )
+    assert "'Trade'" in page["summary"]
+
+
+@pytest.mark.parametrize("asks", [False, True], ids=["confirm", "elicitation"])
+async def test_issue_23s_five_requests_cost_the_fewest_store_requests(asks: bool) -> None:
+    """The five requests of issue 23 in one session spend exactly the store requests the documented API needs for
+    the same answers, whether the approval is a second call or the client's own question."""
+    spent = await session(asks_the_user=asks)
+    assert [(name, used) for name, used, _ in spent] == [(name, fewest) for name, (_, fewest) in QUOTA.items()]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_the_answer_to_a_question_re_reads_membership_only(
+    make_client: MakeClient, store: FaultyStore, wholesale: uuid.UUID, mode: str
+) -> None:
+    """With a client that asks, the removal after the answer uses the plan its question showed and reads only the
+    segment's membership again (2026-07-28 resumes the call, 2025-11-25 asks inside it): a member who left while the
+    human read the question is not sent."""
+    asked: list[str] = []
+    first = store.members(wholesale)[-1]  # past the 20 the question names
+
+    async def leave_then_yes(context: ClientRequestContext, request: ElicitRequestParams) -> ElicitResult:
+        asked.append(request.message)
+        store.segments[wholesale].members.pop(first)  # someone else takes one out meanwhile
+        return ElicitResult(action="accept", content={"approve": True})
+
+    async with make_client(mode=mode, elicitation_callback=leave_then_yes) as client:
+        before = len(store.stats.requests)
+        done = structured(
+            await client.call_tool("remove_profiles_from_segment", {"segment_id": str(wholesale), "all_members": True})
+        )
+    sent = [(m, p.rsplit("/", 1)[-1]) for m, p, _ in store.stats.requests[before:]]
+    assert len(asked) == 1
+    assert sent.count(("GET", "shopper-profiles")) == 2  # the plan's read, and membership again after the answer
+    assert sent.count(("GET", "customers")) == 1  # the names, once
+    assert sent[-1][0] == "DELETE"
+    assert str(first) not in store.stats.requests[-1][2]
+    assert done["removed"] == 29
+    assert done["not_members"] == 1
+    assert done["member_count"] == 0
+
+
+def test_asked_plans_are_single_use_bounded_and_expire() -> None:
+    """A plan kept for the answer's round is taken once, forgotten after 15 minutes, and at most 64 are kept."""
+    plans = AskedPlans()
+    plans.keep("a", "plan a", now=0.0)
+    assert plans.take("a", now=1.0) == "plan a"
+    assert plans.take("a", now=1.0) is None
+    plans.keep("b", "plan b", now=0.0)
+    assert plans.take("b", now=AskedPlans.TTL_SECONDS + 1) is None
+    for n in range(AskedPlans.LIMIT + 1):
+        plans.keep(str(n), n, now=0.0)
+    assert plans.take("0", now=1.0) is None  # the oldest made room
+    assert plans.take(str(AskedPlans.LIMIT), now=1.0) == AskedPlans.LIMIT

@@ -2,6 +2,7 @@
 was, and the digest that ties a question to exactly one set."""
 
 import hashlib
+import json
 from typing import Any
 
 from mcp.server.mcpserver.resolve import AcceptedElicitation
@@ -30,3 +31,9 @@ def can_ask(ctx: Ctx) -> bool:
     capabilities = ctx.client_capabilities
     elicitation = capabilities.elicitation if capabilities is not None else None
     return elicitation is not None and not (elicitation.form is None and elicitation.url is not None)
+
+
+def call_key(store: str, segment_id: Any, arguments: dict[str, Any]) -> str:
+    """The key of a call's plan: its store, segment and source arguments (a later round sends the same ones)."""
+    sources = {k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in arguments.items()}
+    return json.dumps([store, str(segment_id), sources], sort_keys=True, default=str)

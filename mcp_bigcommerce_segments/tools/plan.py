@@ -2,9 +2,11 @@
 known of each customer given by number, and the preview's sentence. Removals, undos of adds and (later) deletions of
 segments are planned here; `removal.py` asks and removes."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from uuid import UUID
 
+from ..bulk import BulkOutcome
 from ..people import SHOWN, name_profiles
 from ..previews import Preview
 from ..promotions import gates, promotions_of, removal_sentence
@@ -35,6 +37,7 @@ class Plan:
     promotions: str = ""  # what the removal changes in the promotions that name the segment ("" when none or unknown)
     members_before: int | None = None  # the segment's member count as read whole for the plan (None: not read whole)
     via_app: bool = False  # approved with the alias only the MCP App view holds: the human clicked Remove
+    arguments: dict[str, Any] = field(default_factory=dict)  # the call's source arguments (see `AskedPlans`)
 
 
 async def pin_removal(
@@ -138,3 +141,32 @@ def preview_summary(plan: Plan, *, confirm_without_id: bool) -> str:
         f"{preview.segment_label} ({preview.source}); {shown}.{empties}{checked}{customer_sentences(plan)}"
         f"{promotions} Show them to the user; if they approve, call {approval} within 15 minutes."
     )
+
+
+async def people_removed(write: SegmentWrite, preview: Preview, removed: list[UUID]) -> list[str]:
+    """The first 20 removed, as people: the preview named them already unless some it named did not go and others
+    beyond its first 20 did (then they are named now)."""
+    named = dict(zip(preview.profile_ids, preview.people, strict=False))
+    gone = set(removed)
+    first = [p for p in preview.profile_ids if p in gone][:SHOWN]
+    if all(p in named for p in first):
+        return [named[p] for p in first]
+    return await write.people(removed)
+
+
+def removed_sentence(write: SegmentWrite, plan: Plan, preview: Preview, outcome: BulkOutcome, count: int | None) -> str:
+    """What a removal did: the customers (or source) removed, those no longer members, failures, the count now,
+    the undo, and the customers given that took no part."""
+    source = preview.source
+    if preview.source.startswith("customer"):  # name the customers whose profiles were removed, no others
+        source = customers_of(preview.customer_of, outcome.changed) or "none of the customers given"
+    summary = f"Removed {plural(len(outcome.changed), 'profile')} from segment {preview.segment_label} ({source})"
+    if plan.not_members:
+        summary += f"; {plural(plan.not_members, 'was no longer a member', 'were no longer members')}"
+    if outcome.failed_count:
+        summary += f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` retries exactly them"
+    if count is not None:
+        summary += f". The segment now has {plural(count, 'member')}"
+    if write.change_id:
+        summary += f". undo_change(change_id={write.change_id!r}) puts them back"
+    return (summary + "." + customer_sentences(plan)).rstrip(".")

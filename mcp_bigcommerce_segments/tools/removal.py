@@ -8,7 +8,7 @@ preview pinned under a `preview_id`: the store, the segment and the exact set, n
 one (`BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW`).
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
 from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
@@ -22,14 +22,14 @@ from ..errors import PreviewError
 from ..people import and_more
 from ..previews import TTL_SECONDS, Preview
 from ..redact import redact
-from ..results import RemoveResult, customers_of, failure_groups
+from ..results import RemoveResult, failure_groups
 from ..state import AppState
 from ..words import call, plural
 from ..writes import SegmentWrite
-from .approval import can_ask, set_digest, verdict
+from .approval import call_key, can_ask, set_digest, verdict
 from .arguments import CustomerIds, FromSegmentId, ProfileIds, SegmentId, Where
 from .context import Ctx, app_state, progress_reporter, tool_errors
-from .plan import TOOL, Plan, customer_sentences, pin_removal, preview_summary
+from .plan import TOOL, Plan, customer_sentences, people_removed, pin_removal, preview_summary, removed_sentence
 from .resolve import SOURCES, membership, one_source, select
 from .text import tool_result
 
@@ -104,7 +104,12 @@ async def plan_removal(
             "one, call with a source (profile_ids, customer_ids, from_segment_id, customers_where or all_members) to "
             "get a preview."
         )
-    return await _make_plan(app_state(ctx), segment_id, preview_id, sources)
+    app = app_state(ctx)
+    if not preview_id and ctx.input_responses:  # the client answers the question this plan was shown in
+        asked = app.asked.take(call_key(app.store_key, segment_id, sources), app.client.clock.now())
+        if asked is not None:
+            return cast(Plan, asked)
+    return await _make_plan(app, segment_id, preview_id, sources)
 
 
 async def ask_removal(
@@ -127,6 +132,8 @@ async def ask_removal(
         return RemovalApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
     total = len(plan.preview.profile_ids)
     digest = set_digest(plan.preview)
+    if not plan.from_preview and plan.selection is not None:  # for the round that brings the answer
+        app.asked.keep(call_key(app.store_key, plan.preview.segment_id, plan.arguments), plan, app.client.clock.now())
     return Elicit(
         redact(
             f"Remove {plural(total, 'shopper profile')} from segment {plan.preview.segment_label} "
@@ -177,7 +184,7 @@ async def remove_profiles_from_segment(
                 await app.previews.put(plan.preview)
         return _answer(app, plan, "preview", preview_summary(plan, confirm_without_id=confirm))
     with app.shutdown.running():  # the whole removal, so that its answer goes out before a shutdown exits
-        return await _remove(app, ctx, plan)
+        return await _remove(app, ctx, plan, recheck=asked)
 
 
 async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, sources: dict[str, Any]) -> Plan:
@@ -204,18 +211,21 @@ async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, so
             segment_id=segment_id,
             within=segment_id,
         )
-    return await pin_removal(app, segment_id, selection, source, keep=False)
+    plan = await pin_removal(app, segment_id, selection, source, keep=False)
+    plan.arguments = sources
+    return plan
 
 
-async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
-    """Remove exactly the approved preview's profiles that are still members, recording it, and answer."""
+async def _remove(app: AppState, ctx: Ctx, plan: Plan, *, recheck: bool) -> CallToolResult:
+    """Remove exactly the approved preview's profiles that are still members, recording it, and answer. `recheck`:
+    the human was asked, so time has passed since the plan: membership is read again."""
     write = SegmentWrite(
         app, tool=TOOL, segment_id=plan.preview.segment_id, action="remove", progress=progress_reporter(ctx, "Removed")
     )
     with tool_errors():
         # A kept preview is taken (single use); one approved in this call by the user's answer was never kept.
         preview = await write.take(plan.preview.preview_id) if plan.from_preview else plan.preview
-        targets = await _still_members(write, plan, preview)
+        targets = await _still_members(write, plan, preview, recheck=recheck)
         if not targets:
             plan.not_members += len(write.known_unchanged)
             gone = f"Nothing to remove: none of them is still a member of segment {preview.segment_label}."
@@ -231,17 +241,14 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
             "already)."
         )
     count = await write.member_count()
-    summary = _removed_sentence(write, plan, preview, outcome, count)
+    summary = removed_sentence(write, plan, preview, outcome, count)
     return _answer(
         app,
         plan,
         "removed",
         summary,
         removed=len(outcome.changed),
-        # The preview named them already when every one of them went; else the ones that went are named now.
-        people=list(preview.people)
-        if set(outcome.changed) == set(preview.profile_ids)
-        else await write.people(outcome.changed),
+        people=await people_removed(write, preview, outcome.changed),
         failed=failure_groups(outcome.failed),
         retry=retry,
         member_count=count,
@@ -249,31 +256,12 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan) -> CallToolResult:
     )
 
 
-def _removed_sentence(
-    write: SegmentWrite, plan: Plan, preview: Preview, outcome: BulkOutcome, count: int | None
-) -> str:
-    """What a removal did: the customers (or source) removed, those no longer members, failures, the count now,
-    the undo, and the customers given that took no part."""
-    source = preview.source
-    if preview.source.startswith("customer"):  # name the customers whose profiles were removed, no others
-        source = customers_of(preview.customer_of, outcome.changed) or "none of the customers given"
-    summary = f"Removed {plural(len(outcome.changed), 'profile')} from segment {preview.segment_label} ({source})"
-    if plan.not_members:
-        summary += f"; {plural(plan.not_members, 'was no longer a member', 'were no longer members')}"
-    if outcome.failed_count:
-        summary += f"; {outcome.failed_count:,} FAILED ({outcome.failure_sentence()}); `retry` retries exactly them"
-    if count is not None:
-        summary += f". The segment now has {plural(count, 'member')}"
-    if write.change_id:
-        summary += f". undo_change(change_id={write.change_id!r}) puts them back"
-    return (summary + "." + customer_sentences(plan)).rstrip(".")
-
-
-async def _still_members(write: SegmentWrite, plan: Plan, preview: Preview) -> list[UUID]:
-    """The preview's profiles that are still members: time has passed since a preview made in an earlier call.
-    Those that left meanwhile are counted as no longer members, and no request names them."""
+async def _still_members(write: SegmentWrite, plan: Plan, preview: Preview, *, recheck: bool) -> list[UUID]:
+    """The preview's profiles that are still members: time has passed since a preview made in an earlier call, or
+    since the question about it. Those that left meanwhile are counted as no longer members, and no request names
+    them."""
     targets = list(preview.profile_ids)
-    if not plan.from_preview:  # planned in this very call
+    if not plan.from_preview and not recheck:  # planned in this very call, nobody asked
         write.unverified = [] if preview.membership_checked else targets
         write.members_before = plan.members_before
         return targets
