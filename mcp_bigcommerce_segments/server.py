@@ -3,7 +3,7 @@
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
@@ -44,7 +44,7 @@ from .running import CALL_KEY, RunningCalls, principal_of
 from .state import AppState, compose
 from .tools import changes, deletion, lifecycle, lookup, membership, removal, view
 from .tools.arguments import explain, unknown_arguments
-from .tools.schema import compact, description, drop_titles, hoist_descriptions
+from .tools.making import ToolFn, generated, make_tool
 
 logger = logging.getLogger(__name__)
 
@@ -207,30 +207,18 @@ async def _stop_on_sigterm(shutdown: Shutdown) -> None:
             os._exit(0)
 
 
-def _tool(
-    fn: Callable[..., Awaitable[CallToolResult]], title: str, annotations: ToolAnnotations, tag: str = ""
-) -> Tool:
-    """A tool whose output schema is advertised but not validated a second time.
-
-    Every result is built from our pydantic result models, which validate it as they are made; the SDK would
-    validate the same content against the same schema again (~0.1 ms a page, ~15 ms for 10,000 IDs).
-    `FuncMetadata` reads its fields live, and a schema without a model is published and not re-checked.
-    """
+def _tool(fn: ToolFn, title: str, annotations: ToolAnnotations, tag: str = "", *, cached: bool = True) -> Tool:
+    """One of our tools (see `tools/making.py`), its errors tagged with `tag`."""
     meta = view.APP_ONLY if fn is view.get_preview_people else view.LINK if fn.__name__ in view.LINKED else None
-    tool = SegmentTool.from_function(fn, title=title, description=description(fn), annotations=annotations, meta=meta)
-    assert isinstance(tool, SegmentTool)
+    fields: dict[str, Any] = {"title": title, "annotations": annotations, "meta": meta}
+    tool = make_tool(SegmentTool, fn, **fields) if cached else generated(SegmentTool, fn, **fields)
     tool.tag = tag
-    tool.fn_metadata.output_model = None
-    # Schema titles ("Segment Id" for segment_id) repeat the names; a model pays for every character of tools/list.
-    drop_titles(tool.parameters)
-    tool.parameters["additionalProperties"] = False  # an argument a tool does not take is refused (SegmentTool.run)
-    hoist_descriptions(tool.parameters)
-    compact(tool.parameters)
-    if tool.output_schema is not None:
-        drop_titles(tool.output_schema)
-        compact(tool.output_schema, output=True)
-        tool.output_schema.pop("description", None)  # the result model's docstring: the tool's description says it
     return tool
+
+
+def every_tool(*, cached: bool = True) -> list[Tool]:
+    """Every tool a writing server offers (`cached=False`: schemas generated from the code, not `schemas.json`)."""
+    return [_tool(fn, title, annotations, cached=cached) for fn, title, annotations in _tools(read_only=False)]
 
 
 def build_server(
@@ -284,7 +272,7 @@ def build_server(
         version=__version__,
         lifespan=lifespan,
         log_level=settings.log_level,
-        tools=[_tool(fn, title, annotations, tag) for fn, title, annotations in _tools(settings)],
+        tools=[_tool(fn, title, annotations, tag) for fn, title, annotations in _tools(read_only=settings.read_only)],
         token_verifier=token_verifier,
         auth=auth,
         request_state_security=_state_sealing(settings),
@@ -315,12 +303,12 @@ def _instructions(settings: Settings, extra: str) -> str:
     return instructions + ("\n" + extra if extra else "")
 
 
-ToolSpec = tuple[Callable[..., Awaitable[CallToolResult]], str, ToolAnnotations]
+ToolSpec = tuple[ToolFn, str, ToolAnnotations]
 
 
-def _tools(settings: Settings) -> list[ToolSpec]:
+def _tools(*, read_only: bool) -> list[ToolSpec]:
     """The tools of the mode, in the order `tools/list` shows them; read-only mode offers no write tool at all."""
-    writes = not settings.read_only
+    writes = not read_only
     tools: list[ToolSpec] = [(membership.list_segment_profiles, "List profiles in a segment", _READ)]
     if writes:
         tools += [

@@ -111,6 +111,7 @@ def test_bundle_holds_the_package_and_not_the_tests(packed: Path) -> None:
     assert {"manifest.json", "pyproject.toml", "uv.lock", "LICENSE", "icon.png", "README.md"} <= set(names)
     assert "mcp_bigcommerce_segments/server.py" in names
     assert "mcp_bigcommerce_segments/app/segments.html" in names  # the MCP App view, offline
+    assert "mcp_bigcommerce_segments/tools/schemas.json" in names  # the stored tool schemas (a faster start)
     assert not [n for n in names if n.startswith(("tests/", ".venv/", "bench/")) or "__pycache__" in n]
 
 
@@ -452,6 +453,8 @@ def test_sdist_and_wheel_hold_the_package_and_nothing_stray(tmp_path: Path) -> N
     }
     shipped = zipfile.ZipFile(wheel).read("mcp_bigcommerce_segments/app/segments.html")
     assert shipped == (ROOT / "mcp_bigcommerce_segments" / "app" / "segments.html").read_bytes()  # the MCP App
+    schemas = zipfile.ZipFile(wheel).read("mcp_bigcommerce_segments/tools/schemas.json")
+    assert schemas == (ROOT / "mcp_bigcommerce_segments" / "tools" / "schemas.json").read_bytes()
     twine = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "twine"), "check", "--strict", str(sdist), str(wheel)],
         capture_output=True,

@@ -13,6 +13,9 @@ import pytest
 from mcp import Client
 
 from mcp_bigcommerce_segments import __version__
+from mcp_bigcommerce_segments.server import every_tool
+from mcp_bigcommerce_segments.tools import making
+from mcp_bigcommerce_segments.tools.making import CACHE, dumped
 
 from .conftest import MakeClient
 
@@ -35,6 +38,32 @@ async def test_tools_match_the_snapshot(mcp: Client) -> None:
         SNAPSHOT.write_text(json.dumps(current, indent=2, sort_keys=True) + "\n")
 
     assert current == json.loads(SNAPSHOT.read_text())
+
+
+def test_the_stored_schemas_are_what_the_code_generates() -> None:
+    """tools/schemas.json, which a start reads instead of generating the schemas, holds exactly what the code
+    generates; a tool made from it is the generated tool in every part a call uses."""
+    generated, stored = every_tool(cached=False), every_tool()
+    if os.environ.get("UPDATE_SNAPSHOTS"):
+        CACHE.write_text(dumped(generated))
+
+    assert dumped(generated) == CACHE.read_text(), (  # as text: the order of the properties is published too
+        "the tool schemas changed: run python -m mcp_bigcommerce_segments.tools.making"
+    )
+    for made, read in zip(generated, stored, strict=True):
+        assert (made.name, made.parameters, made.output_schema) == (read.name, read.parameters, read.output_schema)
+        assert (made.context_kwarg, made.resolved_params.keys()) == (read.context_kwarg, read.resolved_params.keys())
+        assert made.resolver_plans.keys() == read.resolver_plans.keys()
+        assert made.fn_metadata.wrap_output == read.fn_metadata.wrap_output
+        assert made.fn_metadata.output_model is read.fn_metadata.output_model is None
+        assert made.fn_metadata.arg_model.model_fields.keys() == read.fn_metadata.arg_model.model_fields.keys()
+        assert (made.title, made.description, made.meta) == (read.title, read.description, read.meta)
+
+
+def test_a_tool_the_stored_schemas_do_not_hold_is_generated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without stored schemas (a new tool, or no file), the tool is made as the SDK makes it."""
+    monkeypatch.setattr(making, "SCHEMAS", {})
+    assert dumped(every_tool()) == CACHE.read_text()
 
 
 async def test_annotations_are_explicit_and_right(mcp: Client) -> None:
@@ -119,3 +148,13 @@ async def test_readme_tool_table_matches_the_server(mcp: Client) -> None:
     table = re.findall(r"^\| `(\w+)\(", README.read_text(), flags=re.MULTILINE)
 
     assert sorted(table) == sorted(t.name for t in (await mcp.list_tools()).tools)
+
+
+def test_an_unreadable_schema_file_is_no_schemas(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A missing or broken schemas.json makes no tool from it (each is generated instead)."""
+    monkeypatch.setattr(making, "CACHE", tmp_path / "missing.json")
+    assert making._cached() == {}
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    monkeypatch.setattr(making, "CACHE", broken)
+    assert making._cached() == {}

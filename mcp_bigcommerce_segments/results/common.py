@@ -11,7 +11,7 @@ from ..words import customers, first_few, plural
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", defer_build=True)  # built on first use, not at start
 
 
 # Profiles that could not be processed, with the reason they share. (No docstring: it would be the schema's
