@@ -5,10 +5,13 @@ and reading each answer within its size and time bounds all happen there. The ty
 `endpoints.py`. `Transport` is re-exported so that no other module imports httpx2.
 """
 
+import copy
 import logging
+import ssl
 import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
@@ -140,6 +143,10 @@ class BigCommerceClient(SegmentAdmin):
             "transport": transport,
             "follow_redirects": False,
         }
+        if base_url.startswith("http://"):
+            # Plain HTTP: no CA bundle to load (~30 ms). Verification stays required: with no trust anchor, a TLS
+            # connection (an https proxy in the environment) fails instead of going unverified.
+            self._http_options["verify"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         # `/stores/{hash}/`: the V2 endpoints (customer groups, orders) hang below it, beside v3.
         self._store_root = base_url.rstrip("/").rsplit("/", 1)[0] + "/"
         # Made on first use: building its TLS context costs ~50 ms that a server start need not pay.
@@ -147,6 +154,14 @@ class BigCommerceClient(SegmentAdmin):
 
     def _now(self) -> float:
         return self._clock.now()
+
+    def within(self, seconds: float) -> Self:
+        """This client (connections, quota and caches shared) with each request's waits and retries bounded by
+        `seconds`; a request that would wait longer is not sent (`RateLimitWaitTooLong`)."""
+        self._http  # noqa: B018 - made now, so that the view uses the same connections
+        view = copy.copy(self)
+        view._retry = replace(self._retry, max_seconds=seconds)
+        return view
 
     @property
     def clock(self) -> Clock:

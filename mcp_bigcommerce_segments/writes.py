@@ -12,7 +12,7 @@ Every write tool (add, remove, undo) is a thin adapter over it. A write:
 import contextlib
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import UUID
 
 import anyio
@@ -20,13 +20,20 @@ import anyio
 from .audit import new_change_id
 from .batch import Outcome, add_chunk, remove_chunk
 from .bulk import BulkOutcome, ChunkRun, ProgressFn
-from .errors import BigCommerceError
+from .errors import BigCommerceError, RateLimitWaitTooLong
 from .models import Customer
 from .people import name_profiles
 from .previews import TTL_SECONDS, Preview
 from .ratelimit import WaitReporter
 from .results import failure_groups
 from .state import AppState
+
+if TYPE_CHECKING:
+    from .client import BigCommerceClient
+
+# The reads after a write that only complete its result (names, the member count) wait at most this long for the
+# quota: past it, the result goes without them (a write that spent a 30 s window answers now, not 30 s later).
+AFTER_WRITE_WAIT_SECONDS = 1.0
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +76,8 @@ class SegmentWrite:
         # The segment's member count just before the write, when the write read it whole anyway: the count after is
         # then computed, not read again.
         self.members_before: int | None = None
+        # Seconds the store's quota stays spent, when the reads after the write were not sent for it (see `_after`).
+        self.quota_spent_for: float | None = None
 
     # --- previews ---------------------------------------------------------------------------------------------
 
@@ -205,10 +214,17 @@ class SegmentWrite:
 
     # --- after the write: what the result needs ---------------------------------------------------------------
 
+    @property
+    def _after(self) -> "BigCommerceClient":
+        """The client for the reads that complete a result after the write (names, the member count): they wait at
+        most `AFTER_WRITE_WAIT_SECONDS` for the quota, so a write that spent the window answers now, without them,
+        instead of a window later."""
+        return self.app.client.within(AFTER_WRITE_WAIT_SECONDS)
+
     async def people(self, ids: Sequence[UUID], known: Mapping[int, Customer] | None = None) -> list[str]:
         """The first 20 of `ids` named as people (never fails: names are a courtesy)."""
         return await name_profiles(
-            self.app.client, ids, self.customer_of, hide_emails=self.app.settings.hide_emails, known=known
+            self._after, ids, self.customer_of, hide_emails=self.app.settings.hide_emails, known=known
         )
 
     async def member_count(self) -> int | None:
@@ -220,15 +236,27 @@ class SegmentWrite:
         if self.members_before is not None and not self.outcome.failed:  # exact: every ID's fate is known
             return self.members_before + len(self.outcome.changed) * (-1 if self.action == "remove" else 1)
         try:
-            page = await self.app.client.list_segment_profiles(self.segment_id, limit=1)
+            page = await self._after.list_segment_profiles(self.segment_id, limit=1)
+        except RateLimitWaitTooLong as exc:
+            self.quota_spent_for = exc.retry_after
+            return None
         except BigCommerceError:
             return None
         return page.pagination.total
+
+    def unread_sentence(self) -> str:
+        """Why the result has no member count, when the quota stopped the reads after the write; else empty."""
+        if self.quota_spent_for is None:
+            return ""
+        return (
+            f"The store's quota is spent for the next {self.quota_spent_for:.0f} s, so the member count and names were "
+            "not read: list_segment_profiles shows them after"
+        )
 
     async def segment_name(self) -> str | None:
         """The segment's name, or None when it cannot be read now (the write is done: a read must not fail it)."""
         if self.app.shutdown.requested.is_set():
             return None
         with contextlib.suppress(BigCommerceError):
-            return (await self.app.client.segment_names({self.segment_id})).get(self.segment_id)
+            return (await self._after.segment_names({self.segment_id})).get(self.segment_id)
         return None

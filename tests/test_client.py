@@ -1,7 +1,9 @@
 """The HTTP client against the fake store: wire contract, error mapping, retries, rate limits."""
 
 import json
+import ssl
 import uuid
+from typing import Any
 
 import httpx2
 import pytest
@@ -331,3 +333,17 @@ async def test_a_page_without_pagination_is_a_shape_error(clock: VirtualClock) -
     async with make(httpx2.MockTransport(answer), clock) as client:
         with pytest.raises(ResponseShapeError, match="lacks the data or pagination"):
             await client.list_segment_profiles(uuid.uuid4())
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_tls_trusts_the_ca_bundle_for_https_and_nothing_for_plain_http(scheme: str, clock: VirtualClock) -> None:
+    """An https API URL verifies against the CA bundle; a plain-http one loads no bundle, and its TLS context still
+    requires verification (with no trust anchor, a TLS connection would fail, never go unverified)."""
+    client = BigCommerceClient(
+        base_url=f"{scheme}://api.example.com/stores/x/v3", access_token=SecretStr(TOKEN), user_agent="t", clock=clock
+    )
+    transport: Any = client._http._transport  # httpx2's own: the context it made for its connections
+    context = transport._pool._ssl_context
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname
+    assert (context.cert_store_stats()["x509_ca"] > 0) == (scheme == "https")

@@ -10,11 +10,12 @@ from mcp.client.context import ClientRequestContext
 from mcp.types import ElicitRequestParams, ElicitResult
 
 from bench.tasks import QUOTA, session
+from mcp_bigcommerce_segments.clock import VirtualClock
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.store import Customer
 from mcp_bigcommerce_segments.previews import AskedPlans
 
-from .conftest import MakeClient, approve, preview_removal, structured
+from .conftest import MakeClient, approve, preview_removal, strs, structured
 
 pytestmark = pytest.mark.anyio
 
@@ -141,3 +142,26 @@ def test_asked_plans_are_single_use_bounded_and_expire() -> None:
         plans.keep(str(n), n, now=0.0)
     assert plans.take("0", now=1.0) is None  # the oldest made room
     assert plans.take(str(AskedPlans.LIMIT), now=1.0) == AskedPlans.LIMIT
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+async def test_an_add_that_spends_the_window_answers_without_waiting_for_the_next(
+    make_client: MakeClient, store: FaultyStore, clock: VirtualClock, segment: uuid.UUID, mode: str
+) -> None:
+    """The reads that only complete an add's result (names, the member count, the segment's name) wait at most a
+    second for the quota: an add whose POSTs spend the store's window answers at once, without them, not 30 s
+    later; no 429 is earned."""
+    store.quota, store.window_seconds = 4, 30.0
+    ids = store.add_profiles(200)  # exactly 4 POSTs: the window is spent
+    async with make_client(mode=mode) as client:
+        started = clock.now()
+        done = structured(
+            await client.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+        )
+    assert done["added"] == 200
+    assert clock.now() - started < 2.0
+    assert store.stats.rate_limited == 0
+    assert store.stats.count("GET") == 0  # no read was sent into a spent window
+    assert done["member_count"] is None
+    assert f"to segment {segment}" in done["summary"]  # named by ID: its name was not read
+    assert "quota is spent for the next 30 s, so the member count and names were not read" in done["summary"]

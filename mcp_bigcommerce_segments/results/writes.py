@@ -53,14 +53,13 @@ class AddResult(WriteResult):
         retry: str | None,
         tag: str,
         sandbox: bool,
+        unread: str = "",
     ) -> "AddResult":
         """The result of an add: counts, the people added, and the sentence that says it all."""
         label = f"'{name}'" if name else str(segment_id)
         already = len(outcome.unchanged)
-        source, members = (
-            selection.source,
-            ("1 was already a member" if already == 1 else f"{already:,} were already members"),
-        )
+        source = selection.source
+        members = "1 was already a member" if already == 1 else f"{already:,} were already members"
         if selection.by_number:  # name the customers by what happened to each
             source = customers_of(selection.customer_of, outcome.changed) or "none of the customers given"
             if already:
@@ -83,6 +82,8 @@ class AddResult(WriteResult):
             summary += f". The segment now has {plural(member_count, 'member')}"
         if change_id:
             summary += f". undo_change(change_id={change_id!r}) reverses this"
+        if unread:
+            summary += f". {unread}"
         return cls(
             summary=tag + summary + ".",
             segment_id=segment_id,

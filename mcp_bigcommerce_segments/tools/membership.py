@@ -136,6 +136,7 @@ async def add_selection(
             retry=retry if outcome.failed else None,
             tag=app.tag,
             sandbox=app.settings.sandbox,
+            unread=write.unread_sentence(),
         )
     )
 

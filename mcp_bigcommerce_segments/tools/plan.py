@@ -169,4 +169,6 @@ def removed_sentence(write: SegmentWrite, plan: Plan, preview: Preview, outcome:
         summary += f". The segment now has {plural(count, 'member')}"
     if write.change_id:
         summary += f". undo_change(change_id={write.change_id!r}) puts them back"
+    if unread := write.unread_sentence():
+        summary += f". {unread}"
     return (summary + "." + customer_sentences(plan)).rstrip(".")
