@@ -188,7 +188,7 @@ class _Chunk:
     async def read_add(self, ids: list[UUID], answer: Answer, rounds: int = 2) -> None:
         """Place each ID of a POST by what the answer says of it; IDs it says nothing of are sent once more alone."""
         payload = answer.json() if answer.status != 404 else answer.lenient_json()
-        listed = _ids_in_data(payload)
+        listed = _ids_in_data(payload, ids)
         self.outcome.customer_of.update(listed)
         confirmed = listed.keys() & set(ids)
         indexed = _indexed_errors(payload, ids)
@@ -272,17 +272,18 @@ def _said(answer: Answer) -> str:
     return f" (BigCommerce said: {said})" if said else ""
 
 
-def _ids_in_data(payload: Any) -> dict[UUID, int]:
+def _ids_in_data(payload: Any, sent: Sequence[UUID] = ()) -> dict[UUID, int]:
     """The profiles listed in a batch answer's `data`, with their customer ID (-1 when not given); entries that are
-    not profiles are skipped."""
+    not profiles are skipped. An ID written as it was sent (`sent`) is matched without being parsed again."""
     found: dict[UUID, int] = {}
     data = payload.get("data") if isinstance(payload, dict) else None
     if isinstance(data, list):
+        as_sent = {str(i): i for i in sent}
         for item in data:
             raw = item.get("id") if isinstance(item, dict) else None
             if isinstance(raw, str):
                 try:
-                    profile_id = UUID(raw)
+                    profile_id = as_sent.get(raw) or UUID(raw)
                 except ValueError:
                     continue
                 customer = item.get("customer_id")
@@ -298,8 +299,9 @@ def _indexed_errors(payload: Any, ids: Sequence[UUID]) -> dict[int, tuple[int, s
     message names.
     """
     found: dict[int, tuple[int, str]] = {}
-    positions = {str(profile_id): n for n, profile_id in enumerate(ids)}
-    for code, items in _error_groups(payload):
+    groups = _error_groups(payload)
+    positions = {str(profile_id): n for n, profile_id in enumerate(ids)} if groups else {}
+    for code, items in groups:
         for key, message in items.items():
             text = str(message)
             if str(key).isascii() and str(key).isdigit() and int(key) < len(ids):

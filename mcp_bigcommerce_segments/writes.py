@@ -180,6 +180,8 @@ class SegmentWrite:
 
     async def _record_outcome(self) -> None:
         """The outcome record: every ID in one place. A failure here is logged (the write has happened)."""
+        if not self.app.audit.on:
+            return
         changed, unchanged = _FIELDS[self.action]
         outcome = self.outcome
         fields: dict[str, Any] = {
