@@ -60,8 +60,17 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve" and not args.check:
         # No collection while the start-up's modules and models are made (all of them live as long as the process,
-        # and `_serve` freezes them): a stdio server answers `tools/list` sooner. Enabled again once it serves.
+        # and `_serve` freezes them): a stdio server answers `tools/list` sooner. Enabled again once it serves, or
+        # on any way out before.
         gc.disable()
+    try:
+        return _run(args)
+    finally:
+        gc.enable()
+
+
+def _run(args: argparse.Namespace) -> int:
+    """The command the arguments name."""
     # Imported here, not at the top: `--version` and `--help` must not pay for loading the SDK (~0.5 s).
     import anyio
 

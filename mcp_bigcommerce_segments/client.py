@@ -12,7 +12,6 @@ import zlib
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, nullcontext
 from dataclasses import replace
-from types import TracebackType
 from typing import Any, Self
 
 import anyio
@@ -128,6 +127,7 @@ class BigCommerceClient(SegmentAdmin):
         # BigCommerce's 10 concurrent requests, when replicas share them (the semaphore counts this process's).
         self._leases = leases or nullcontext
         self._slots = anyio.Semaphore(max_concurrency)
+        self._reserve = 0.0  # the share of a window this client leaves to others (see `within`)
         # Learnt from the first 413 to a page of 250: stores that cap pages lower are then read in pages of 50.
         self.page_size = MAX_PAGE_SIZE
         self._http_options: dict[str, Any] = {
@@ -155,12 +155,12 @@ class BigCommerceClient(SegmentAdmin):
     def _now(self) -> float:
         return self._clock.now()
 
-    def within(self, seconds: float) -> Self:
+    def within(self, seconds: float, *, reserve: float = 0.0) -> Self:
         """This client (connections, quota and caches shared) with each request's waits and retries bounded by
-        `seconds`; a request that would wait longer is not sent (`RateLimitWaitTooLong`)."""
+        `seconds`, sent only while `reserve` of the window's quota would be left, else not (`RateLimitWaitTooLong`)."""
         self._http  # noqa: B018 - made now, so that the view uses the same connections
         view = copy.copy(self)
-        view._retry = replace(self._retry, max_seconds=seconds)
+        view._retry, view._reserve = replace(self._retry, max_seconds=seconds), reserve
         return view
 
     @property
@@ -206,9 +206,7 @@ class BigCommerceClient(SegmentAdmin):
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
     async def aclose(self) -> None:
@@ -284,7 +282,7 @@ class BigCommerceClient(SegmentAdmin):
     ) -> tuple[Answer | None, BigCommerceError | None]:
         """One attempt, within the concurrency limit and the quota: the answer, or the error to retry or raise."""
         async with self._slots:
-            sent_at = await self._governor.acquire(deadline, on_wait)
+            sent_at = await self._governor.acquire(deadline, on_wait, self._reserve)
             answer: Answer | None = None
             error: BigCommerceError | None
             try:

@@ -4,12 +4,11 @@ Previews, the question put to the human, and write results name up to `SHOWN` pr
 more there are. Emails are left out when the operator set `BIGCOMMERCE_HIDE_EMAILS=true`.
 """
 
-import contextlib
 from collections.abc import Mapping, Sequence
 from uuid import UUID
 
 from .client import BigCommerceClient
-from .errors import BigCommerceError
+from .errors import BigCommerceError, RateLimitWaitTooLong
 from .models import Customer
 from .redact import redact
 
@@ -31,15 +30,22 @@ async def name_profiles(
     *,
     hide_emails: bool,
     known: Mapping[int, Customer] | None = None,
+    unread: list[float] | None = None,
 ) -> list[str]:
     """The first `SHOWN` of `profile_ids` as people (one customer look-up at most); a profile whose customer is
-    unknown is named by its ID. Never fails: names are a courtesy, the IDs are the truth."""
+    unknown is named by its ID. Never fails: names are a courtesy, the IDs are the truth. When the quota stopped
+    the look-up, the seconds it stays spent are added to `unread`."""
     shown = list(profile_ids[:SHOWN])
     customers = dict(known or {})
     missing = sorted({customer_of[p] for p in shown if p in customer_of and customer_of[p] not in customers})
     if missing:
-        with contextlib.suppress(BigCommerceError):  # not found: named by ID below
+        try:
             customers.update({c.id: c for c in await client.customers(missing)})
+        except RateLimitWaitTooLong as exc:
+            if unread is not None:
+                unread.append(exc.retry_after or 0.0)
+        except BigCommerceError:  # not found: named by ID below
+            pass
     named: list[str] = []
     for profile_id in shown:
         customer = customers.get(customer_of.get(profile_id, -1))

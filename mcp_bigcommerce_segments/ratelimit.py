@@ -48,7 +48,9 @@ async def wait(clock: Clock, seconds: float, *, at_most: float = math.inf, repor
 class Governor(Protocol):
     """What the client asks of a rate governor: this process's (`RateGovernor`) or one shared by replicas."""
 
-    async def acquire(self, deadline: float = math.inf, on_wait: WaitReporter | None = None) -> float: ...
+    async def acquire(
+        self, deadline: float = math.inf, on_wait: WaitReporter | None = None, reserve: float = 0.0
+    ) -> float: ...
 
     async def release(self, headers: Mapping[str, str] | None, sent_at: float = math.inf) -> None: ...
 
@@ -81,16 +83,20 @@ class RateGovernor:
         """When the current window ends, as far as the governor knows (clock time)."""
         return self._reset_at
 
-    async def acquire(self, deadline: float = math.inf, on_wait: WaitReporter | None = None) -> float:
+    async def acquire(
+        self, deadline: float = math.inf, on_wait: WaitReporter | None = None, reserve: float = 0.0
+    ) -> float:
         """Wait until one more request fits in the quota (telling `on_wait` how long), then count it; returns the
-        time it may be sent (pass it to `release`).
+        time it may be sent (pass it to `release`). With `reserve` (a fraction of the quota), the request goes only
+        while that much of the window would still be left after it: it leaves the end of a window to others.
 
         Raises:
             RateLimitWaitTooLong: the wait would end after `deadline`; nothing was counted.
         """
         while True:
             now = self._clock.now()
-            if self._left is not None and self._left < 1:
+            kept = math.floor(reserve * self._quota) if self._quota else 0
+            if self._left is not None and self._left < 1 + kept:
                 if now < self._reset_at:
                     if self._reset_at > deadline:
                         left = self._reset_at - now

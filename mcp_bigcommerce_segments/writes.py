@@ -9,7 +9,6 @@ Every write tool (add, remove, undo) is a thin adapter over it. A write:
 5. hands the tool what it needs for the result: the outcome, the change_id, the people, the member count.
 """
 
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal
@@ -32,8 +31,10 @@ if TYPE_CHECKING:
     from .client import BigCommerceClient
 
 # The reads after a write that only complete its result (names, the member count) wait at most this long for the
-# quota: past it, the result goes without them (a write that spent a 30 s window answers now, not 30 s later).
+# quota: past it, the result goes without them (a write that spent a 30 s window answers now, not 30 s later). And
+# they leave the last third of a window to writes (another replica's, another app's): a write needs it more.
 AFTER_WRITE_WAIT_SECONDS = 1.0
+AFTER_WRITE_RESERVE = 1 / 3
 
 logger = logging.getLogger(__name__)
 
@@ -76,8 +77,8 @@ class SegmentWrite:
         # The segment's member count just before the write, when the write read it whole anyway: the count after is
         # then computed, not read again.
         self.members_before: int | None = None
-        # Seconds the store's quota stays spent, when the reads after the write were not sent for it (see `_after`).
-        self.quota_spent_for: float | None = None
+        # Reads after the write that the quota stopped (see `_after`): what each reads -> seconds the quota is spent.
+        self.unread: dict[str, float] = {}
 
     # --- previews ---------------------------------------------------------------------------------------------
 
@@ -221,13 +222,17 @@ class SegmentWrite:
         """The client for the reads that complete a result after the write (names, the member count): they wait at
         most `AFTER_WRITE_WAIT_SECONDS` for the quota, so a write that spent the window answers now, without them,
         instead of a window later."""
-        return self.app.client.within(AFTER_WRITE_WAIT_SECONDS)
+        return self.app.client.within(AFTER_WRITE_WAIT_SECONDS, reserve=AFTER_WRITE_RESERVE)
 
     async def people(self, ids: Sequence[UUID], known: Mapping[int, Customer] | None = None) -> list[str]:
         """The first 20 of `ids` named as people (never fails: names are a courtesy)."""
-        return await name_profiles(
-            self._after, ids, self.customer_of, hide_emails=self.app.settings.hide_emails, known=known
+        spent: list[float] = []
+        named = await name_profiles(
+            self._after, ids, self.customer_of, hide_emails=self.app.settings.hide_emails, known=known, unread=spent
         )
+        if spent:
+            self.unread["the names"] = spent[0]
+        return named
 
     async def member_count(self) -> int | None:
         """How many members the segment has now: computed when the write read the segment whole and knows every ID's
@@ -240,25 +245,32 @@ class SegmentWrite:
         try:
             page = await self._after.list_segment_profiles(self.segment_id, limit=1)
         except RateLimitWaitTooLong as exc:
-            self.quota_spent_for = exc.retry_after
+            self.unread["the member count"] = exc.retry_after or 0.0
             return None
         except BigCommerceError:
             return None
         return page.pagination.total
 
     def unread_sentence(self) -> str:
-        """Why the result has no member count, when the quota stopped the reads after the write; else empty."""
-        if self.quota_spent_for is None:
+        """What the result lacks because the quota stopped the reads after the write, and when to look; else empty."""
+        if not self.unread:
             return ""
+        what = [w for w in ("the segment's name", "the names", "the member count") if w in self.unread]
+        listed = what[0] if len(what) == 1 else ", ".join(what[:-1]) + " and " + what[-1]
         return (
-            f"The store's quota is spent for the next {self.quota_spent_for:.0f} s, so the member count and names were "
-            "not read: list_segment_profiles shows them after"
+            f"BigCommerce's rate limit for this store is used up for the next {max(self.unread.values()):.0f} s, so "
+            f"{listed} {'was' if len(what) == 1 else 'were'} not read; list_segment_profiles shows "
+            f"{'it' if len(what) == 1 else 'them'} after that"
         )
 
     async def segment_name(self) -> str | None:
         """The segment's name, or None when it cannot be read now (the write is done: a read must not fail it)."""
         if self.app.shutdown.requested.is_set():
             return None
-        with contextlib.suppress(BigCommerceError):
+        try:
             return (await self._after.segment_names({self.segment_id})).get(self.segment_id)
+        except RateLimitWaitTooLong as exc:
+            self.unread["the segment's name"] = exc.retry_after or 0.0
+        except BigCommerceError:
+            pass
         return None

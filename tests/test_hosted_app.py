@@ -1,6 +1,7 @@
 """serve-http's app in process: what it answers besides MCP (GET /mcp, the resource metadata, readiness), and that
 it starts only when it can record changes, with the same instructions as stdio."""
 
+import gc
 import hashlib
 import importlib.util
 import io
@@ -408,3 +409,19 @@ async def test_a_body_is_read_only_for_a_verified_caller_and_only_up_to_4_mb(tmp
 
     assert stranger.status_code == 401
     assert caller.status_code == 413
+
+
+def test_a_stdio_start_that_stops_early_leaves_garbage_collection_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A stdio start pauses garbage collection while it builds the server; a start that stops before serving (here an
+    audit log that cannot be written) turns it back on."""
+    blocked = tmp_path / "file"
+    blocked.write_text("")
+    monkeypatch.setenv("BIGCOMMERCE_STORE_HASH", "abc123")
+    monkeypatch.setenv("BIGCOMMERCE_ACCESS_TOKEN", "t")
+    monkeypatch.setenv("BIGCOMMERCE_AUDIT_LOG", str(blocked / "audit.jsonl"))
+
+    assert main([]) == 2
+    assert gc.isenabled()
+    assert "audit log" in capsys.readouterr().err.lower()

@@ -117,10 +117,11 @@ class Step:
     name: str
     left: int | None = None  # release: X-Rate-Limit-Requests-Left
     reset_ms: int | None = None  # release: X-Rate-Limit-Time-Reset-Ms
+    reserve: float = 0.0  # acquire: the share of the quota to leave (a read that only completes a result)
 
 
-def acquire(at: float, name: str) -> Step:
-    return Step(at, "acquire", name)
+def acquire(at: float, name: str, reserve: float = 0.0) -> Step:
+    return Step(at, "acquire", name, reserve=reserve)
 
 
 def release(at: float, name: str, left: int, reset_ms: int) -> Step:
@@ -183,6 +184,22 @@ SCENARIOS: dict[str, tuple[int, list[Step], dict[str, float]]] = {
         ],
         {"r1": 0.0, "r2": 0.2, "r3": 30.02},
     ),
+    # quota 6, a third kept: a read that only completes a result goes while more than 2 would be left after it; with
+    # 2 left it waits for the next window (r4), while a write (r5) still takes the last of this one.
+    "a read that completes a result leaves the end of the window to writes": (
+        6,
+        [
+            acquire(0.0, "r1"),
+            release(0.1, "r1", left=5, reset_ms=30_000),
+            acquire(0.2, "r2", reserve=1 / 3),
+            acquire(0.3, "r3"),
+            acquire(0.3, "r3b"),
+            release(0.4, "r2", left=4, reset_ms=29_800),
+            acquire(0.5, "r4", reserve=1 / 3),
+            acquire(0.6, "r5"),
+        ],
+        {"r1": 0.0, "r2": 0.2, "r3": 0.3, "r3b": 0.3, "r4": 30.22, "r5": 0.6},
+    ),
 }
 
 
@@ -197,7 +214,7 @@ async def play(quota: int, steps: list[Step]) -> dict[str, float]:
     async def run(step: Step) -> None:
         await clock.sleep(step.at - clock.now())
         if step.op == "acquire":
-            sent_at[step.name] = await governor.acquire()
+            sent_at[step.name] = await governor.acquire(reserve=step.reserve)
             granted[step.name] = clock.now()
         else:
             answer = rate_headers(step.left, step.reset_ms, quota=quota, window_ms=30_000)
@@ -245,7 +262,7 @@ async def play_lua(url: str, quota: int, steps: list[Step]) -> dict[str, float]:
             stated = [str(step.left), str(step.reset_ms), str(quota), "30000", str(sent_ms[step.name]), "20", step.name]
             await release(keys=keys, args=stated)
             continue
-        go, value = await acquire(keys=keys, args=[step.name, 600_000])
+        go, value = await acquire(keys=keys, args=[step.name, 600_000, str(step.reserve)])
         if int(go) == 1:
             granted[step.name], sent_ms[step.name] = at, int(value)
         else:

@@ -3,6 +3,7 @@ removal re-reads membership (no correctness trade) and then sends only its DELET
 segment it read whole, and the people were named by the preview."""
 
 import uuid
+from typing import Any, cast
 
 import pytest
 from mcp import Client
@@ -11,13 +12,27 @@ from mcp.types import ElicitRequestParams, ElicitResult
 
 from bench.tasks import QUOTA, session
 from mcp_bigcommerce_segments.clock import VirtualClock
+from mcp_bigcommerce_segments.config import Settings
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.store import Customer
+from mcp_bigcommerce_segments.endpoints import NAMES_TTL_SECONDS
 from mcp_bigcommerce_segments.previews import AskedPlans
+from mcp_bigcommerce_segments.server import build_server
+from mcp_bigcommerce_segments.state import compose
+from mcp_bigcommerce_segments.tools.approval import call_key
 
-from .conftest import MakeClient, approve, preview_removal, strs, structured
+from .conftest import BoundedClient, MakeClient, approve, preview_removal, strs, structured
 
 pytestmark = pytest.mark.anyio
+
+#: The source arguments of "empty the segment", as the removal tool keys its plans.
+SOURCES_ALL = {
+    "profile_ids": None,
+    "customer_ids": None,
+    "from_segment_id": None,
+    "customers_where": None,
+    "all_members": True,
+}
 
 
 @pytest.fixture
@@ -71,7 +86,7 @@ async def test_a_copy_names_both_segments_in_one_read(mcp: Client, store: Faulty
 
 
 async def test_segment_names_are_read_once_per_minute_and_beyond_the_first_page_by_id(
-    mcp: Client, store: FaultyStore, wholesale: uuid.UUID
+    mcp: Client, store: FaultyStore, clock: VirtualClock, wholesale: uuid.UUID
 ) -> None:
     """Names come from one read of the first page of segments, reused by the next calls; a segment past that page is
     read by ID; a rename made here is not hidden by what was remembered."""
@@ -83,6 +98,10 @@ async def test_segment_names_are_read_once_per_minute_and_beyond_the_first_page_
     reads = [q for _, p, q in store.stats.requests if p.endswith("/segments")]
     assert len(reads) == 2
     assert "id%3Ain" in reads[1]
+
+    clock.advance(NAMES_TTL_SECONDS + 1)  # a minute on: read again (a rename elsewhere shows)
+    await mcp.call_tool("list_segment_profiles", {"segment_id": str(wholesale), "include_names": False})
+    assert len([q for _, p, q in store.stats.requests if p.endswith("/segments")]) == 3
 
     await mcp.call_tool("update_segment", {"segment_id": str(wholesale), "name": "Trade"})
     page = structured(
@@ -164,4 +183,47 @@ async def test_an_add_that_spends_the_window_answers_without_waiting_for_the_nex
     assert store.stats.count("GET") == 0  # no read was sent into a spent window
     assert done["member_count"] is None
     assert f"to segment {segment}" in done["summary"]  # named by ID: its name was not read
-    assert "quota is spent for the next 30 s, so the member count and names were not read" in done["summary"]
+    assert (
+        "rate limit for this store is used up for the next 30 s, so the segment's name, the names and the member "
+        "count were not read; list_segment_profiles shows them after that" in done["summary"]
+    )
+
+
+async def test_the_operators_leave_reads_membership_once(
+    make_client: MakeClient, settings: Settings, store: FaultyStore, wholesale: uuid.UUID
+) -> None:
+    """With BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW, confirm=true with a source removes in one call that reads the
+    segment once: nobody was asked, so no time passed to read it again for."""
+    leave = settings.model_copy(update={"confirm_without_preview": True})
+    async with make_client(settings_=leave) as client:
+        done = structured(
+            await client.call_tool(
+                "remove_profiles_from_segment", {"segment_id": str(wholesale), "all_members": True, "confirm": True}
+            )
+        )
+    assert done["removed"] == 30
+    assert [m for m, p, _ in store.stats.requests if p.endswith("shopper-profiles")] == ["GET", "DELETE"]
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("action", ["accept", "decline"])
+async def test_no_plan_outlives_its_answer(
+    settings: Settings, store: FaultyStore, clock: VirtualClock, wholesale: uuid.UUID, mode: str, action: str
+) -> None:
+    """A plan kept for the round that brings the answer is gone once the answer came, whether yes or no."""
+    state = compose(settings, transport=store.transport(), clock=clock)
+    asked: list[str] = []
+
+    async def answer(context: ClientRequestContext, request: ElicitRequestParams) -> ElicitResult:
+        asked.append(request.message)
+        return ElicitResult(action=action, content={"approve": True} if action == "accept" else None)
+
+    server, callback = build_server(settings, state=state), cast(Any, answer)
+    async with state.client, BoundedClient(server, mode=mode, elicitation_callback=callback) as client:
+        done = structured(
+            await client.call_tool("remove_profiles_from_segment", {"segment_id": str(wholesale), "all_members": True})
+        )
+    assert len(asked) == 1
+    assert done["status"] == ("removed" if action == "accept" else "declined")
+    assert state.asked.take(call_key(state.store_key, wholesale, SOURCES_ALL), clock.now()) is None
+    assert not state.asked._plans

@@ -23,14 +23,17 @@ def _timed(script: str) -> str:
 
 
 # KEYS[1]: the store's rate hash; KEYS[2]: its requests in flight (a sorted set scored by when each entry expires,
-# so that one a dead replica or a lost reply leaves behind stops counting). ARGV: request id, entry ms.
+# so that one a dead replica or a lost reply leaves behind stops counting). ARGV: request id, entry ms, reserve (the
+# fraction of the quota that must still be left after this request, or '').
 # Returns {1, now_ms} when the request may go, or {0, wait_ms}.
 ACQUIRE = _timed("""
 local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'quota', 'window')
 local left, reset, quota, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
 if reset > now + STATE_MAX then reset = now + STATE_MAX; redis.call('HSET', KEYS[1], 'reset', reset) end
 redis.call('PEXPIRE', KEYS[1], KEY_TTL)
-if left ~= nil and left < 1 then
+local kept = 0
+if quota ~= nil then kept = math.floor((tonumber(ARGV[3]) or 0) * quota) end
+if left ~= nil and left < 1 + kept then
   if now < reset then return {0, reset - now} end
   left = quota
   redis.call('HSET', KEYS[1], 'reset', now + window, 'epoch', now)

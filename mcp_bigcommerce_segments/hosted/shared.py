@@ -92,14 +92,17 @@ class SharedGovernor:
     def reset_at(self) -> float:
         return self._local.reset_at
 
-    async def acquire(self, deadline: float = math.inf, on_wait: WaitReporter | None = None) -> float:
+    async def acquire(
+        self, deadline: float = math.inf, on_wait: WaitReporter | None = None, reserve: float = 0.0
+    ) -> float:
         while True:
             request = secrets.token_hex(8)
+            args: list[str | int] = [request, self._entry_ms, str(reserve)]
             try:
-                granted, value = await self._acquire(keys=[self._key, self._flight], args=[request, self._entry_ms])
+                granted, value = await self._acquire(keys=[self._key, self._flight], args=args)
             except RedisError as exc:
                 self._outage.down(exc)
-                return await self._local.acquire(deadline, on_wait)
+                return await self._local.acquire(deadline, on_wait, reserve)
             self._outage.up()
             if int(granted) == 1:
                 sent_at = int(value) / 1000.0

@@ -5,9 +5,11 @@ import hashlib
 import json
 from typing import Any
 
+from mcp.server.auth.middleware.auth_context import get_access_token
 from mcp.server.mcpserver.resolve import AcceptedElicitation
 
 from ..previews import Preview
+from ..running import principal_of
 from .context import Ctx
 
 
@@ -34,6 +36,9 @@ def can_ask(ctx: Ctx) -> bool:
 
 
 def call_key(store: str, segment_id: Any, arguments: dict[str, Any]) -> str:
-    """The key of a call's plan: its store, segment and source arguments (a later round sends the same ones)."""
+    """The key of a call's plan: the caller (hosted mode), its store, segment and source arguments (a later round
+    sends the same ones)."""
+    token = get_access_token()
+    caller = principal_of(token) if token is not None else ""
     sources = {k: v.model_dump(mode="json") if hasattr(v, "model_dump") else v for k, v in arguments.items()}
-    return json.dumps([store, str(segment_id), sources], sort_keys=True, default=str)
+    return json.dumps([caller, store, str(segment_id), sources], sort_keys=True, default=str)

@@ -11,7 +11,7 @@ one (`BIGCOMMERCE_CONFIRM_WITHOUT_PREVIEW`).
 from typing import Annotated, Any, Literal, cast
 from uuid import UUID
 
-from mcp.server.mcpserver import Elicit, ElicitationResult, Resolve
+from mcp.server.mcpserver import AcceptedElicitation, Elicit, ElicitationResult, Resolve
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import CallToolResult
 from pydantic import BaseModel, Field
@@ -61,6 +61,10 @@ class RemovalApproval(BaseModel):
 
 class NotAsked(RemovalApproval):
     """No approval, and no question: the client cannot ask the human."""
+
+
+class Confirmed(RemovalApproval):
+    """Approved without a question: `confirm=true` with a preview_id, the MCP App view's click, the operator's leave."""
 
 
 def _sources(
@@ -125,14 +129,14 @@ async def ask_removal(
     if not plan.preview.profile_ids:
         return NotAsked(approve=False)
     if confirm and not preview_id and app.settings.confirm_without_preview:
-        return RemovalApproval(approve=True)  # the operator's leave, for automation
+        return Confirmed(approve=True)  # the operator's leave, for automation
     if confirm and plan.from_preview and plan.via_app:
-        return RemovalApproval(approve=True)  # the human clicked Remove in the view, which showed every person
+        return Confirmed(approve=True)  # the human clicked Remove in the view, which showed every person
     if not can_ask(ctx):
-        return RemovalApproval(approve=True) if confirm and preview_id else NotAsked(approve=False)
+        return Confirmed(approve=True) if confirm and preview_id else NotAsked(approve=False)
     total = len(plan.preview.profile_ids)
     digest = set_digest(plan.preview)
-    if not plan.from_preview and plan.selection is not None:  # for the round that brings the answer
+    if not plan.from_preview and not ctx.input_responses:  # for the round that brings the answer (2026-07-28)
         app.asked.keep(call_key(app.store_key, plan.preview.segment_id, plan.arguments), plan, app.client.clock.now())
     return Elicit(
         redact(
@@ -170,6 +174,9 @@ async def remove_profiles_from_segment(
     """
     app = app_state(ctx)
     accepted, asked, said = verdict(approval, NotAsked)
+    questioned = asked and not (isinstance(approval, AcceptedElicitation) and isinstance(approval.data, Confirmed))
+    if questioned and not plan.from_preview:  # answered in this round: no later one takes the plan
+        app.asked.take(call_key(app.store_key, segment_id, plan.arguments), app.client.clock.now())
     label = plan.preview.segment_label
     if not plan.preview.profile_ids:
         nothing = f"Nothing to remove: none of them is a member of segment {label}.{customer_sentences(plan)}"
@@ -184,7 +191,7 @@ async def remove_profiles_from_segment(
                 await app.previews.put(plan.preview)
         return _answer(app, plan, "preview", preview_summary(plan, confirm_without_id=confirm))
     with app.shutdown.running():  # the whole removal, so that its answer goes out before a shutdown exits
-        return await _remove(app, ctx, plan, recheck=asked)
+        return await _remove(app, ctx, plan, recheck=questioned)
 
 
 async def _make_plan(app: AppState, segment_id: UUID, preview_id: str | None, sources: dict[str, Any]) -> Plan:
