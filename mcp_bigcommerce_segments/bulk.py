@@ -160,6 +160,7 @@ class ChunkRun:
         self._cancelled = False  # the call was cancelled: nothing more is sent
         self._done = False  # every worker has finished: the watcher's cancellation is ours, not the client's
         self._last_wait: float | None = None
+        self.waited = False  # a request waited (over a second) for the quota or a retry: the quota paced this run
         self._group: TaskGroup | None = None
 
     async def run(self) -> BulkOutcome:
@@ -256,6 +257,7 @@ class ChunkRun:
 
     async def _waiting(self, seconds: float) -> None:
         """A request waits for the quota or a retry. All workers wait for the same reset: said once per slice."""
+        self.waited = True
         if self._progress is not None and (self._last_wait is None or abs(seconds - self._last_wait) >= 1.0):
             self._last_wait = seconds
             await self._report(f"waiting {seconds:.0f} s for BigCommerce's rate-limit window")

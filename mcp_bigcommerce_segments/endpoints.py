@@ -186,9 +186,8 @@ class Endpoints:
         A read takes the store's first page of segments (250), which names every segment of most stores, so the next
         call's names are known too; only segments beyond that page are read by ID (`segments_by_id`).
         """
-        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
         now = self._now()
-        names = {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
+        names = self.known_names(ids)
         missing = ids - names.keys()
         if not missing:
             return names
@@ -203,6 +202,12 @@ class Endpoints:
         if missing and not whole:  # a store with more segments than one page (or a page that does not say)
             names |= {i: s.name for i, s in (await self.segments_by_id(missing)).items()}
         return names
+
+    def known_names(self, ids: set[UUID]) -> dict[UUID, str]:
+        """The names of segments this process read in the last `NAMES_TTL_SECONDS` (no request)."""
+        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
+        now = self._now()
+        return {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
 
     def forget_names(self, ids: set[UUID] | None = None) -> None:
         """Drop remembered segment names (all, or of `ids`): after this process renames or deletes a segment."""

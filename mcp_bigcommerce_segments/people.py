@@ -24,7 +24,7 @@ def person(customer: Customer, *, hide_emails: bool) -> str:
 
 
 async def name_profiles(
-    client: BigCommerceClient,
+    client: BigCommerceClient | None,
     profile_ids: Sequence[UUID],
     customer_of: Mapping[UUID, int],
     *,
@@ -33,12 +33,12 @@ async def name_profiles(
     unread: list[float] | None = None,
 ) -> list[str]:
     """The first `SHOWN` of `profile_ids` as people (one customer look-up at most); a profile whose customer is
-    unknown is named by its ID. Never fails: names are a courtesy, the IDs are the truth. When the quota stopped
-    the look-up, the seconds it stays spent are added to `unread`."""
+    unknown is named by its ID (without `client`, no look-up is made). Never fails: names are a courtesy, the IDs
+    are the truth. When the quota stopped the look-up, the seconds it stays spent are added to `unread`."""
     shown = list(profile_ids[:SHOWN])
     customers = dict(known or {})
     missing = sorted({customer_of[p] for p in shown if p in customer_of and customer_of[p] not in customers})
-    if missing:
+    if missing and client is not None:
         try:
             customers.update({c.id: c for c in await client.customers(missing)})
         except RateLimitWaitTooLong as exc:

@@ -79,6 +79,9 @@ class SegmentWrite:
         self.members_before: int | None = None
         # Reads after the write that the quota stopped (see `_after`): what each reads -> seconds the quota is spent.
         self.unread: dict[str, float] = {}
+        # The write waited for the quota: it is scarce now, and the reads after the write are not made at all (each
+        # would take a request the store's next writes need, here, on another replica, or in another app).
+        self.paced = False
 
     # --- previews ---------------------------------------------------------------------------------------------
 
@@ -157,7 +160,7 @@ class SegmentWrite:
         try:
             self.outcome = await run.run()
         finally:
-            self.outcome = run.outcome
+            self.outcome, self.paced = run.outcome, run.waited
             with anyio.CancelScope(shield=True):
                 await self._record_outcome()
         self.customer_of.update(self.outcome.customer_of)
@@ -226,9 +229,10 @@ class SegmentWrite:
 
     async def people(self, ids: Sequence[UUID], known: Mapping[int, Customer] | None = None) -> list[str]:
         """The first 20 of `ids` named as people (never fails: names are a courtesy)."""
-        spent: list[float] = []
+        spent: list[float] = [0.0] if self.paced else []
+        client = None if self.paced else self._after
         named = await name_profiles(
-            self._after, ids, self.customer_of, hide_emails=self.app.settings.hide_emails, known=known, unread=spent
+            client, ids, self.customer_of, hide_emails=self.app.settings.hide_emails, known=known, unread=spent
         )
         if spent:
             self.unread["the names"] = spent[0]
@@ -242,6 +246,9 @@ class SegmentWrite:
             return None
         if self.members_before is not None and not self.outcome.failed:  # exact: every ID's fate is known
             return self.members_before + len(self.outcome.changed) * (-1 if self.action == "remove" else 1)
+        if self.paced:
+            self.unread["the member count"] = 0.0
+            return None
         try:
             page = await self._after.list_segment_profiles(self.segment_id, limit=1)
         except RateLimitWaitTooLong as exc:
@@ -257,16 +264,26 @@ class SegmentWrite:
             return ""
         what = [w for w in ("the segment's name", "the names", "the member count") if w in self.unread]
         listed = what[0] if len(what) == 1 else ", ".join(what[:-1]) + " and " + what[-1]
+        was, it = ("was", "it") if len(what) == 1 else ("were", "them")
+        if self.paced:
+            return (
+                f"BigCommerce's rate limit paced this write, so {listed} {was} not read (each read takes a request "
+                f"the store's next writes need); list_segment_profiles shows {it}"
+            )
         return (
             f"BigCommerce's rate limit for this store is used up for the next {max(self.unread.values()):.0f} s, so "
-            f"{listed} {'was' if len(what) == 1 else 'were'} not read; list_segment_profiles shows "
-            f"{'it' if len(what) == 1 else 'them'} after that"
+            f"{listed} {was} not read; list_segment_profiles shows {it} after that"
         )
 
     async def segment_name(self) -> str | None:
         """The segment's name, or None when it cannot be read now (the write is done: a read must not fail it)."""
         if self.app.shutdown.requested.is_set():
             return None
+        if self.paced:
+            known = self.app.client.known_names({self.segment_id})
+            if self.segment_id not in known:
+                self.unread["the segment's name"] = 0.0
+            return known.get(self.segment_id)
         try:
             return (await self._after.segment_names({self.segment_id})).get(self.segment_id)
         except RateLimitWaitTooLong as exc:

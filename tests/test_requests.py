@@ -227,3 +227,25 @@ async def test_no_plan_outlives_its_answer(
     assert done["status"] == ("removed" if action == "accept" else "declined")
     assert state.asked.take(call_key(state.store_key, wholesale, SOURCES_ALL), clock.now()) is None
     assert not state.asked._plans
+
+
+async def test_a_write_the_quota_paced_is_not_followed_by_reads(
+    make_client: MakeClient, store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    """A write that had to wait for the store's quota sends no read after it (the quota is scarce: the next writes,
+    here or on another replica, need it), and says what it did not read."""
+    store.quota, store.window_seconds = 3, 30.0
+    ids = store.add_profiles(200)  # 4 POSTs: the fourth waits for the second window, which then has 2 left
+    async with make_client() as client:
+        done = structured(
+            await client.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+        )
+    assert done["added"] == 200
+    assert store.stats.count("GET") == 0
+    assert store.stats.rate_limited == 0
+    assert done["member_count"] is None
+    assert done["added_people"][0].startswith("shopper profile ")
+    assert (
+        "rate limit paced this write, so the segment's name, the names and the member count were not read (each "
+        "read takes a request the store's next writes need); list_segment_profiles shows them" in done["summary"]
+    )
