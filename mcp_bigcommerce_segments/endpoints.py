@@ -6,7 +6,7 @@ typed values or an `Answer` for the caller to read, never responses. No HTTP lib
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic
 from uuid import UUID
 
@@ -28,6 +28,14 @@ NAMES_TTL_SECONDS = 60.0
 # A shopper profile belongs to at most this many segments, and a store holds at most this many (BigCommerce's limits).
 MAX_SEGMENTS_PER_PROFILE = 1_000
 MAX_SEGMENTS = 1_000
+
+
+@dataclass
+class Names:
+    """Segment names read lately: by ID (name, until when), and until when the first page's reading stands."""
+
+    by_id: dict[UUID, tuple[str, float]] = field(default_factory=dict)
+    first_page_until: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -161,10 +169,15 @@ class Endpoints:
         self._remember(read.items)
         return read
 
+    @property
+    def _names(self) -> Names:
+        """The segment names this client remembers (made once, shared by its `within` views)."""
+        names: Names = self.__dict__.setdefault("_names_memo", Names())
+        return names
+
     def _remember(self, segments: Sequence[Segment]) -> None:
         """Keep segment names for `segment_names`, for `NAMES_TTL_SECONDS`."""
-        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
-        cache.update({s.id: (s.name, self._now() + NAMES_TTL_SECONDS) for s in segments})
+        self._names.by_id.update({s.id: (s.name, self._now() + NAMES_TTL_SECONDS) for s in segments})
 
     async def segments_by_id(self, ids: set[UUID]) -> dict[UUID, Segment]:
         """The segments, whole (name and description), by ID, a page of IDs per request (none for no IDs); a segment
@@ -192,10 +205,10 @@ class Endpoints:
         if not missing:
             return names
         whole = False
-        if self.__dict__.get("_first_page_until", 0.0) <= now:  # else the first page was read lately: not there
+        if self._names.first_page_until <= now:  # else the first page was read lately: not there
             first = await self.list_segments(page=1, limit=MAX_PAGE_SIZE)
             self._remember(first.data)
-            self.__dict__["_first_page_until"] = now + NAMES_TTL_SECONDS
+            self._names.first_page_until = now + NAMES_TTL_SECONDS
             names |= {s.id: s.name for s in first.data if s.id in missing}
             missing -= names.keys()
             whole = first.pagination.total_pages <= 1 and 0 <= first.pagination.total <= len(first.data)
@@ -205,16 +218,15 @@ class Endpoints:
 
     def known_names(self, ids: set[UUID]) -> dict[UUID, str]:
         """The names of segments this process read in the last `NAMES_TTL_SECONDS` (no request)."""
-        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
-        now = self._now()
+        cache, now = self._names.by_id, self._now()
         return {i: cache[i][0] for i in ids if i in cache and cache[i][1] > now}
 
     def forget_names(self, ids: set[UUID] | None = None) -> None:
         """Drop remembered segment names (all, or of `ids`): after this process renames or deletes a segment."""
-        cache: dict[UUID, tuple[str, float]] = self.__dict__.setdefault("_names", {})
+        cache = self._names.by_id
         for i in list(cache) if ids is None else ids:
             cache.pop(i, None)
-        self.__dict__["_first_page_until"] = 0.0  # a created segment may be on it now
+        self._names.first_page_until = 0.0  # a created segment may be on it now
 
     async def segment_exists(self, segment_id: UUID) -> bool:
         """Whether the segment exists (one small read)."""

@@ -38,19 +38,28 @@ async def name_profiles(
     shown = list(profile_ids[:SHOWN])
     customers = dict(known or {})
     missing = sorted({customer_of[p] for p in shown if p in customer_of and customer_of[p] not in customers})
-    if missing and client is not None:
-        try:
-            customers.update({c.id: c for c in await client.customers(missing)})
-        except RateLimitWaitTooLong as exc:
-            if unread is not None:
-                unread.append(exc.retry_after or 0.0)
-        except BigCommerceError:  # not found: named by ID below
-            pass
+    if missing:
+        customers.update(await _look_up(client, missing, [] if unread is None else unread))
     named: list[str] = []
     for profile_id in shown:
         customer = customers.get(customer_of.get(profile_id, -1))
         named.append(person(customer, hide_emails=hide_emails) if customer else f"shopper profile {profile_id}")
     return named
+
+
+async def _look_up(client: BigCommerceClient | None, ids: list[int], unread: list[float]) -> dict[int, Customer]:
+    """The customers of `ids` that can be read now (none without a client, or when the quota stops the read: then
+    `unread` is told the seconds it stays spent)."""
+    if client is None:
+        unread.append(0.0)
+        return {}
+    try:
+        return {c.id: c for c in await client.customers(ids)}
+    except RateLimitWaitTooLong as exc:
+        unread.append(exc.retry_after or 0.0)
+    except BigCommerceError:  # not found: named by ID
+        pass
+    return {}
 
 
 def and_more(named: Sequence[str], total: int) -> str:

@@ -229,13 +229,13 @@ class SegmentWrite:
 
     async def people(self, ids: Sequence[UUID], known: Mapping[int, Customer] | None = None) -> list[str]:
         """The first 20 of `ids` named as people (never fails: names are a courtesy)."""
-        spent: list[float] = [0.0] if self.paced else []
+        spent: list[float] = []
         client = None if self.paced else self._after
         named = await name_profiles(
             client, ids, self.customer_of, hide_emails=self.app.settings.hide_emails, known=known, unread=spent
         )
         if spent:
-            self.unread["the names"] = spent[0]
+            self.unread["the people's names"] = spent[0]
         return named
 
     async def member_count(self) -> int | None:
@@ -259,20 +259,22 @@ class SegmentWrite:
         return page.pagination.total
 
     def unread_sentence(self) -> str:
-        """What the result lacks because the quota stopped the reads after the write, and when to look; else empty."""
-        if not self.unread:
+        """What the result lacks because its reads were not sent, why, and where to look; else empty."""
+        what = [w for w in ("the segment's name", "the people's names", "the member count") if w in self.unread]
+        if not what:
             return ""
-        what = [w for w in ("the segment's name", "the names", "the member count") if w in self.unread]
         listed = what[0] if len(what) == 1 else ", ".join(what[:-1]) + " and " + what[-1]
-        was, it = ("was", "it") if len(what) == 1 else ("were", "them")
+        one = what == ["the segment's name"] or what == ["the member count"]
+        was, it = ("was", "it") if one else ("were", "them")
         if self.paced:
             return (
-                f"BigCommerce's rate limit paced this write, so {listed} {was} not read (each read takes a request "
+                f"This write had to wait for BigCommerce, so {listed} {was} not read (each read would take a request "
                 f"the store's next writes need); list_segment_profiles shows {it}"
             )
         return (
-            f"BigCommerce's rate limit for this store is used up for the next {max(self.unread.values()):.0f} s, so "
-            f"{listed} {was} not read; list_segment_profiles shows {it} after that"
+            f"BigCommerce's rate-limit window for this store has too little left for reads (the rest is kept for "
+            f"writes) and turns in {max(self.unread.values()):.0f} s, so {listed} {was} not read; "
+            f"list_segment_profiles shows {it} after that"
         )
 
     async def segment_name(self) -> str | None:

@@ -184,8 +184,9 @@ async def test_an_add_that_spends_the_window_answers_without_waiting_for_the_nex
     assert done["member_count"] is None
     assert f"to segment {segment}" in done["summary"]  # named by ID: its name was not read
     assert (
-        "rate limit for this store is used up for the next 30 s, so the segment's name, the names and the member "
-        "count were not read; list_segment_profiles shows them after that" in done["summary"]
+        "rate-limit window for this store has too little left for reads (the rest is kept for writes) and turns in "
+        "30 s, so the segment's name, the people's names and the member count were not read; list_segment_profiles "
+        "shows them after that" in done["summary"]
     )
 
 
@@ -246,6 +247,54 @@ async def test_a_write_the_quota_paced_is_not_followed_by_reads(
     assert done["member_count"] is None
     assert done["added_people"][0].startswith("shopper profile ")
     assert (
-        "rate limit paced this write, so the segment's name, the names and the member count were not read (each "
-        "read takes a request the store's next writes need); list_segment_profiles shows them" in done["summary"]
+        "This write had to wait for BigCommerce, so the segment's name, the people's names and the member count "
+        "were not read (each read would take a request the store's next writes need); list_segment_profiles shows "
+        "them" in done["summary"]
     )
+
+
+async def test_reads_after_a_write_leave_the_end_of_the_window_to_writes(
+    make_client: MakeClient, store: FaultyStore, clock: VirtualClock, segment: uuid.UUID
+) -> None:
+    """With a third of the window or less left, the reads after an add are not sent (the rest is kept for writes),
+    and the result says so without claiming the quota is used up."""
+    store.quota, store.window_seconds = 9, 30.0
+    ids = store.add_profiles(300)  # 6 POSTs: 3 left, a third of 9
+    async with make_client() as client:
+        done = structured(
+            await client.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+        )
+    assert store.stats.count("GET") == 0
+    assert done["member_count"] is None
+    assert "has too little left for reads (the rest is kept for writes) and turns in 30 s" in done["summary"]
+
+
+async def test_a_paced_add_by_customer_says_only_what_it_did_not_read(
+    make_client: MakeClient, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """A paced add of customers named by number already knows their names: only the member count (and the segment's
+    name, never read in this process) go unread, and the sentence says exactly those."""
+    store.quota, store.window_seconds = 3, 30.0
+    for n in range(1, 201):
+        store.customers[n] = Customer(n, f"Ada{n}", "Smith", f"ada{n}@example.com")
+        store.add_profile(customer_id=n)
+    async with make_client() as client:
+        done = structured(
+            await client.call_tool(
+                "add_profiles_to_segment", {"segment_id": str(segment), "customer_ids": list(range(1, 201))}
+            )
+        )
+    assert done["added"] == 200
+    assert done["added_people"][0].startswith("Ada1 Smith")
+    assert "so the segment's name and the member count were not read" in done["summary"]
+    assert "people's names" not in done["summary"]
+
+
+async def test_names_read_after_a_write_serve_the_next_call(
+    mcp: Client, store: FaultyStore, segment: uuid.UUID
+) -> None:
+    """The segment's name read for an add's result (the process's first call) is remembered for the next call."""
+    ids = store.add_profiles(3)
+    await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
+    await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment), "include_names": False})
+    assert len([q for _, p, q in store.stats.requests if p.endswith("/segments")]) == 1

@@ -248,6 +248,7 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, *, recheck: bool) -> Call
             "already)."
         )
     count = await write.member_count()
+    people = await people_removed(write, preview, outcome.changed)  # before the sentence: it may say they were not read
     summary = removed_sentence(write, plan, preview, outcome, count)
     return _answer(
         app,
@@ -255,7 +256,7 @@ async def _remove(app: AppState, ctx: Ctx, plan: Plan, *, recheck: bool) -> Call
         "removed",
         summary,
         removed=len(outcome.changed),
-        people=await people_removed(write, preview, outcome.changed),
+        people=people,
         failed=failure_groups(outcome.failed),
         retry=retry,
         member_count=count,
