@@ -21,7 +21,7 @@ from mcp_bigcommerce_segments.server import build_server
 from mcp_bigcommerce_segments.state import compose
 from mcp_bigcommerce_segments.tools.approval import call_key
 
-from .conftest import BoundedClient, MakeClient, approve, preview_removal, strs, structured
+from .conftest import BoundedClient, MakeClient, approve, preview_removal, strs, structured, text_of
 
 pytestmark = pytest.mark.anyio
 
@@ -298,3 +298,30 @@ async def test_names_read_after_a_write_serve_the_next_call(
     await mcp.call_tool("add_profiles_to_segment", {"segment_id": str(segment), "profile_ids": strs(ids)})
     await mcp.call_tool("list_segment_profiles", {"segment_id": str(segment), "include_names": False})
     assert len([q for _, p, q in store.stats.requests if p.endswith("/segments")]) == 1
+
+
+@pytest.mark.parametrize("mode", ["auto", "legacy"])
+@pytest.mark.parametrize("change", [False, True], ids=["unchanged", "joined-while-asked"])
+async def test_a_deletion_asked_about_reads_the_segment_once_more_and_refuses_a_change(
+    make_client: MakeClient, store: FaultyStore, wholesale: uuid.UUID, mode: str, change: bool
+) -> None:
+    """With a client that asks, a deletion plans once (2026-07-28's answer round takes the plan its question showed),
+    reads the segment once more before the DELETE, and refuses a segment someone joined while the human was asked."""
+
+    async def answer(context: ClientRequestContext, request: ElicitRequestParams) -> ElicitResult:
+        if change:
+            store.add_members(wholesale, [store.add_profile(customer_id=99)])
+        return ElicitResult(action="accept", content={"approve": True})
+
+    async with make_client(mode=mode, elicitation_callback=answer) as client:
+        result = await client.call_tool("delete_segment", {"segment_id": str(wholesale)})
+    reads = [(m, p.rsplit("/", 1)[-1]) for m, p, _ in store.stats.requests if m == "GET"]
+    assert reads.count(("GET", "shopper-profiles")) == 2  # the plan's read, and the one before the DELETE
+    assert reads.count(("GET", "customers")) == 1
+    if change:
+        assert result.is_error
+        assert "changed since the preview (1 joined and 0 left); nothing was deleted" in text_of(result)
+        assert wholesale in store.segments
+    else:
+        assert structured(result)["status"] == "deleted"
+        assert wholesale not in store.segments

@@ -25,7 +25,7 @@ from ..redact import redact
 from ..results import DeleteResult
 from ..state import AppState
 from ..words import call, plural
-from .approval import can_ask, set_digest, verdict
+from .approval import call_key, can_ask, set_digest, verdict
 from .arguments import MAX_IDS, SegmentId
 from .context import Ctx, app_state, tool_errors
 from .text import tool_result
@@ -126,6 +126,10 @@ async def plan_deletion(
     """Resolver: the pinned deletion preview the call names, or a new one."""
     app = app_state(ctx)
     if not preview_id:
+        if ctx.input_responses:  # the client answers the question this plan was shown in (see `AskedPlans`)
+            asked = app.asked.take(_key(app, segment_id), app.client.clock.now())
+            if isinstance(asked, DeletionPlan):
+                return asked
         return await pin_deletion(app, segment_id)
     with tool_errors():
         named = await app.previews.resolve(preview_id)  # the MCP App view's alias of a preview, or None
@@ -157,6 +161,8 @@ async def ask_deletion(
     total = len(preview.profile_ids)
     members = f"{plural(total, 'member')}: {and_more(preview.people, total)}" if total else "no members"
     promotions = deletion_sentence(plan.gates or [], preview.segment_label)
+    if not plan.from_preview and not ctx.input_responses:  # for the round that brings the answer (2026-07-28)
+        app.asked.keep(_key(app, preview.segment_id), plan, app.client.clock.now())
     return Elicit(
         redact(
             f"Delete segment {preview.segment_label} ({members})? The shopper profiles themselves are kept. "
@@ -183,6 +189,8 @@ async def delete_segment(
     """
     app = app_state(ctx)
     accepted, asked, said = verdict(approval, NotAsked)
+    if asked and not plan.from_preview:  # answered in this round: no later one takes the plan
+        app.asked.take(_key(app, segment_id), app.client.clock.now())
     label = plan.preview.segment_label
     if asked and not accepted:
         if plan.from_preview:
@@ -194,7 +202,7 @@ async def delete_segment(
                 await app.previews.put(plan.preview)
         return _answer(app, plan, "preview", _preview_summary(plan, confirm_without_id=confirm))
     with app.shutdown.running():
-        return await _delete(app, plan)
+        return await _delete(app, plan, recheck=asked)
 
 
 def _preview_summary(plan: DeletionPlan, *, confirm_without_id: bool) -> str:
@@ -213,8 +221,13 @@ def _preview_summary(plan: DeletionPlan, *, confirm_without_id: bool) -> str:
     )
 
 
-async def _delete(app: AppState, plan: DeletionPlan) -> CallToolResult:
-    """Delete the approved segment, recording its name, description and every member first."""
+def _key(app: AppState, segment_id: UUID) -> str:
+    return call_key(app.store_key, segment_id, {"delete_segment": True})
+
+
+async def _delete(app: AppState, plan: DeletionPlan, *, recheck: bool) -> CallToolResult:
+    """Delete the approved segment, recording its name, description and every member first; a segment that changed
+    since the preview (or since the question about it, `recheck`) is refused."""
     preview = plan.preview
     segment_id = preview.segment_id
     with tool_errors():
@@ -223,7 +236,7 @@ async def _delete(app: AppState, plan: DeletionPlan) -> CallToolResult:
                 preview.preview_id, store=app.store_key, segment_id=segment_id, action="delete"
             )
         segment, members = await read_segment(app, segment_id)  # who is in it now is what undo must put back
-        if plan.from_preview:
+        if plan.from_preview or recheck:
             _unchanged_since(preview, segment.name, [p.id for p in members])
         change = SegmentChange(
             app, tool=TOOL, kind="delete_segment", segment_id=segment_id, undoes=preview.undoes or None
