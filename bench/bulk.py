@@ -8,8 +8,11 @@ Lower bound, for N requests of 50 IDs, quota Q per window W, C in flight, latenc
 import asyncio
 import json
 import math
+import statistics
 import time
 from typing import Any
+
+import httpx2
 
 from mcp_bigcommerce_segments.emulator.faults import FaultyStore
 from mcp_bigcommerce_segments.emulator.serve import serve
@@ -84,6 +87,31 @@ async def _raw_posts(url: str, path: str, bodies: list[bytes], workers: int) -> 
     await asyncio.gather(*(worker() for _ in range(workers)))
 
 
+async def _httpx2_posts(url: str, path: str, bodies: list[bytes], workers: int) -> None:
+    """The same POSTs through one httpx2 client with 10 workers and nothing else: the HTTP stack's own floor."""
+    pending = iter(bodies)
+    headers = {"X-Auth-Token": TOKEN, "Accept": "application/json", "Content-Type": "application/json"}
+    async with httpx2.AsyncClient(base_url=url, headers=headers) as client:
+
+        async def worker() -> None:
+            for body in pending:
+                (await client.post(path, content=body)).raise_for_status()
+
+        await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+def httpx2_run(ids_count: int) -> float:
+    """Wall time of the same POSTs sent by a bare httpx2 client (no quota: the Pro figure fits one window)."""
+    store = FaultyStore(store_hash=STORE, token=TOKEN, quota=None, latency=LATENCY)
+    segment = store.add_segment("Black Friday")
+    ids = [str(i) for i in store.add_profiles(ids_count)]
+    bodies = [json.dumps(ids[n : n + 50], separators=(",", ":")).encode() for n in range(0, ids_count, 50)]
+    with serve(store) as url:
+        started = time.perf_counter()
+        asyncio.run(_httpx2_posts(url, f"/stores/{STORE}/v3/segments/{segment}/shopper-profiles", bodies, CONCURRENCY))
+        return time.perf_counter() - started
+
+
 def floor_run(ids_count: int, quota: int, window: float) -> float:
     """Wall time of the same requests sent by a bare asyncio client: what the fake itself costs."""
     store = FaultyStore(store_hash=STORE, token=TOKEN, quota=None, window_seconds=window, latency=LATENCY)
@@ -124,9 +152,12 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
     for label, quota, window, repeats in plans:
         runs: list[dict[str, float]] = []
         bare: list[float] = []
-        for _ in range(repeats):  # interleaved, so that both see the same machine
+        stack: list[float] = []  # the httpx2 floor, where the requests fit one window (Pro)
+        for _ in range(repeats):  # interleaved, so that all see the same machine
             runs.append(one_run(ids_count, quota, window))
             bare.append(floor_run(ids_count, quota, window))
+            if math.ceil(ids_count / 50) <= quota:
+                stack.append(httpx2_run(ids_count))
         floors = Figure(f"{label}: bare asyncio client, same requests", bare, "s")
         requests = math.ceil(ids_count / 50)
         bound = lower_bound(requests, quota, window, CONCURRENCY, LATENCY)
@@ -141,6 +172,19 @@ def run(quick: bool) -> tuple[list[str], dict[str, Any]]:
             ratio(f"{label}: wall / bare client", wall.median, floors.median, 1.10),
             f"{label}: wall / bare client, paired runs: "
             + ", ".join(f"{r['wall'] / b:.3f}" for r, b in zip(runs, bare, strict=True)),
+            *(
+                [
+                    Figure(f"{label}: bare httpx2 client (10 workers), same requests", stack, "s").row(),
+                    ratio(
+                        f"{label}: bare httpx2 client / bare client (the HTTP stack's own cost)",
+                        statistics.median(stack),
+                        floors.median,
+                    ),
+                    ratio(f"{label}: wall / bare httpx2 client", wall.median, statistics.median(stack)),
+                ]
+                if stack
+                else []
+            ),
             f"{label}: 429s seen {sum(r['rate_limited'] for r in runs):.0f}, IDs lost "
             f"{sum(r['lost'] for r in runs):.0f}, POSTs per run {runs[0]['requests']:.0f}, "
             f"peak in flight {max(r['peak_in_flight'] for r in runs):.0f}",
