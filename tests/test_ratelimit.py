@@ -279,11 +279,21 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield url
 
 
+#: Where the shared governor decides otherwise, and why: until the store has answered once, one request goes alone
+#: (with several replicas, up to 10 each would be in flight at the first answer, each subtracted from its quota), so
+#: r2 and r3 go at r1's answer, which then needs no in-flight compensation.
+LUA_EXPECTED: dict[str, dict[str, float]] = {
+    "the first answer counts the requests still in transit": {"r1": 0.0, "r2": 0.1, "r3": 0.1, "r4": 10.12},
+}
+
+
 @pytest.mark.subprocess
 @pytest.mark.parametrize("name", list(SCENARIOS))
 async def test_shared_governor_scenarios(name: str, redis_url: str) -> None:
-    """The Lua governor replicas share decides each scenario as the in-process one does (same table, real Redis)."""
+    """The Lua governor replicas share decides each scenario as the in-process one does (same table, real Redis),
+    except where LUA_EXPECTED says otherwise."""
     quota, steps, expected = SCENARIOS[name]
+    expected = LUA_EXPECTED.get(name, expected)
 
     granted = await play_lua(redis_url, quota, steps)
 

@@ -14,23 +14,31 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"""
 # past it is clamped on read), and every key expires by itself once nobody uses it.
 STATE_MAX_MS = round(MAX_STATED_WAIT * 1000) + 1_000  # a window, its margin, and a little more
 KEY_TTL_MS = 3_600_000
+# While the first request to a store is on its way, the others look again this often (ms).
+FIRST_ANSWER_POLL_MS = 20
 
 
 def _timed(script: str) -> str:
     """A script that starts by reading `now` (ms) from NOW, with the state's bounds as constants."""
-    bounds = f"\nlocal STATE_MAX, KEY_TTL = {STATE_MAX_MS}, {KEY_TTL_MS}"
+    bounds = f"\nlocal STATE_MAX, KEY_TTL, FIRST_ANSWER_POLL = {STATE_MAX_MS}, {KEY_TTL_MS}, {FIRST_ANSWER_POLL_MS}"
     return NOW + bounds + script
 
 
 # KEYS[1]: the store's rate hash; KEYS[2]: its requests in flight (a sorted set scored by when each entry expires,
 # so that one a dead replica or a lost reply leaves behind stops counting). ARGV: request id, entry ms, reserve (the
 # fraction of the quota that must still be left after this request, or '').
-# Returns {1, now_ms} when the request may go, or {0, wait_ms}.
+# Returns {1, now_ms} when the request may go, or {0, wait_ms}. Until the store has answered once (`answered`), one
+# request goes alone: the first answer then states the quota with nothing else in flight, where 10 requests per
+# replica in flight would each be subtracted from it (the store may or may not have counted them: see RELEASE).
 ACQUIRE = _timed("""
-local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'quota', 'window')
+local s = redis.call('HMGET', KEYS[1], 'left', 'reset', 'quota', 'window', 'answered')
 local left, reset, quota, window = tonumber(s[1]), tonumber(s[2]) or 0, tonumber(s[3]), tonumber(s[4]) or 0
 if reset > now + STATE_MAX then reset = now + STATE_MAX; redis.call('HSET', KEYS[1], 'reset', reset) end
 redis.call('PEXPIRE', KEYS[1], KEY_TTL)
+if not s[5] then
+  redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
+  if redis.call('ZCARD', KEYS[2]) > 0 then return {0, FIRST_ANSWER_POLL} end
+end
 local kept = 0
 if quota ~= nil then kept = math.floor((tonumber(ARGV[3]) or 0) * quota) end
 if left ~= nil and left < 1 + kept then
@@ -50,6 +58,7 @@ return {1, now}
 # absent), sent_at_ms, margin_ms, request id.
 RELEASE = _timed("""
 redis.call('ZREM', KEYS[2], ARGV[7])
+redis.call('HSET', KEYS[1], 'answered', 1)
 redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
 local inflight = redis.call('ZCARD', KEYS[2])
 local epoch = tonumber(redis.call('HGET', KEYS[1], 'epoch')) or 0
