@@ -14,13 +14,18 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)"""
 # past it is clamped on read), and every key expires by itself once nobody uses it.
 STATE_MAX_MS = round(MAX_STATED_WAIT * 1000) + 1_000  # a window, its margin, and a little more
 KEY_TTL_MS = 3_600_000
-# While the first request to a store is on its way, the others look again this often (ms).
+# While the first request to a store is on its way, the others look again this often (ms), for this long at most (a
+# slow first answer then no longer holds them).
 FIRST_ANSWER_POLL_MS = 20
+FIRST_ANSWER_WAIT_MS = 1_000
 
 
 def _timed(script: str) -> str:
     """A script that starts by reading `now` (ms) from NOW, with the state's bounds as constants."""
-    bounds = f"\nlocal STATE_MAX, KEY_TTL, FIRST_ANSWER_POLL = {STATE_MAX_MS}, {KEY_TTL_MS}, {FIRST_ANSWER_POLL_MS}"
+    bounds = (
+        f"\nlocal STATE_MAX, KEY_TTL = {STATE_MAX_MS}, {KEY_TTL_MS}"
+        f"\nlocal FIRST_ANSWER_POLL, FIRST_ANSWER_WAIT = {FIRST_ANSWER_POLL_MS}, {FIRST_ANSWER_WAIT_MS}"
+    )
     return NOW + bounds + script
 
 
@@ -37,7 +42,10 @@ if reset > now + STATE_MAX then reset = now + STATE_MAX; redis.call('HSET', KEYS
 redis.call('PEXPIRE', KEYS[1], KEY_TTL)
 if not s[5] then
   redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-  if redis.call('ZCARD', KEYS[2]) > 0 then return {0, FIRST_ANSWER_POLL} end
+  local first = redis.call('ZRANGE', KEYS[2], 0, 0, 'WITHSCORES')
+  if first[2] and now - (tonumber(first[2]) - tonumber(ARGV[2])) < FIRST_ANSWER_WAIT then
+    return {0, FIRST_ANSWER_POLL}
+  end
 end
 local kept = 0
 if quota ~= nil then kept = math.floor((tonumber(ARGV[3]) or 0) * quota) end
